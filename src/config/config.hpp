@@ -1,0 +1,221 @@
+// Typed configuration of one gateway, parsed from one TOML file.
+//
+// load() is the only producer: it validates everything (types, ranges, cross
+// references such as policy names) and reports the first error as
+// "file:line: key.path: expected ...". Consumers get a fully checked value and
+// never see TOML. print() writes the normalised form back out (round-trip
+// tests diff it against golden files).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/ip.hpp"
+#include "common/result.hpp"
+#include "common/types.hpp"
+
+namespace ferry::config {
+
+// An address with its prefix length, as assigned to an interface
+// ("169.254.10.1/30"): unlike Prefix, the host bits are kept.
+struct InterfaceAddress {
+  IpAddress addr;
+  int len = 0;
+  Prefix network() const { return Prefix(addr, len); }
+  std::string str() const { return addr.str() + "/" + std::to_string(len); }
+  bool operator==(const InterfaceAddress&) const = default;
+};
+
+struct Endpoint {
+  IpAddress addr;
+  uint16_t port = 0;
+  std::string str() const;  // "1.2.3.4:51820", "[2001:db8::1]:51820"
+  bool operator==(const Endpoint&) const = default;
+};
+
+struct RouterConfig {
+  Asn asn;
+  RouterId router_id;
+  std::string control_socket = "/run/ferry/ferry.sock";
+  std::string control_group;  // empty: root's group
+  std::string user;           // drop privileges to this user after setup; empty: stay root
+};
+
+struct TunnelPeerConfig {
+  std::string name;
+  std::string public_key;  // base64, 32 bytes decoded
+  std::string preshared_key_file;
+  std::optional<Endpoint> endpoint;
+  std::vector<Prefix> allowed_ips;
+  uint16_t persistent_keepalive = 0;  // seconds, 0 = off
+};
+
+struct TunnelConfig {
+  std::string interface = "ferry0";
+  std::string private_key_file;
+  uint16_t listen_port = 51820;
+  std::vector<InterfaceAddress> addresses;
+  uint32_t mtu = 1420;
+  uint32_t workers = 0;  // data-plane threads; 0 = one per core
+  // Test-only: scales the protocol's rekey timers down (1.0 = real timers).
+  double timer_scale = 1.0;
+  std::vector<TunnelPeerConfig> peers;
+};
+
+enum class MaxPrefixAction { Warn, Restart };
+
+struct BgpNeighborConfig {
+  std::string name;
+  IpAddress address;
+  Asn remote_asn;
+  std::optional<IpAddress> local_address;
+  uint16_t port = 179;
+  bool passive = false;
+  std::vector<std::string> import_policies;  // empty: none given (RFC 8212 applies on eBGP)
+  std::vector<std::string> export_policies;
+  bool import_set = false;  // true when the key was present (even if empty)
+  bool export_set = false;
+  uint16_t hold_time = 90;        // seconds; 0 or >= 3 (RFC 4271 §4.2)
+  uint16_t connect_retry = 5;     // seconds
+  std::string password;           // TCP-MD5 (RFC 2385); empty: off
+  bool ttl_security = false;      // GTSM (RFC 5082)
+  uint8_t multihop = 1;           // eBGP TTL
+  bool route_reflector_client = false;
+  std::optional<bool> next_hop_self;  // default: on for eBGP, off for iBGP
+  bool ipv4 = true;
+  bool ipv6 = true;
+  std::optional<uint32_t> max_prefixes;
+  MaxPrefixAction max_prefix_action = MaxPrefixAction::Restart;
+  uint32_t max_prefix_restart = 60;  // seconds before reconnecting after a limit tear-down
+  bool bfd = false;
+  bool graceful_restart = false;
+  std::string description;
+};
+
+struct RedistributeConfig {
+  enum class Source { Connected, Static, Kernel };
+  Source source = Source::Connected;
+  std::vector<std::string> interfaces;  // connected: only these (empty: all but lo and the tunnel)
+  std::vector<std::string> protocols;   // kernel: "ospf", "bird", "zebra", numbers; empty: all but ferry's
+  std::optional<uint32_t> table;        // kernel: table to read (default main)
+};
+
+struct BfdConfig {
+  uint32_t min_tx_ms = 300;
+  uint32_t min_rx_ms = 300;
+  uint32_t multiplier = 3;
+};
+
+struct BgpConfig {
+  std::vector<Prefix> networks;
+  std::vector<RedistributeConfig> redistribute;
+  std::vector<BgpNeighborConfig> neighbors;
+  uint32_t max_paths = 1;
+  bool always_compare_med = false;
+  std::optional<RouterId> cluster_id;
+  uint16_t listen_port = 179;
+  std::optional<IpAddress> listen_address;
+  uint32_t graceful_restart_time = 120;  // seconds
+  BfdConfig bfd;
+};
+
+struct StaticRouteConfig {
+  Prefix prefix;
+  std::optional<IpAddress> next_hop;
+  std::string interface;
+  bool blackhole = false;
+};
+
+struct FibConfig {
+  uint32_t table = 254;     // main
+  uint8_t protocol = 200;   // ferry's rtnetlink protocol number
+  uint32_t metric = 20;
+  bool install = true;
+  bool keep_on_shutdown = false;  // graceful restart: leave routes installed
+};
+
+// ---- Policy -----------------------------------------------------------------
+
+struct PrefixMatch {
+  Prefix prefix;
+  int ge = -1;  // -1: exact length unless le given
+  int le = -1;
+  bool matches(const Prefix& p) const;
+  std::string str() const;  // "10.0.0.0/8 ge 16 le 24"
+  bool operator==(const PrefixMatch&) const = default;
+};
+
+struct PolicyMatch {
+  std::vector<PrefixMatch> prefixes;     // any of
+  std::optional<uint32_t> as_path_contains;
+  std::optional<uint32_t> as_path_originates;
+  std::optional<uint32_t> as_path_length_min;
+  std::optional<uint32_t> as_path_length_max;
+  std::vector<uint32_t> communities;     // all of
+  std::vector<std::vector<uint32_t>> large_communities;  // each {g, l1, l2}; all of
+  std::vector<std::string> neighbors;    // any of
+  std::optional<uint8_t> origin;         // 0 igp, 1 egp, 2 incomplete
+  std::optional<Family> family;
+  std::optional<std::string> source;     // "bgp", "static", "connected", "kernel", "network"
+  bool empty() const;
+};
+
+struct PolicySet {
+  std::optional<uint32_t> local_pref;
+  std::optional<uint32_t> med;
+  std::optional<uint32_t> prepend_asn;   // 0 with prepend_count: the local AS
+  uint32_t prepend_count = 0;
+  std::vector<uint32_t> community_add;
+  std::vector<uint32_t> community_remove;
+  std::optional<std::vector<uint32_t>> community_replace;
+  std::vector<std::vector<uint32_t>> large_community_add;
+  std::vector<std::vector<uint32_t>> large_community_remove;
+  std::optional<IpAddress> next_hop;
+  bool next_hop_self = false;
+};
+
+enum class PolicyAction { Accept, Reject, NextTerm };
+
+struct PolicyTerm {
+  std::string name;
+  PolicyMatch match;
+  PolicySet set;
+  PolicyAction action = PolicyAction::NextTerm;
+};
+
+struct PolicyConfig {
+  std::string name;
+  std::vector<PolicyTerm> terms;
+  // What happens when no term decided: reject (the default), or accept.
+  PolicyAction default_action = PolicyAction::Reject;
+};
+
+// -----------------------------------------------------------------------------
+
+struct Config {
+  std::string path;  // the file this was loaded from
+  RouterConfig router;
+  std::optional<TunnelConfig> tunnel;
+  std::optional<BgpConfig> bgp;
+  std::vector<StaticRouteConfig> static_routes;
+  std::vector<PolicyConfig> policies;
+  FibConfig fib;
+
+  const PolicyConfig* find_policy(const std::string& name) const;
+};
+
+// Parses and validates a file. The error names file:line, the key and what was expected.
+Result<Config> load(const std::string& path);
+// Same, from text (path is used in messages only).
+Result<Config> parse(const std::string& text, const std::string& path);
+// Normalised TOML: every key in a fixed order, defaults written out.
+std::string print(const Config& c);
+
+// "65001:100", "no-export", "no-advertise", "no-export-subconfed" -> 32-bit value.
+std::optional<uint32_t> parse_community(const std::string& s);
+// "65001:1:2" -> {65001, 1, 2}.
+std::optional<std::vector<uint32_t>> parse_large_community(const std::string& s);
+
+}  // namespace ferry::config
