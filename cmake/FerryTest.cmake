@@ -6,3 +6,15 @@ function(ferry_unit_test)
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
   gtest_discover_tests(${T_NAME} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
 endfunction()
+
+# ferry_unit_tests_glob(MODULE m LIBS ...): every tests/unit/<m>/*_test.cpp becomes its own
+# executable test_<m>_<stem>, so modules shared by several people never share a test binary.
+function(ferry_unit_tests_glob)
+  cmake_parse_arguments(T "" "MODULE" "LIBS" ${ARGN})
+  file(GLOB _tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cpp)
+  foreach(t ${_tests})
+    get_filename_component(stem ${t} NAME_WE)
+    string(REGEX REPLACE "_test$" "" stem ${stem})
+    ferry_unit_test(NAME test_${T_MODULE}_${stem} SOURCES ${t} LIBS ${T_LIBS})
+  endforeach()
+endfunction()
