@@ -1,0 +1,275 @@
+// The RIB: Adj-RIB-In (pre- and post-import-policy), Loc-RIB with the RFC 4271
+// §9.1 decision process and ECMP, import/export policy, and a pull-based
+// Adj-RIB-Out per peer.
+//
+// Data flow. The BGP speaker feeds announce()/withdraw() per peer; the daemon
+// feeds locally originated routes with originate()/unoriginate(). Each input
+// runs the import rules and policy, stores the path in the prefix's entry and
+// re-runs the decision for that prefix. A change of the best path / ECMP set
+// (1) is queued for the BestPathListeners, which receive it in one batch at
+// the end of the public call, and (2) marks the prefix dirty for every
+// established peer. The speaker then calls pull_updates(peer, budget) when its
+// socket can take more; the RIB evaluates the export rules and export policy
+// for the dirty prefixes at that moment (so a prefix that changed twice is
+// sent once, in its latest state), compares against what the peer was last
+// sent (Adj-RIB-Out) and returns announcements grouped by attribute set, plus
+// withdrawals and End-of-RIB markers.
+//
+// Pure logic: no I/O, no threads, no timers; runs on the control-plane loop.
+// Storage: one flat hash table per address family keyed by the prefix, each
+// slot holding a small vector of paths (one per peer); attributes are interned
+// (attr_table.hpp), so a path is a few words.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "bgp/attributes.hpp"
+#include "common/ip.hpp"
+#include "common/types.hpp"
+#include "config/config.hpp"
+#include "rib/attr_table.hpp"
+
+namespace ferry::rib {
+
+// A BGP neighbour or a local route source, as numbered by the RIB.
+enum class PeerId : uint32_t {};
+inline uint32_t to_int(PeerId p) { return static_cast<uint32_t>(p); }
+
+// Where a path came from. Non-BGP sources are "peers" of the RIB too (one
+// pseudo-peer per source, see local_peer()), so they take part in the same
+// decision process: they have an empty AS_PATH and win at equal LOCAL_PREF.
+enum class RouteSource : uint8_t { Bgp, Network, Static, Connected, Kernel };
+const char* route_source_name(RouteSource s);  // "bgp", "network", ...
+
+// The pseudo-peer for locally originated routes of a source (not Bgp).
+PeerId local_peer(RouteSource s);
+
+// Why a path is not the best one, for `ferryctl show route PREFIX`. The
+// string names are stable (used in JSON and tests).
+enum class LossReason : uint8_t {
+  None,                // best, or an ECMP member
+  LocalPref,           // RFC 4271 §9.1.1 / §9.1.2.2 preamble: higher LOCAL_PREF wins
+  AsPathLength,        // §9.1.2.2 (a)
+  Origin,              // §9.1.2.2 (b)
+  Med,                 // §9.1.2.2 (c)
+  EbgpOverIbgp,        // §9.1.2.2 (d)
+  IgpCost,             // §9.1.2.2 (e)
+  RouterId,            // §9.1.2.2 (f), ORIGINATOR_ID per RFC 4456 §9
+  ClusterList,         // RFC 4456 §9
+  PeerAddress,         // §9.1.2.2 (g)
+  NextHopUnreachable,  // §9.1.2 (ineligible)
+  Rejected,            // import policy or import loop check rejected it (post-policy absent)
+};
+const char* loss_reason_name(LossReason r);  // "local_pref", "as_path_length", ...
+
+// Next-hop resolution: is it reachable, and at what IGP cost (§9.1.2.2 (e)).
+struct NextHopInfo {
+  bool reachable = true;
+  uint32_t igp_cost = 0;
+};
+using NextHopResolver = std::function<NextHopInfo(const IpAddress&)>;
+
+struct RibOptions {
+  Asn local_asn;
+  RouterId router_id;
+  std::optional<RouterId> cluster_id;  // default: router_id (RFC 4456 §7)
+  uint32_t max_paths = 1;              // ECMP width; 1 = no multipath
+  bool always_compare_med = false;
+  bool multipath_relax = false;  // ECMP across different neighbouring ASes
+};
+
+// Static description of a BGP neighbour (from config; can change on reload).
+struct PeerConfig {
+  std::string name;
+  IpAddress address;
+  Asn remote_asn;
+  bool route_reflector_client = false;
+  std::optional<bool> next_hop_self;  // default: on for eBGP, off for iBGP
+  std::vector<std::string> import_policies;
+  std::vector<std::string> export_policies;
+  bool import_set = false;  // the key was present (an explicit empty list is still "set")
+  bool export_set = false;
+  static PeerConfig from(const config::BgpNeighborConfig& n);
+};
+
+// What the session negotiated, given at peer_up().
+struct PeerSession {
+  RouterId router_id;                   // the peer's BGP Identifier
+  std::vector<Family> families;         // negotiated unicast families (MP-BGP)
+  std::optional<IpAddress> local_v4;    // our address for next-hop-self, IPv4 routes
+  std::optional<IpAddress> local_v6;    // ... IPv6 routes (global)
+  std::optional<IpAddress> local_v6_ll; // optional link-local second next hop (RFC 2545)
+};
+
+// A batch of announcements sharing one (post-export-policy) attribute set.
+struct AnnounceBatch {
+  Family family = Family::V4;
+  AttrRef attrs;
+  std::vector<Prefix> prefixes;
+};
+
+struct PullResult {
+  std::vector<AnnounceBatch> announce;
+  std::vector<Prefix> withdraw;        // both families; the codec splits them
+  std::vector<Family> end_of_rib;      // send after the above, in this order
+  bool more = false;                   // more is pending: call again
+};
+
+struct NextHop {
+  IpAddress address;
+  PeerId peer;
+  bool operator==(const NextHop&) const = default;
+};
+
+// One best-path change: the new active next hops (best first, then the other
+// ECMP members), or empty when the prefix has no usable route any more.
+struct BestChange {
+  Prefix prefix;
+  std::vector<NextHop> next_hops;
+  RouteSource source = RouteSource::Bgp;  // of the best path
+};
+
+// Receives best-path changes in batches (one batch per RIB call that changed
+// anything). Used by the FIB and the tunnel's cryptokey routing.
+class BestPathListener {
+ public:
+  virtual ~BestPathListener() = default;
+  virtual void on_best_changes(std::span<const BestChange> changes) = 0;
+};
+
+// One path of a prefix, for show route.
+struct PathView {
+  PeerId peer;
+  std::string peer_name;  // neighbour name, or the source name for local routes
+  IpAddress peer_address;
+  RouteSource source = RouteSource::Bgp;
+  AttrRef attrs;  // post-policy; null when rejected
+  AttrRef pre_policy;
+  bool best = false;
+  bool active = false;  // in the ECMP set (the best path is active too)
+  bool stale = false;   // graceful restart: kept from a session that went down
+  bool ibgp = false;
+  uint32_t igp_cost = 0;
+  LossReason reason = LossReason::None;
+};
+
+struct PeerCounters {
+  uint64_t received = 0;    // prefixes in Adj-RIB-In (pre-policy)
+  uint64_t accepted = 0;    // ... accepted by import
+  uint64_t advertised = 0;  // prefixes in Adj-RIB-Out
+  uint64_t updates_in = 0;  // announce/withdraw prefix events seen
+  uint64_t loops_rejected = 0;
+};
+
+struct PeerStatus {
+  PeerId id;
+  std::string name;
+  IpAddress address;
+  bool up = false;
+  bool ibgp = false;
+  bool rr_client = false;
+  // RFC 8212: eBGP neighbour without an import (export) policy: nothing accepted (sent).
+  bool rfc8212_import_blocked = false;
+  bool rfc8212_export_blocked = false;
+  size_t pending = 0;  // prefixes queued for pull_updates
+  PeerCounters counters;
+};
+
+struct MemoryStats {
+  size_t prefixes = 0;    // Loc-RIB entries
+  size_t paths = 0;       // Adj-RIB-In paths (all peers)
+  size_t attr_sets = 0;   // distinct interned attribute sets
+  size_t adj_out = 0;     // Adj-RIB-Out entries (all peers)
+  size_t table_bytes = 0; // prefix tables + path vectors + Adj-RIB-Out
+  size_t attr_bytes = 0;  // interned attributes
+  size_t total_bytes() const { return table_bytes + attr_bytes; }
+};
+
+class Rib {
+ public:
+  explicit Rib(RibOptions opts, NextHopResolver resolver = {});
+  ~Rib();
+  Rib(const Rib&) = delete;
+  Rib& operator=(const Rib&) = delete;
+
+  AttrTable& attrs();
+
+  // ---- configuration ----
+  // Replaces the policy set (reload). Call reapply_policies() afterwards.
+  void set_policies(const std::vector<config::PolicyConfig>& policies);
+  void set_options(const RibOptions& opts);  // max_paths, MED mode: re-runs decisions
+  // Soft reconfiguration: re-runs import policy on every stored pre-policy path
+  // and re-evaluates export for every peer (only differences are sent).
+  void reapply_policies();
+  // The resolver's answers changed: re-run decisions everywhere.
+  void next_hops_changed();
+  // Listener is not owned; remove it before destroying it.
+  void add_listener(BestPathListener* l);
+  void remove_listener(BestPathListener* l);
+  // Called (once per transition from nothing pending to something pending)
+  // so the speaker can schedule pull_updates for that peer.
+  void set_pending_callback(std::function<void(PeerId)> cb);
+
+  // ---- peer lifecycle ----
+  PeerId add_peer(const PeerConfig& cfg);
+  void update_peer(PeerId p, const PeerConfig& cfg);  // reload; call reapply_policies()
+  void remove_peer(PeerId p);                         // drops its routes first
+  // Session established: queues the initial full dump for each family, ending
+  // with an End-of-RIB marker.
+  void peer_up(PeerId p, const PeerSession& s);
+  // Session lost. graceful=true (graceful restart helper, RFC 4724 §4.2):
+  // keep its routes but mark them stale; otherwise remove them.
+  void peer_down(PeerId p, bool graceful = false);
+  void mark_stale(PeerId p);
+  // Removes the peer's paths of that family still marked stale; returns how many.
+  size_t sweep_stale(PeerId p, Family f);
+  // The peer sent a ROUTE-REFRESH (RFC 2918): re-send the whole table for f.
+  void route_refresh(PeerId p, Family f);
+
+  // ---- input ----
+  // One UPDATE's NLRI (all with the same attributes). Replaces the peer's
+  // previous path for each prefix (implicit withdraw, RFC 4271 §3.1).
+  void announce(PeerId p, const bgp::PathAttributes& attrs, std::span<const Prefix> prefixes);
+  void withdraw(PeerId p, std::span<const Prefix> prefixes);
+  // The peer's End-of-RIB for f (RFC 4724 §2): sweeps its stale paths of f.
+  void end_of_rib(PeerId p, Family f);
+  // Locally originated routes; src must not be Bgp. Missing attributes are
+  // filled in: ORIGIN IGP for networks, INCOMPLETE for redistribution.
+  void originate(RouteSource src, const Prefix& prefix, const bgp::PathAttributes& attrs);
+  void unoriginate(RouteSource src, const Prefix& prefix);
+
+  // ---- output ----
+  PullResult pull_updates(PeerId p, size_t budget);
+  bool has_pending(PeerId p) const;
+
+  // ---- queries ----
+  std::vector<PathView> show_route(const Prefix& prefix) const;
+  // Every prefix with its best path (and ECMP set), in no particular order.
+  void for_each_best(const std::function<void(const Prefix&, const PathView& best,
+                                              std::span<const NextHop> active)>& fn) const;
+  // Full current state for a new listener.
+  std::vector<BestChange> snapshot_best() const;
+  std::optional<PeerStatus> peer_status(PeerId p) const;
+  std::vector<PeerStatus> peers() const;
+  std::optional<PeerId> find_peer(const IpAddress& addr) const;
+  MemoryStats memory_stats() const;
+  size_t prefix_count() const;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ferry::rib
+
+template <>
+struct std::hash<ferry::rib::PeerId> {
+  size_t operator()(ferry::rib::PeerId p) const noexcept { return std::hash<uint32_t>{}(ferry::rib::to_int(p)); }
+};
