@@ -2,7 +2,9 @@
 
 namespace ferry::ctl {
 
-static Json error_reply(const std::string& msg) { return Json{{"ok", false}, {"error", msg}}; }
+static Json error_reply(const std::string& msg) {
+  return Json{{"ok", false}, {"error", msg}};
+}
 
 Json Registry::dispatch_line(const std::string& line, bool allow_mutating) const {
   Json req = Json::parse(line, nullptr, /*allow_exceptions=*/false);
@@ -21,7 +23,8 @@ Json Registry::dispatch_line(const std::string& line, bool allow_mutating) const
   const Command* c = find(name);
   if (!c) return error_reply("unknown command: " + name);
   if (c->mutating && !allow_mutating)
-    return error_reply("permission denied: '" + name + "' changes state and this client is read-only");
+    return error_reply("permission denied: '" + name +
+                       "' changes state and this client is read-only");
   try {
     Result<Json> r = c->handler(args);
     if (!r.ok()) return error_reply(r.error());

@@ -28,32 +28,33 @@ class Server::Connection : public std::enable_shared_from_this<Server::Connectio
  private:
   void read() {
     auto self = shared_from_this();
-    asio::async_read_until(sock_, asio::dynamic_buffer(in_, kMaxRequest), '\n',
-                           [this, self](std::error_code ec, size_t n) {
-                             if (ec == asio::error::not_found || (ec && in_.size() >= kMaxRequest)) {
-                               reply_and_close(Json{{"ok", false},
-                                                    {"error", "request too long"}});
-                               return;
-                             }
-                             if (ec) return;  // client went away
-                             std::string line = in_.substr(0, n - 1);
-                             in_.erase(0, n);
-                             Json reply = registry_.dispatch_line(line, may_mutate_);
-                             write(reply.dump() + "\n", /*then_close=*/false);
-                           });
+    asio::async_read_until(
+        sock_, asio::dynamic_buffer(in_, kMaxRequest), '\n',
+        [this, self](std::error_code ec, size_t n) {
+          if (ec == asio::error::not_found || (ec && in_.size() >= kMaxRequest)) {
+            reply_and_close(Json{{"ok", false}, {"error", "request too long"}});
+            return;
+          }
+          if (ec) return;  // client went away
+          std::string line = in_.substr(0, n - 1);
+          in_.erase(0, n);
+          Json reply = registry_.dispatch_line(line, may_mutate_);
+          write(reply.dump() + "\n", /*then_close=*/false);
+        });
   }
 
   void write(std::string text, bool then_close) {
     auto self = shared_from_this();
     out_ = std::move(text);
-    asio::async_write(sock_, asio::buffer(out_), [this, self, then_close](std::error_code ec, size_t) {
-      if (ec || then_close) {
-        std::error_code ignored;
-        sock_.close(ignored);
-        return;
-      }
-      read();
-    });
+    asio::async_write(sock_, asio::buffer(out_),
+                      [this, self, then_close](std::error_code ec, size_t) {
+                        if (ec || then_close) {
+                          std::error_code ignored;
+                          sock_.close(ignored);
+                          return;
+                        }
+                        read();
+                      });
   }
 
   void reply_and_close(const Json& j) { write(j.dump() + "\n", true); }
@@ -68,7 +69,9 @@ class Server::Connection : public std::enable_shared_from_this<Server::Connectio
 Server::Server(asio::io_context& io, const Registry& registry)
     : io_(io), registry_(registry), acceptor_(io) {}
 
-Server::~Server() { close(); }
+Server::~Server() {
+  close();
+}
 
 Result<void> Server::listen(const std::string& path, const std::string& group) {
   std::error_code ec;

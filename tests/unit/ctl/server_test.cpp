@@ -25,12 +25,18 @@ class CtlServerTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::create_directories(dir_);
     path_ = (dir_ / "ctl.sock").string();
-    registry_.add("echo", [](const Json& a) -> Result<Json> { return Json{{"args", a}}; }, false);
+    registry_.add(
+        "echo",
+        [](const Json& a) -> Result<Json> {
+          return Json{{"args", a}};
+        },
+        false);
     registry_.add(
         "fail", [](const Json&) -> Result<Json> { return make_error("bad neighbor 'x'"); }, false);
     registry_.add(
         "throw", [](const Json&) -> Result<Json> { throw std::runtime_error("boom"); }, false);
-    registry_.add("mutate", [](const Json&) -> Result<Json> { return Json("done"); }, true);
+    registry_.add(
+        "mutate", [](const Json&) -> Result<Json> { return Json("done"); }, true);
     server_ = std::make_unique<Server>(io_, registry_);
     auto r = server_->listen(path_, "");
     ASSERT_TRUE(r.ok()) << r.error();
@@ -147,8 +153,10 @@ TEST_F(CtlServerTest, MutatingAllowedForRoot) {
 
 TEST(CtlRegistry, ReadOnlyClientCannotMutate) {
   Registry reg;
-  reg.add("reload", [](const Json&) -> Result<Json> { return Json("ok"); }, true);
-  reg.add("show status", [](const Json&) -> Result<Json> { return Json("ok"); }, false);
+  reg.add(
+      "reload", [](const Json&) -> Result<Json> { return Json("ok"); }, true);
+  reg.add(
+      "show status", [](const Json&) -> Result<Json> { return Json("ok"); }, false);
   EXPECT_EQ(reg.dispatch_line(R"({"command":"reload"})", false)["ok"], false);
   EXPECT_EQ(reg.dispatch_line(R"({"command":"show status"})", false)["ok"], true);
   EXPECT_EQ(reg.dispatch_line(R"({"command":"reload"})", true)["ok"], true);
