@@ -128,6 +128,14 @@ class Fsm {
   FsmState state() const { return state_; }
   const FsmConfig& config() const { return cfg_; }
   void set_config(const FsmConfig& cfg) { cfg_ = cfg; }
+  // Collision winner on a second connection taking over as the peer's FSM: from now on it
+  // restarts itself like a started FSM (passive or not).
+  void adopt(const FsmConfig& cfg, bool passive) {
+    cfg_ = cfg;
+    passive_ = passive || cfg.passive;
+    started_ = true;
+    if (idle_hold_.count() == 0) idle_hold_ = cfg.idle_hold_initial;
+  }
 
   // Feeds an event without payload.
   void handle(FsmEvent e, FsmTime now);

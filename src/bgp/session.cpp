@@ -1,0 +1,535 @@
+#include "bgp/session.hpp"
+
+#include "bgp/nlri.hpp"
+#include "bgp/transport.hpp"
+
+namespace ferry::bgp {
+
+namespace {
+
+FsmNotify to_fsm(const Notification& n) {
+  return FsmNotify{n.code, n.subcode, n.data};
+}
+Notification from_fsm(const FsmNotify& n) {
+  return Notification{n.code, n.subcode, n.data};
+}
+
+asio::ip::address to_asio(const IpAddress& a) {
+  if (a.is_v4()) return asio::ip::address_v4(a.v4_host_order());
+  asio::ip::address_v6::bytes_type b;
+  std::memcpy(b.data(), a.bytes(), 16);
+  return asio::ip::address_v6(b);
+}
+
+IpAddress from_asio(const asio::ip::address& a) {
+  if (a.is_v4()) return IpAddress::v4(a.to_v4().to_uint());
+  auto v6 = a.to_v6();
+  if (v6.is_v4_mapped())
+    return IpAddress::v4(asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_uint());
+  auto b = v6.to_bytes();
+  return IpAddress::v6_bytes(b.data());
+}
+
+}  // namespace
+
+bool SessionConfig::needs_reset(const SessionConfig& o) const {
+  return peer != o.peer || port != o.port || local_address != o.local_address ||
+         local_asn != o.local_asn || router_id != o.router_id || remote_asn != o.remote_asn ||
+         passive != o.passive || password != o.password || ttl_security != o.ttl_security ||
+         multihop != o.multihop || ipv4 != o.ipv4 || ipv6 != o.ipv6 ||
+         graceful_restart != o.graceful_restart || hold_time != o.hold_time;
+}
+
+// One connection slot: an FSM and the TCP link it drives.
+struct Session::Slot : FsmHooks, LinkOwner {
+  Session& s;
+  Fsm fsm;
+  std::shared_ptr<TcpLink> link;
+  std::shared_ptr<asio::ip::tcp::socket> connecting;  // outgoing connect in progress
+  bool outgoing = false;                              // link was initiated by us
+  OpenMessage open;                                   // the peer's OPEN on this link
+  std::shared_ptr<bool> token = std::make_shared<bool>(true);
+
+  Slot(Session& sess, const FsmConfig& c) : s(sess), fsm(*this, c) {}
+  ~Slot() override {
+    if (link) link->close();
+    if (connecting) {
+      asio::error_code ec;
+      connecting->close(ec);
+    }
+  }
+  bool is_primary() const { return s.primary_.get() == this; }
+
+  void fsm_connect() override { s.connect(*this); }
+  void fsm_disconnect() override {
+    if (connecting) {
+      asio::error_code ec;
+      connecting->close(ec);
+      connecting.reset();
+    }
+    if (link) {
+      link->close();
+      link.reset();
+    }
+  }
+  void fsm_send_open() override { s.send_open(*this); }
+  void fsm_send_keepalive() override {
+    if (!link) return;
+    encode_keepalive(link->out());
+    link->flush();
+    ++s.counters_.messages_out;
+  }
+  void fsm_send_notification(const FsmNotify& fn) override {
+    Notification n = from_fsm(fn);
+    if (is_primary()) {
+      s.last_error_ = "sent " + n.describe();
+      if (auto m = n.shutdown_message()) s.last_error_ += ": \"" + *m + "\"";
+      s.notification_out_ = true;
+    }
+    ++s.counters_.notifications_out;
+    if (!link) return;
+    std::vector<uint8_t> bytes;
+    encode_notification(n, bytes);
+    link->close_with(std::move(bytes));
+    link.reset();
+  }
+  void fsm_established() override { s.established(*this); }
+  void fsm_session_down(const std::string& reason) override { s.went_down(*this, reason); }
+  void fsm_state_changed(FsmState from, FsmState to) override {
+    if (is_primary()) s.listener_.session_state(s, from, to);
+  }
+
+  void link_frame(const Frame& f) override { s.on_frame(*this, f); }
+  void link_framing_error(const Notification& n) override {
+    fsm.message_error(FsmEvent::BgpHeaderErr, to_fsm(n), s.now());
+    s.rearm();
+  }
+  void link_failed(const std::string& reason) override {
+    if (is_primary() && fsm.state() >= FsmState::OpenSent) s.last_error_ = reason;
+    fsm.handle(FsmEvent::TcpConnectionFails, s.now());
+    s.rearm();
+  }
+  void link_drained() override {
+    if (is_primary() && fsm.state() == FsmState::Established) s.listener_.session_writable(s);
+  }
+};
+
+Session::Session(asio::io_context& io, SessionConfig cfg, SessionListener& listener)
+    : io_(io),
+      cfg_(std::move(cfg)),
+      listener_(listener),
+      timer_(io),
+      alive_(std::make_shared<bool>(true)) {
+  primary_ = make_slot(true);
+}
+
+Session::~Session() {
+  timer_.cancel();
+  secondary_.reset();
+  primary_.reset();
+}
+
+std::unique_ptr<Session::Slot> Session::make_slot(bool primary_role) {
+  FsmConfig c;
+  c.hold_time = cfg_.hold_time;
+  c.connect_retry = std::chrono::seconds(cfg_.connect_retry);
+  c.passive = cfg_.passive;
+  c.auto_restart = primary_role;
+  return std::make_unique<Slot>(*this, c);
+}
+
+void Session::set_config(const SessionConfig& cfg) {
+  cfg_ = cfg;
+  FsmConfig c = primary_->fsm.config();
+  c.hold_time = cfg_.hold_time;
+  c.connect_retry = std::chrono::seconds(cfg_.connect_retry);
+  c.passive = cfg_.passive;
+  primary_->fsm.set_config(c);
+}
+
+FsmState Session::state() const {
+  return primary_->fsm.state();
+}
+
+void Session::start() {
+  admin_stop_ = false;
+  primary_->fsm.handle(cfg_.passive ? FsmEvent::ManualStartPassive : FsmEvent::ManualStart, now());
+  rearm();
+}
+
+void Session::stop(const Notification& n) {
+  admin_stop_ = true;
+  if (secondary_) {
+    secondary_->fsm.stop(true, to_fsm(n), now());
+    drop_slot(std::move(secondary_));
+  }
+  primary_->fsm.stop(true, to_fsm(n), now());
+  rearm();
+}
+
+void Session::restart(const Notification& n, std::optional<std::chrono::seconds> restart_after) {
+  if (secondary_) {
+    secondary_->fsm.stop(true, to_fsm(n), now());
+    drop_slot(std::move(secondary_));
+  }
+  std::optional<FsmDuration> after;
+  if (restart_after) after = std::chrono::duration_cast<FsmDuration>(*restart_after);
+  primary_->fsm.stop(false, to_fsm(n), now(), after);
+  rearm();
+}
+
+void Session::bfd_down() {
+  if (secondary_) drop_slot(std::move(secondary_));
+  if (primary_->fsm.state() == FsmState::Idle) return;
+  last_error_ = "BFD session down";
+  primary_->fsm.handle(FsmEvent::TcpConnectionFails, now());
+  // TcpConnectionFails leaves Established for Idle, but from OpenSent it goes to Active;
+  // either way the connection is gone now.
+  rearm();
+}
+
+namespace {
+void apply_socket_options(const SessionConfig& cfg, asio::ip::tcp::socket& sock,
+                          RateLimitedLog& limit) {
+  int fd = sock.native_handle();
+  Family f = cfg.peer.family();
+  auto warn = [&](const Result<void>& r) {
+    if (!r && limit.allow()) spdlog::warn("bgp {}: {}", cfg.name, r.error());
+  };
+  warn(set_bgp_socket_defaults(fd));
+  if (cfg.ttl_security) {
+    warn(set_gtsm(fd, f, cfg.ibgp() ? 1 : cfg.multihop));
+  } else if (!cfg.ibgp()) {
+    // eBGP: TTL 1 unless multihop (RFC 4271 does not say; every implementation does this).
+    warn(set_ttl(fd, f, cfg.multihop == 0 ? 1 : cfg.multihop));
+  }
+}
+}  // namespace
+
+bool Session::accept(asio::ip::tcp::socket sock) {
+  asio::error_code ec;
+  FsmState st = primary_->fsm.state();
+  auto refuse = [&] {
+    sock.close(ec);
+    return false;
+  };
+  if (st == FsmState::Idle || st == FsmState::Established) return refuse();
+  apply_socket_options(cfg_, sock, log_limit_);
+  if (st == FsmState::Connect || st == FsmState::Active) {
+    Slot& p = *primary_;
+    if (p.connecting) {
+      p.connecting->close(ec);
+      p.connecting.reset();
+    }
+    p.link = std::make_shared<TcpLink>(std::move(sock), &p);
+    p.outgoing = false;
+    p.fsm.handle(FsmEvent::TcpConnectionConfirmed, now());
+    rearm();
+    return true;
+  }
+  // OpenSent / OpenConfirm: a second connection; §6.8 decides once an OPEN arrives.
+  if (secondary_) return refuse();
+  secondary_ = make_slot(false);
+  Slot& s = *secondary_;
+  s.link = std::make_shared<TcpLink>(std::move(sock), &s);
+  s.outgoing = false;
+  s.fsm.handle(FsmEvent::ManualStartPassive, now());
+  s.fsm.handle(FsmEvent::TcpConnectionConfirmed, now());
+  rearm();
+  return true;
+}
+
+void Session::connect(Slot& slot) {
+  auto sock = std::make_shared<asio::ip::tcp::socket>(io_);
+  asio::error_code ec;
+  asio::ip::tcp::endpoint remote(to_asio(cfg_.peer), cfg_.port);
+  sock->open(remote.protocol(), ec);
+  if (!ec && cfg_.local_address) {
+    sock->bind(asio::ip::tcp::endpoint(to_asio(*cfg_.local_address), 0), ec);
+  }
+  if (ec) {
+    last_error_ = "connect: " + ec.message();
+    // Report the failure asynchronously: we are inside an FSM hook.
+    asio::post(io_, [this, w = std::weak_ptr<bool>(slot.token), &slot] {
+      if (w.expired()) return;
+      slot.fsm.handle(FsmEvent::TcpConnectionFails, now());
+      rearm();
+    });
+    return;
+  }
+  apply_socket_options(cfg_, *sock, log_limit_);
+  if (!cfg_.password.empty()) {
+    if (auto r = set_tcp_md5(sock->native_handle(), cfg_.peer, cfg_.password); !r) {
+      if (log_limit_.allow()) spdlog::warn("bgp {}: {}", cfg_.name, r.error());
+    }
+  }
+  slot.connecting = sock;
+  sock->async_connect(
+      remote, [this, w = std::weak_ptr<bool>(slot.token), &slot, sock](asio::error_code ec) {
+        if (w.expired() || slot.connecting != sock) return;  // cancelled or superseded
+        slot.connecting.reset();
+        if (ec) {
+          if (slot.is_primary()) last_error_ = "connect: " + ec.message();
+          slot.fsm.handle(FsmEvent::TcpConnectionFails, now());
+        } else {
+          slot.link = std::make_shared<TcpLink>(std::move(*sock), &slot);
+          slot.outgoing = true;
+          slot.fsm.handle(FsmEvent::TcpCrAcked, now());
+        }
+        rearm();
+      });
+}
+
+OpenMessage Session::local_open() const {
+  OpenMessage m;
+  m.my_as = open_my_as(cfg_.local_asn.value());
+  m.hold_time = cfg_.hold_time;
+  m.bgp_id = cfg_.router_id;
+  if (cfg_.ipv4) m.caps.multiprotocol.push_back(AfiSafi{kAfiIpv4, kSafiUnicast});
+  if (cfg_.ipv6) m.caps.multiprotocol.push_back(AfiSafi{kAfiIpv6, kSafiUnicast});
+  m.caps.route_refresh = true;
+  m.caps.enhanced_route_refresh = true;
+  m.caps.extended_message = true;
+  m.caps.four_octet_as = cfg_.local_asn.value();
+  if (cfg_.graceful_restart) {
+    // RFC 4724 §3: no families listed = we act as the receiving speaker (helper) only.
+    GracefulRestartCap gr;
+    gr.restart_time = static_cast<uint16_t>(std::min<uint32_t>(cfg_.graceful_restart_time, 4095));
+    m.caps.graceful_restart = gr;
+  }
+  return m;
+}
+
+void Session::send_open(Slot& slot) {
+  if (!slot.link) return;
+  encode_open(local_open(), slot.link->out());
+  slot.link->flush();
+  slot.link->start_reading();
+  ++counters_.messages_out;
+}
+
+void Session::drop_slot(std::unique_ptr<Slot> s) {
+  if (!s) return;
+  // We may be inside one of its callbacks: destroy it from the event loop.
+  Slot* raw = s.release();
+  asio::post(io_, [raw] { delete raw; });
+}
+
+void Session::on_frame(Slot& slot, const Frame& f) {
+  ++counters_.messages_in;
+  switch (f.type) {
+    case MessageType::Open:
+      on_open(slot, f);
+      break;
+    case MessageType::Update:
+      on_update(slot, f);
+      break;
+    case MessageType::Notification:
+      on_notification(slot, f);
+      break;
+    case MessageType::Keepalive:
+      slot.fsm.handle(FsmEvent::KeepAliveMsg, now());
+      break;
+    case MessageType::RouteRefresh:
+      on_route_refresh(slot, f);
+      break;
+  }
+  rearm();
+}
+
+void Session::on_open(Slot& slot, const Frame& f) {
+  OpenMessage m;
+  if (auto err = decode_open(f.body, m)) {
+    slot.fsm.message_error(FsmEvent::BgpOpenMsgErr, to_fsm(*err), now());
+    return;
+  }
+  OpenPolicy pol;
+  pol.local_as = cfg_.local_asn.value();
+  pol.local_id = cfg_.router_id;
+  pol.peer_as = cfg_.remote_asn.value();
+  if (auto err = validate_open(m, pol)) {
+    slot.fsm.message_error(FsmEvent::BgpOpenMsgErr, to_fsm(*err), now());
+    return;
+  }
+  Slot* other = &slot == primary_.get() ? secondary_.get() : primary_.get();
+  auto opening = [](const Slot* s) {
+    return s && (s->fsm.state() == FsmState::OpenSent || s->fsm.state() == FsmState::OpenConfirm);
+  };
+  if (other && opening(other)) {
+    // RFC 4271 §6.8: the connection opened by the side with the higher BGP ID survives.
+    bool close_outgoing = collision_close_outgoing(cfg_.router_id, m.bgp_id);
+    Slot* loser;
+    if (slot.outgoing != other->outgoing) {
+      loser = slot.outgoing == close_outgoing ? &slot : other;
+    } else {
+      loser = secondary_.get();
+    }
+    loser->fsm.handle(FsmEvent::OpenCollisionDump, now());
+    if (loser == primary_.get()) {
+      auto old = std::move(primary_);
+      primary_ = std::move(secondary_);
+      primary_->fsm.adopt(old->fsm.config(), cfg_.passive);
+      drop_slot(std::move(old));
+    } else {
+      drop_slot(std::move(secondary_));
+    }
+    if (loser == &slot) return;
+  } else if (&slot == secondary_.get()) {
+    // The primary lost its connection meanwhile: this one takes over.
+    auto old = std::move(primary_);
+    primary_ = std::move(secondary_);
+    primary_->fsm.adopt(old->fsm.config(), cfg_.passive);
+    old->fsm.stop(true, FsmNotify{kNotifyCease, kCeaseCollision, {}}, now());
+    drop_slot(std::move(old));
+  }
+  slot.open = std::move(m);
+  slot.fsm.open_received(slot.open.hold_time, now());
+}
+
+void Session::established(Slot& slot) {
+  remote_open_ = slot.open;
+  negotiated_ = negotiate(local_open(), remote_open_);
+  codec_opts_ = CodecOptions{};
+  codec_opts_.four_octet_as = negotiated_.four_octet_as;
+  codec_opts_.extended_message = negotiated_.extended_message;
+  codec_opts_.ebgp = !cfg_.ibgp();
+  codec_opts_.enforce_first_as = !cfg_.ibgp();
+  codec_opts_.peer_as = cfg_.remote_asn.value();
+  encoder_.set_options(codec_opts_);
+  if (slot.link) {
+    slot.link->set_max_message(codec_opts_.max_message_size());
+    asio::error_code ec;
+    auto ep = slot.link->socket().local_endpoint(ec);
+    if (!ec) local_ep_ = from_asio(ep.address());
+  }
+  established_at_ = std::chrono::steady_clock::now();
+  notification_in_ = false;
+  notification_out_ = false;
+  last_error_.clear();
+  ++counters_.established_count;
+  listener_.session_established(*this);
+}
+
+void Session::went_down(Slot& slot, const std::string& reason) {
+  (void)slot;
+  // RFC 4724 §4.2: the helper keeps routes when the session drops without a NOTIFICATION.
+  bool graceful = cfg_.graceful_restart && remote_open_.caps.graceful_restart.has_value() &&
+                  !notification_in_ && !notification_out_ && !admin_stop_;
+  if (last_error_.empty()) last_error_ = reason;
+  local_ep_.reset();
+  listener_.session_down(*this, last_error_.empty() ? reason : last_error_, graceful);
+}
+
+void Session::on_update(Slot& slot, const Frame& f) {
+  if (slot.fsm.state() != FsmState::Established) {
+    slot.fsm.handle(FsmEvent::UpdateMsg, now());
+    return;
+  }
+  ++counters_.updates_in;
+  decode_update(f.body, codec_opts_, decoded_);
+  if (decoded_.outcome == UpdateOutcome::SessionReset) {
+    slot.fsm.message_error(FsmEvent::UpdateMsgErr, to_fsm(decoded_.notification), now());
+    return;
+  }
+  if (decoded_.outcome != UpdateOutcome::Ok) {
+    // RFC 7606: the session stays up; count and log at a sane rate.
+    ++counters_.update_errors;
+    if (log_limit_.allow()) {
+      const char* why = decoded_.issues.empty() ? "" : decoded_.issues.front().reason;
+      spdlog::warn("bgp {}: UPDATE error handled as {} ({}), {} suppressed", cfg_.name,
+                   outcome_name(decoded_.outcome), why, log_limit_.take_suppressed());
+    }
+  }
+  slot.fsm.handle(FsmEvent::UpdateMsg, now());
+  listener_.session_update(*this, decoded_);
+}
+
+void Session::on_notification(Slot& slot, const Frame& f) {
+  Notification n = decode_notification(f.body);
+  ++counters_.notifications_in;
+  if (&slot == primary_.get()) {
+    last_error_ = "received " + n.describe();
+    if (auto m = n.shutdown_message()) last_error_ += ": \"" + *m + "\"";
+    notification_in_ = true;
+  }
+  bool version = n.code == kErrOpen && n.subcode == kSubUnsupportedVersion;
+  slot.fsm.handle(version ? FsmEvent::NotifMsgVerErr : FsmEvent::NotifMsg, now());
+}
+
+void Session::on_route_refresh(Slot& slot, const Frame& f) {
+  if (slot.fsm.state() != FsmState::Established) return;
+  RouteRefresh rr;
+  Notification err;
+  switch (decode_route_refresh(f.message, rr, err)) {
+    case RefreshDecode::Error:
+      slot.fsm.message_error(FsmEvent::UpdateMsgErr, to_fsm(err), now());
+      return;
+    case RefreshDecode::Ignore:
+      return;
+    case RefreshDecode::Ok:
+      break;
+  }
+  // RFC 2918 §4: a refresh for a family not negotiated is ignored.
+  bool known = false;
+  for (auto& af : negotiated_.families) known |= af == rr.af;
+  if (known) listener_.session_route_refresh(*this, rr);
+}
+
+std::vector<uint8_t>& Session::out() {
+  if (primary_->link) return primary_->link->out();
+  scratch_.clear();
+  return scratch_;
+}
+
+void Session::flush(size_t updates_written) {
+  if (!primary_->link) return;
+  counters_.updates_out += updates_written;
+  counters_.messages_out += updates_written;
+  primary_->link->flush();
+  if (updates_written) {
+    primary_->fsm.message_sent(now());
+    rearm();
+  }
+}
+
+size_t Session::queued() const {
+  return primary_->link ? primary_->link->queued() : 0;
+}
+
+void Session::send_route_refresh(const RouteRefresh& r) {
+  if (!established() || !primary_->link) return;
+  encode_route_refresh(r, primary_->link->out());
+  ++counters_.messages_out;
+  primary_->link->flush();
+}
+
+void Session::rearm() {
+  if (secondary_ && secondary_->fsm.state() == FsmState::Idle) drop_slot(std::move(secondary_));
+  std::optional<FsmTime> next = primary_->fsm.next_deadline();
+  if (secondary_) {
+    auto d = secondary_->fsm.next_deadline();
+    if (d && (!next || *d < *next)) next = d;
+  }
+  if (!next) return;
+  // Re-arming costs a syscall; only do it when the deadline moves earlier. A timer that
+  // fires early (the hold timer was pushed back) just finds nothing due and re-arms.
+  if (timer_armed_ && armed_at_ <= *next) return;
+  timer_armed_ = true;
+  armed_at_ = *next;
+  timer_.expires_at(*next);
+  timer_.async_wait([this, w = std::weak_ptr<bool>(alive_), at = *next](asio::error_code ec) {
+    if (ec || w.expired()) return;
+    if (!timer_armed_ || armed_at_ != at) return;
+    timer_armed_ = false;
+    on_timer();
+  });
+}
+
+void Session::on_timer() {
+  FsmTime t = now();
+  primary_->fsm.on_timer(t);
+  if (secondary_) secondary_->fsm.on_timer(t);
+  rearm();
+}
+
+}  // namespace ferry::bgp

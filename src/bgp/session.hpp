@@ -1,0 +1,183 @@
+// A BGP session with one neighbour: FSM + TCP connection(s) + codec.
+//
+// Role: turns bytes on a TCP connection into decoded messages and FSM events,
+// and FSM outputs into bytes; knows nothing about the RIB. The owner (the
+// speaker's Peer) gets decoded UPDATEs, route refreshes, up/down and
+// "writable" callbacks through SessionListener, and writes UPDATEs into
+// out() (packed with encoder()) while queued() stays under the watermark.
+//
+// Connections. The primary slot carries the peer's FSM (Idle/Connect/Active
+// and timers). An incoming connection (accept(), from the speaker's
+// listener) is adopted by the primary when it is in Connect/Active; when the
+// primary is already in OpenSent/OpenConfirm it gets a second slot with its
+// own FSM, and when an OPEN arrives the §6.8 collision rule picks the
+// survivor (the loser is closed with Cease 6/7; if the survivor is the second
+// slot it becomes the primary). While Established, new connections are
+// refused.
+//
+// Time: one asio steady_timer armed at the earliest FSM deadline.
+#pragma once
+
+#include <asio.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bgp/fsm.hpp"
+#include "bgp/message.hpp"
+#include "bgp/tcp_link.hpp"
+#include "bgp/update_codec.hpp"
+#include "common/ip.hpp"
+#include "common/log.hpp"
+#include "common/types.hpp"
+
+namespace ferry::bgp {
+
+struct SessionConfig {
+  std::string name;
+  IpAddress peer;
+  uint16_t port = 179;
+  std::optional<IpAddress> local_address;
+  Asn local_asn;
+  RouterId router_id;
+  Asn remote_asn;
+  bool passive = false;
+  uint16_t hold_time = 90;
+  uint16_t connect_retry = 5;
+  std::string password;  // TCP-MD5
+  bool ttl_security = false;
+  uint8_t multihop = 1;
+  bool ipv4 = true;
+  bool ipv6 = true;
+  bool graceful_restart = false;
+  uint16_t graceful_restart_time = 120;
+  bool ibgp() const { return local_asn == remote_asn; }
+  // Fields whose change needs the session to be reset.
+  bool needs_reset(const SessionConfig& o) const;
+};
+
+struct SessionCounters {
+  uint64_t messages_in = 0;
+  uint64_t messages_out = 0;
+  uint64_t updates_in = 0;
+  uint64_t updates_out = 0;
+  uint64_t update_errors = 0;  // RFC 7606 non-fatal outcomes (counted, session kept)
+  uint64_t notifications_in = 0;
+  uint64_t notifications_out = 0;
+  uint64_t established_count = 0;
+};
+
+class Session;
+
+class SessionListener {
+ public:
+  virtual ~SessionListener() = default;
+  virtual void session_established(Session& s) = 0;
+  // graceful: the peer negotiated graceful restart and the loss was not a
+  // NOTIFICATION/admin stop, so its routes may be kept as stale (RFC 4724 §4.2).
+  virtual void session_down(Session& s, const std::string& reason, bool graceful) = 0;
+  // One UPDATE (RFC 7606 treat-as-withdraw already moved its NLRI to withdrawn).
+  virtual void session_update(Session& s, DecodedUpdate& u) = 0;
+  virtual void session_route_refresh(Session& s, const RouteRefresh& r) = 0;
+  // The output queue drained below the watermark: more UPDATEs may be written.
+  virtual void session_writable(Session& s) = 0;
+  virtual void session_state(Session& s, FsmState from, FsmState to) {
+    (void)s, (void)from, (void)to;
+  }
+};
+
+class Session {
+ public:
+  Session(asio::io_context& io, SessionConfig cfg, SessionListener& listener);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  const SessionConfig& config() const { return cfg_; }
+  // Applies a config that does not need a reset (hold time etc. take effect next time).
+  void set_config(const SessionConfig& cfg);
+
+  void start();  // ManualStart (passive if configured)
+  // ManualStop with a Cease NOTIFICATION (e.g. Notification::shutdown(2, "maintenance")).
+  void stop(const Notification& n);
+  // AutomaticStop: NOTIFICATION, then reconnect after restart_after (or the idle-hold backoff).
+  void restart(const Notification& n, std::optional<std::chrono::seconds> restart_after = {});
+  // BFD says the path is down: drop the connection now (no NOTIFICATION can get through).
+  void bfd_down();
+  // An incoming TCP connection from this neighbour; false if it was refused (then closed).
+  bool accept(asio::ip::tcp::socket sock);
+
+  FsmState state() const;
+  bool established() const { return state() == FsmState::Established; }
+  std::chrono::steady_clock::time_point established_at() const { return established_at_; }
+  const std::string& last_error() const { return last_error_; }
+  const Negotiated& negotiated() const { return negotiated_; }
+  const OpenMessage& remote_open() const { return remote_open_; }
+  const CodecOptions& codec_options() const { return codec_opts_; }
+  UpdateEncoder& encoder() { return encoder_; }
+  // Address of our end of the established connection (next-hop-self).
+  std::optional<IpAddress> local_endpoint() const { return local_ep_; }
+  const SessionCounters& counters() const { return counters_; }
+  bool peer_graceful_restart() const { return remote_open_.caps.graceful_restart.has_value(); }
+
+  // Output: only valid while established.
+  std::vector<uint8_t>& out();
+  // Hands out() to the socket; counts the UPDATEs (updates_written) and restarts the keepalive
+  // timer.
+  void flush(size_t updates_written = 0);
+  size_t queued() const;
+  void send_route_refresh(const RouteRefresh& r);
+
+  static constexpr size_t kWriteWatermark = 512 * 1024;
+
+ private:
+  struct Slot;
+  friend struct Slot;
+
+  std::unique_ptr<Slot> make_slot(bool primary_role);
+  void on_frame(Slot& s, const Frame& f);
+  void on_open(Slot& s, const Frame& f);
+  void on_update(Slot& s, const Frame& f);
+  void on_notification(Slot& s, const Frame& f);
+  void on_route_refresh(Slot& s, const Frame& f);
+  void connect(Slot& s);
+  void established(Slot& s);
+  void went_down(Slot& s, const std::string& reason);
+  void send_open(Slot& s);
+  OpenMessage local_open() const;
+  void drop_slot(std::unique_ptr<Slot> s);
+  void rearm();
+  void on_timer();
+  FsmTime now() const { return FsmClock::now(); }
+
+  asio::io_context& io_;
+  SessionConfig cfg_;
+  SessionListener& listener_;
+  std::unique_ptr<Slot> primary_;
+  std::unique_ptr<Slot> secondary_;  // collision candidate (incoming)
+  asio::steady_timer timer_;
+  OpenMessage remote_open_;
+  Negotiated negotiated_;
+  CodecOptions codec_opts_;
+  UpdateEncoder encoder_;
+  DecodedUpdate decoded_;  // reused: no allocation per UPDATE once warm
+  std::optional<IpAddress> local_ep_;
+  std::chrono::steady_clock::time_point established_at_{};
+  std::string last_error_;
+  bool notification_in_ = false;   // a NOTIFICATION came in since Established
+  bool notification_out_ = false;  // we sent one since Established
+  bool timer_armed_ = false;
+  FsmTime armed_at_{};
+  std::vector<uint8_t> scratch_;  // out() when there is no connection (discarded)
+  bool admin_stop_ = false;
+  SessionCounters counters_;
+  RateLimitedLog log_limit_;
+  std::shared_ptr<bool> alive_;  // guards posted callbacks after destruction
+};
+
+}  // namespace ferry::bgp
