@@ -160,11 +160,12 @@ class MessageFramer {
   // The next complete message, or NeedMore, or Error (then err is set and
   // the framer stays in error).
   FrameStatus next(Frame& frame, Notification& err);
-  size_t buffered() const { return buf_.size() - start_; }
+  size_t buffered() const { return end_ - start_; }
 
  private:
   std::vector<uint8_t> buf_;
   size_t start_ = 0;  // consumed prefix of buf_, compacted lazily
+  size_t end_ = 0;    // end of received data; buf_ may be larger (prepare())
   size_t max_len_;
   bool failed_ = false;
   Notification error_;
