@@ -1,0 +1,82 @@
+#include "tunnel/tun.hpp"
+
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace ferry::tunnel {
+
+namespace {
+
+// One queue = one open file of /dev/net/tun attached to the interface.
+class LinuxTunQueue final : public TunQueue {
+ public:
+  explicit LinuxTunQueue(int fd) : fd_(fd) {}
+  ~LinuxTunQueue() override { ::close(fd_); }
+  int read(std::span<uint8_t> buf) override {
+    for (;;) {
+      ssize_t n = ::read(fd_, buf.data(), buf.size());
+      if (n >= 0) return static_cast<int>(n);
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+      return -1;
+    }
+  }
+  bool write(std::span<const uint8_t> pkt) override {
+    for (;;) {
+      ssize_t n = ::write(fd_, pkt.data(), pkt.size());
+      if (n >= 0) return true;
+      if (errno == EINTR) continue;
+      return false;
+    }
+  }
+  int fd() const override { return fd_; }
+
+ private:
+  int fd_;
+};
+
+class LinuxTun final : public TunDevice {
+ public:
+  LinuxTun(std::string name, std::vector<std::unique_ptr<TunQueue>> q)
+      : name_(std::move(name)), queues_(std::move(q)) {}
+  const std::string& name() const override { return name_; }
+  size_t queue_count() const override { return queues_.size(); }
+  TunQueue& queue(size_t i) override { return *queues_[i]; }
+
+ private:
+  std::string name_;
+  std::vector<std::unique_ptr<TunQueue>> queues_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<TunDevice>> open_linux_tun(const std::string& name, size_t queues) {
+  if (name.empty() || name.size() >= IFNAMSIZ)
+    return make_error("tun: bad interface name '" + name + "'");
+  if (queues == 0) queues = 1;
+  std::vector<std::unique_ptr<TunQueue>> qs;
+  std::string actual = name;
+  for (size_t i = 0; i < queues; ++i) {
+    int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return make_error(std::string("tun: open /dev/net/tun: ") + std::strerror(errno));
+    struct ifreq ifr {};
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE;
+    std::strncpy(ifr.ifr_name, actual.c_str(), IFNAMSIZ - 1);
+    if (::ioctl(fd, TUNSETIFF, &ifr) < 0) {
+      int e = errno;
+      ::close(fd);
+      return make_error("tun: TUNSETIFF " + name + ": " + std::strerror(e));
+    }
+    actual = ifr.ifr_name;
+    qs.push_back(std::make_unique<LinuxTunQueue>(fd));
+  }
+  return std::unique_ptr<TunDevice>(std::make_unique<LinuxTun>(actual, std::move(qs)));
+}
+
+}  // namespace ferry::tunnel
