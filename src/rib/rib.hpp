@@ -39,7 +39,9 @@ namespace ferry::rib {
 
 // A BGP neighbour or a local route source, as numbered by the RIB.
 enum class PeerId : uint32_t {};
-inline uint32_t to_int(PeerId p) { return static_cast<uint32_t>(p); }
+inline uint32_t to_int(PeerId p) {
+  return static_cast<uint32_t>(p);
+}
 
 // Where a path came from. Non-BGP sources are "peers" of the RIB too (one
 // pseudo-peer per source, see local_peer()), so they take part in the same
@@ -100,11 +102,11 @@ struct PeerConfig {
 
 // What the session negotiated, given at peer_up().
 struct PeerSession {
-  RouterId router_id;                   // the peer's BGP Identifier
-  std::vector<Family> families;         // negotiated unicast families (MP-BGP)
-  std::optional<IpAddress> local_v4;    // our address for next-hop-self, IPv4 routes
-  std::optional<IpAddress> local_v6;    // ... IPv6 routes (global)
-  std::optional<IpAddress> local_v6_ll; // optional link-local second next hop (RFC 2545)
+  RouterId router_id;                    // the peer's BGP Identifier
+  std::vector<Family> families;          // negotiated unicast families (MP-BGP)
+  std::optional<IpAddress> local_v4;     // our address for next-hop-self, IPv4 routes
+  std::optional<IpAddress> local_v6;     // ... IPv6 routes (global)
+  std::optional<IpAddress> local_v6_ll;  // optional link-local second next hop (RFC 2545)
 };
 
 // A batch of announcements sharing one (post-export-policy) attribute set.
@@ -116,9 +118,9 @@ struct AnnounceBatch {
 
 struct PullResult {
   std::vector<AnnounceBatch> announce;
-  std::vector<Prefix> withdraw;        // both families; the codec splits them
-  std::vector<Family> end_of_rib;      // send after the above, in this order
-  bool more = false;                   // more is pending: call again
+  std::vector<Prefix> withdraw;    // both families; the codec splits them
+  std::vector<Family> end_of_rib;  // send after the above, in this order
+  bool more = false;               // more is pending: call again
 };
 
 struct NextHop {
@@ -182,12 +184,12 @@ struct PeerStatus {
 };
 
 struct MemoryStats {
-  size_t prefixes = 0;    // Loc-RIB entries
-  size_t paths = 0;       // Adj-RIB-In paths (all peers)
-  size_t attr_sets = 0;   // distinct interned attribute sets
-  size_t adj_out = 0;     // Adj-RIB-Out entries (all peers)
-  size_t table_bytes = 0; // prefix tables + path vectors + Adj-RIB-Out
-  size_t attr_bytes = 0;  // interned attributes
+  size_t prefixes = 0;     // Loc-RIB entries
+  size_t paths = 0;        // Adj-RIB-In paths (all peers)
+  size_t attr_sets = 0;    // distinct interned attribute sets
+  size_t adj_out = 0;      // Adj-RIB-Out entries (all peers)
+  size_t table_bytes = 0;  // prefix tables + path vectors + Adj-RIB-Out
+  size_t attr_bytes = 0;   // interned attributes
   size_t total_bytes() const { return table_bytes + attr_bytes; }
 };
 
@@ -271,5 +273,7 @@ class Rib {
 
 template <>
 struct std::hash<ferry::rib::PeerId> {
-  size_t operator()(ferry::rib::PeerId p) const noexcept { return std::hash<uint32_t>{}(ferry::rib::to_int(p)); }
+  size_t operator()(ferry::rib::PeerId p) const noexcept {
+    return std::hash<uint32_t>{}(ferry::rib::to_int(p));
+  }
 };

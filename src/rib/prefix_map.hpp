@@ -1,0 +1,233 @@
+// PrefixMap<V>: a compact open-addressing hash map from Prefix to V.
+//
+// The RIB keeps one entry per prefix (about 1M for a full IPv4 table), so the
+// usual node-per-element std::unordered_map costs too much. Here each family
+// has a flat slot array: IPv4 keys are packed into 8 bytes, IPv6 keys into 24.
+// Linear probing with tombstones: an element never moves except when the
+// table is rebuilt, which bumps generation(). Walkers (the initial dump to a
+// peer, see Rib) hold a slot index and restart when the generation changes,
+// so an erase during a walk never makes them skip an element.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "common/ip.hpp"
+
+namespace ferry::rib {
+
+namespace detail {
+
+inline uint64_t mix64(uint64_t v) {
+  v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  v = (v ^ (v >> 27)) * 0x94d049bb133111ebULL;
+  return v ^ (v >> 31);
+}
+
+struct V4Key {
+  uint64_t k = 0;  // address (host order) << 8 | length
+  bool operator==(const V4Key&) const = default;
+  static V4Key from(const Prefix& p) {
+    return {uint64_t{p.addr().v4_host_order()} << 8 | uint64_t(p.len())};
+  }
+  Prefix to_prefix() const {
+    return Prefix(IpAddress::v4(static_cast<uint32_t>(k >> 8)), int(k & 0xff));
+  }
+  size_t hash() const { return mix64(k + 0x9e3779b97f4a7c15ULL); }
+};
+
+struct V6Key {
+  uint64_t hi = 0, lo = 0;
+  uint8_t len = 0;
+  bool operator==(const V6Key&) const = default;
+  static V6Key from(const Prefix& p) {
+    V6Key k;
+    std::memcpy(&k.hi, p.addr().bytes(), 8);
+    std::memcpy(&k.lo, p.addr().bytes() + 8, 8);
+    k.len = static_cast<uint8_t>(p.len());
+    return k;
+  }
+  Prefix to_prefix() const {
+    uint8_t b[16];
+    std::memcpy(b, &hi, 8);
+    std::memcpy(b + 8, &lo, 8);
+    return Prefix(IpAddress::v6_bytes(b), len);
+  }
+  size_t hash() const { return mix64(hi ^ mix64(lo + len)); }
+};
+
+template <class K, class V>
+class FlatMap {
+ public:
+  struct Slot {
+    K key;
+    V value;
+  };
+  static constexpr uint8_t kEmpty = 0, kFull = 1, kTomb = 2;
+
+  FlatMap() = default;
+  size_t size() const { return size_; }
+  size_t capacity() const { return ctrl_.size(); }
+  uint64_t generation() const { return gen_; }
+
+  V* find(const K& k) {
+    if (ctrl_.empty()) return nullptr;
+    size_t mask = ctrl_.size() - 1;
+    for (size_t i = k.hash() & mask;; i = (i + 1) & mask) {
+      if (ctrl_[i] == kEmpty) return nullptr;
+      if (ctrl_[i] == kFull && slots_[i].key == k) return &slots_[i].value;
+    }
+  }
+  const V* find(const K& k) const { return const_cast<FlatMap*>(this)->find(k); }
+
+  V& get(const K& k, bool* inserted = nullptr) {
+    if (V* v = find(k)) {
+      if (inserted) *inserted = false;
+      return *v;
+    }
+    if ((used_ + 1) * 8 > ctrl_.size() * 7) rebuild();
+    size_t mask = ctrl_.size() - 1;
+    size_t i = k.hash() & mask;
+    while (ctrl_[i] == kFull) i = (i + 1) & mask;
+    if (ctrl_[i] == kEmpty) ++used_;
+    ctrl_[i] = kFull;
+    slots_[i].key = k;
+    slots_[i].value = V();
+    ++size_;
+    if (inserted) *inserted = true;
+    return slots_[i].value;
+  }
+
+  bool erase(const K& k) {
+    if (ctrl_.empty()) return false;
+    size_t mask = ctrl_.size() - 1;
+    for (size_t i = k.hash() & mask;; i = (i + 1) & mask) {
+      if (ctrl_[i] == kEmpty) return false;
+      if (ctrl_[i] == kFull && slots_[i].key == k) {
+        erase_slot(i);
+        return true;
+      }
+    }
+  }
+
+  void erase_slot(size_t i) {
+    slots_[i].value = V();
+    size_t mask = ctrl_.size() - 1;
+    if (ctrl_[(i + 1) & mask] == kEmpty) {
+      ctrl_[i] = kEmpty;
+      --used_;
+    } else {
+      ctrl_[i] = kTomb;
+    }
+    --size_;
+  }
+
+  // Slot access for walkers: valid indices are [0, capacity()).
+  bool full(size_t i) const { return ctrl_[i] == kFull; }
+  const K& key_at(size_t i) const { return slots_[i].key; }
+  V& value_at(size_t i) { return slots_[i].value; }
+  const V& value_at(size_t i) const { return slots_[i].value; }
+
+  void clear() {
+    ctrl_.clear();
+    slots_.clear();
+    ctrl_.shrink_to_fit();
+    slots_.shrink_to_fit();
+    size_ = used_ = 0;
+    ++gen_;
+  }
+  size_t bytes() const { return ctrl_.capacity() + slots_.capacity() * sizeof(Slot); }
+
+ private:
+  void rebuild() {
+    size_t cap = ctrl_.empty() ? 16 : ctrl_.size();
+    while ((size_ + 1) * 2 > cap) cap *= 2;
+    std::vector<uint8_t> old_ctrl(cap, kEmpty);
+    std::vector<Slot> old_slots(cap);
+    old_ctrl.swap(ctrl_);
+    old_slots.swap(slots_);
+    size_t mask = cap - 1;
+    for (size_t j = 0; j < old_ctrl.size(); ++j) {
+      if (old_ctrl[j] != kFull) continue;
+      size_t i = old_slots[j].key.hash() & mask;
+      while (ctrl_[i] == kFull) i = (i + 1) & mask;
+      ctrl_[i] = kFull;
+      slots_[i] = std::move(old_slots[j]);
+    }
+    used_ = size_;
+    ++gen_;
+  }
+
+  std::vector<uint8_t> ctrl_;
+  std::vector<Slot> slots_;
+  size_t size_ = 0;
+  size_t used_ = 0;  // full + tombstones
+  uint64_t gen_ = 0;
+};
+
+}  // namespace detail
+
+template <class V>
+class PrefixMap {
+ public:
+  V* find(const Prefix& p) {
+    return p.family() == Family::V4 ? v4_.find(detail::V4Key::from(p))
+                                    : v6_.find(detail::V6Key::from(p));
+  }
+  const V* find(const Prefix& p) const { return const_cast<PrefixMap*>(this)->find(p); }
+  V& get(const Prefix& p, bool* inserted = nullptr) {
+    return p.family() == Family::V4 ? v4_.get(detail::V4Key::from(p), inserted)
+                                    : v6_.get(detail::V6Key::from(p), inserted);
+  }
+  bool erase(const Prefix& p) {
+    return p.family() == Family::V4 ? v4_.erase(detail::V4Key::from(p))
+                                    : v6_.erase(detail::V6Key::from(p));
+  }
+  size_t size() const { return v4_.size() + v6_.size(); }
+  size_t size(Family f) const { return f == Family::V4 ? v4_.size() : v6_.size(); }
+  size_t bytes() const { return v4_.bytes() + v6_.bytes(); }
+  void clear() {
+    v4_.clear();
+    v6_.clear();
+  }
+  void clear(Family f) { f == Family::V4 ? v4_.clear() : v6_.clear(); }
+
+  // Walker interface, per family.
+  size_t capacity(Family f) const { return f == Family::V4 ? v4_.capacity() : v6_.capacity(); }
+  uint64_t generation(Family f) const {
+    return f == Family::V4 ? v4_.generation() : v6_.generation();
+  }
+  // If slot i holds an element, sets *p and returns its value; else nullptr.
+  V* at(Family f, size_t i, Prefix* p) {
+    if (f == Family::V4) {
+      if (!v4_.full(i)) return nullptr;
+      *p = v4_.key_at(i).to_prefix();
+      return &v4_.value_at(i);
+    }
+    if (!v6_.full(i)) return nullptr;
+    *p = v6_.key_at(i).to_prefix();
+    return &v6_.value_at(i);
+  }
+
+  template <class Fn>
+  void for_each(Fn&& fn) {
+    for (Family f : {Family::V4, Family::V6}) {
+      Prefix p;
+      for (size_t i = 0, n = capacity(f); i < n; ++i)
+        if (V* v = at(f, i, &p)) fn(p, *v);
+    }
+  }
+  template <class Fn>
+  void for_each(Fn&& fn) const {
+    const_cast<PrefixMap*>(this)->for_each(
+        [&](const Prefix& p, V& v) { fn(p, static_cast<const V&>(v)); });
+  }
+
+ private:
+  detail::FlatMap<detail::V4Key, V> v4_;
+  detail::FlatMap<detail::V6Key, V> v6_;
+};
+
+}  // namespace ferry::rib

@@ -1,0 +1,237 @@
+// Rib, export side: per-peer pending queues, the initial-dump walk, the export
+// rules (RFC 4271 §9.1.3, RFC 4456 §8, RFC 1997, RFC 8212) and the pull-based
+// update generation that packs prefixes by attribute set.
+#include <algorithm>
+
+#include "rib/rib_impl.hpp"
+
+namespace ferry::rib {
+
+void Rib::Impl::reset_out(PeerState& ps) {
+  ps.adj_out.clear();
+  ps.queue.clear();
+  ps.queue.shrink_to_fit();
+  ps.queue_head = 0;
+  ps.queued.clear();
+  ps.walk[0] = ps.walk[1] = PeerState::Walk();
+  ps.notified = false;
+  ps.counters.advertised = 0;
+}
+
+void Rib::Impl::enqueue(PeerState& ps, const Prefix& prefix) {
+  bool inserted = false;
+  ps.queued.get(prefix, &inserted);
+  if (!inserted) return;  // already pending: coalesces into one send of the latest state
+  ps.queue.push_back(prefix);
+  if (!ps.notified && pending_cb) {
+    ps.notified = true;
+    pending_cb(PeerId{static_cast<uint32_t>(&ps - peers.data())});
+  }
+}
+
+void Rib::Impl::mark_dirty(const Prefix& prefix) {
+  int fi = fam_index(prefix.family());
+  for (PeerState& ps : peers) {
+    if (!ps.up || !ps.fam[fi]) continue;
+    // A walk that has not finished will visit the prefix anyway, unless it
+    // already passed its slot; queueing is cheap and the Adj-RIB-Out
+    // comparison drops duplicates, so always queue.
+    enqueue(ps, prefix);
+  }
+}
+
+void Rib::Impl::start_walk(PeerState& ps, Family f, bool eor) {
+  auto& w = ps.walk[fam_index(f)];
+  w.active = true;
+  w.eor = w.eor || eor;
+  w.pos = 0;
+  w.gen = loc.generation(f);
+  if (!ps.notified && pending_cb) {
+    ps.notified = true;
+    pending_cb(PeerId{static_cast<uint32_t>(&ps - peers.data())});
+  }
+}
+
+AttrRef Rib::Impl::export_attrs(PeerState& to, const Prefix& prefix, const Path& best,
+                                std::unordered_map<uint64_t, AttrRef>* cache) {
+  uint32_t to_id = static_cast<uint32_t>(&to - peers.data());
+  if (best.peer == to_id || !best.post) return AttrRef();  // never back to where it came from
+  const PeerState& from = peers[best.peer];
+  const bgp::PathAttributes& src = *best.post;
+  bool to_ebgp = !to.ibgp;
+
+  // RFC 1997: well-known communities.
+  if (has_community(src, bgp::kNoAdvertise)) return AttrRef();
+  if (to_ebgp &&
+      (has_community(src, bgp::kNoExport) || has_community(src, bgp::kNoExportSubconfed)))
+    return AttrRef();
+
+  // iBGP split horizon (RFC 4271 §9.2) and route reflection (RFC 4456 §8).
+  bool reflect = false;
+  if (!from.local && from.ibgp && to.ibgp) {
+    bool from_client = from.cfg.route_reflector_client;
+    bool to_client = to.cfg.route_reflector_client;
+    // From a client: reflect to everyone. From a non-client: only to clients.
+    if (!from_client && !to_client) return AttrRef();
+    reflect = true;
+    // Do not reflect a route back to the router that originated it.
+    uint32_t originator = src.originator_id.value_or(from.sess.router_id.value());
+    if (originator == to.sess.router_id.value()) return AttrRef();
+  }
+  // Sender-side loop detection: the peer would drop it anyway (RFC 4271 §9.1.2).
+  if (to_ebgp && as_path_contains(src, to.cfg.remote_asn.value())) return AttrRef();
+
+  const auto& chain = to.cfg.export_policies;
+  if (chain.empty() && to_ebgp) return AttrRef();  // RFC 8212 §3: send nothing
+
+  Family fam = prefix.family();
+  bool prefix_dep = !chain.empty() && policy.depends_on_prefix(chain);
+  uint64_t key = (reinterpret_cast<uintptr_t>(best.post.id()) * 0x9e3779b97f4a7c15ULL) ^
+                 (uint64_t{best.peer} << 1) ^ static_cast<uint64_t>(fam_index(fam));
+  if (cache && !prefix_dep) {
+    auto it = cache->find(key);
+    if (it != cache->end()) return it->second;
+  }
+
+  std::optional<IpAddress> self;
+  if (fam == Family::V4)
+    self = to.sess.local_v4;
+  else
+    self = to.sess.local_v6;
+
+  PolicyOutcome pr;
+  std::optional<bgp::PathAttributes> out;
+  if (!chain.empty()) {
+    PolicyInput in;
+    in.prefix = &prefix;
+    in.source = from.source;
+    in.neighbor_name = &to.cfg.name;
+    in.neighbor_address = &to.cfg.address;
+    in.local_asn = opts.local_asn.value();
+    in.self_next_hop = self;
+    pr = policy.run(chain, in, src, out);
+    if (!pr.accept) {
+      if (cache && !prefix_dep) cache->emplace(key, AttrRef());
+      return AttrRef();
+    }
+  }
+  bgp::PathAttributes a = out ? std::move(*out) : src;
+  bool set_self = false;
+  if (to_ebgp) {
+    // RFC 4271 §5.1.2: prepend our AS towards an external peer.
+    as_path_prepend(a, opts.local_asn.value(), 1);
+    // §5.1.5: LOCAL_PREF is not sent to external peers.
+    a.local_pref.reset();
+    // §5.1.4: a MED received from another AS is not passed on to other ASes.
+    if (!pr.med_set && !from.local) a.med.reset();
+    // RFC 4456 §8: ORIGINATOR_ID and CLUSTER_LIST are not sent outside the AS.
+    a.originator_id.reset();
+    a.cluster_list.clear();
+    if (!pr.next_hop_set && (to.cfg.next_hop_self.value_or(true) || !a.next_hop)) set_self = true;
+  } else {
+    // §5.1.5: LOCAL_PREF is always sent to internal peers.
+    if (!a.local_pref) a.local_pref = 100;
+    if (reflect) {
+      // RFC 4456 §8: set ORIGINATOR_ID once, prepend our CLUSTER_ID.
+      if (!a.originator_id) a.originator_id = from.sess.router_id.value();
+      a.cluster_list.insert(a.cluster_list.begin(), cluster_id());
+    }
+    if (!pr.next_hop_set && (to.cfg.next_hop_self.value_or(false) || !a.next_hop))
+      set_self = !reflect || !a.next_hop;
+  }
+  if (set_self) {
+    if (!self) {
+      // No local address of this family on the session: cannot be announced.
+      if (cache && !prefix_dep) cache->emplace(key, AttrRef());
+      return AttrRef();
+    }
+    a.next_hop = *self;
+    a.next_hop_ll = fam == Family::V6 ? to.sess.local_v6_ll : std::nullopt;
+  }
+  if (!a.next_hop || a.next_hop->family() != fam) {
+    // RFC 4271 §5.1.3 / RFC 4760: the next hop must be usable for the family.
+    if (!(fam == Family::V6 && a.next_hop)) {
+      if (cache && !prefix_dep) cache->emplace(key, AttrRef());
+      return AttrRef();
+    }
+  }
+  AttrRef r = attrs.intern(std::move(a));
+  if (cache && !prefix_dep) cache->emplace(key, r);
+  return r;
+}
+
+PullResult Rib::Impl::pull(PeerId p, size_t budget) {
+  PullResult res;
+  PeerState* ps = peer(p);
+  if (!ps || ps->local || !ps->up) return res;
+  if (budget == 0) budget = 1;
+  std::unordered_map<uint64_t, AttrRef> cache;
+  std::unordered_map<const void*, size_t> batch_of;  // attrs -> index in res.announce
+  size_t emitted = 0;
+
+  auto process = [&](const Prefix& prefix, const PathList* paths) {
+    AttrRef out;
+    if (paths) {
+      for (const Path& x : *paths) {
+        if (x.flags & kPathBest) {
+          out = export_attrs(*ps, prefix, x, &cache);
+          break;
+        }
+      }
+    }
+    AttrRef* old = ps->adj_out.find(prefix);
+    if (out) {
+      if (old && *old == out) return;
+      ps->adj_out.get(prefix) = out;
+      auto [it, fresh] = batch_of.try_emplace(out.id(), res.announce.size());
+      if (fresh) res.announce.push_back(AnnounceBatch{prefix.family(), out, {}});
+      res.announce[it->second].prefixes.push_back(prefix);
+      ++emitted;
+    } else if (old) {
+      ps->adj_out.erase(prefix);
+      res.withdraw.push_back(prefix);
+      ++emitted;
+    }
+  };
+
+  // 1. Changes, oldest first.
+  while (ps->queue_head < ps->queue.size() && emitted < budget) {
+    Prefix prefix = ps->queue[ps->queue_head++];
+    ps->queued.erase(prefix);
+    process(prefix, loc.find(prefix));
+  }
+  if (ps->queue_head == ps->queue.size()) {
+    ps->queue.clear();
+    ps->queue_head = 0;
+    ps->queued.clear();
+  }
+  // 2. The table walks (initial dump, refresh, policy re-evaluation).
+  for (Family f : {Family::V4, Family::V6}) {
+    auto& w = ps->walk[fam_index(f)];
+    if (!w.active) continue;
+    while (emitted < budget) {
+      if (w.gen != loc.generation(f)) {
+        // The table was rebuilt (slots moved): start over; duplicates are
+        // suppressed by the Adj-RIB-Out comparison.
+        w.pos = 0;
+        w.gen = loc.generation(f);
+      }
+      if (w.pos >= loc.capacity(f)) break;
+      Prefix prefix;
+      if (PathList* paths = loc.at(f, w.pos, &prefix)) process(prefix, paths);
+      ++w.pos;
+    }
+    if (w.pos >= loc.capacity(f)) {
+      w.active = false;
+      // RFC 4724 §2: End-of-RIB once the initial update set has been sent.
+      if (w.eor) res.end_of_rib.push_back(f);
+      w.eor = false;
+    }
+  }
+  ps->counters.advertised = ps->adj_out.size();
+  res.more = ps->queue_head < ps->queue.size() || ps->walk[0].active || ps->walk[1].active;
+  if (!res.more) ps->notified = false;
+  return res;
+}
+
+}  // namespace ferry::rib
