@@ -1,0 +1,98 @@
+#include "daemon/daemon.hpp"
+
+#include <unistd.h>
+
+#include "common/log.hpp"
+
+namespace ferry::daemon {
+
+// Protocol modules are added here as they land (BGP speaker, RIB, FIB, tunnel).
+class Modules {
+ public:
+  Modules(asio::io_context&, const config::Config&) {}
+  Result<void> start() { return {}; }
+  Result<void> apply(const config::Config&) { return {}; }
+  void stop(const std::string&) {}
+  void register_commands(ctl::Registry&) {}
+};
+
+Daemon::Daemon(asio::io_context& io, config::Config cfg)
+    : io_(io), cfg_(std::move(cfg)), server_(io, registry_) {}
+
+Daemon::~Daemon() = default;
+
+Result<void> Daemon::start() {
+  register_core_commands();
+  modules_ = std::make_unique<Modules>(io_, cfg_);
+  modules_->register_commands(registry_);
+  if (auto r = modules_->start(); !r.ok()) return r;
+  if (auto r = server_.listen(cfg_.router.control_socket, cfg_.router.control_group); !r.ok())
+    return r;
+  spdlog::info("ferryd {} started: AS {} router-id {} config {} control {}", FERRY_VERSION,
+               cfg_.router.asn.str(), cfg_.router.router_id.str(), cfg_.path,
+               cfg_.router.control_socket);
+  return {};
+}
+
+Result<void> Daemon::reload() {
+  auto next = config::load(cfg_.path);
+  if (!next.ok()) {
+    last_reload_error_ = next.error();
+    spdlog::error("reload failed, keeping the running configuration: {}", next.error());
+    return make_error(next.error());
+  }
+  if (next->router.control_socket != cfg_.router.control_socket)
+    spdlog::warn("reload: control-socket changes take effect at restart");
+  if (auto r = modules_->apply(*next); !r.ok()) {
+    last_reload_error_ = r.error();
+    spdlog::error("reload failed, keeping the running configuration: {}", r.error());
+    return r;
+  }
+  cfg_ = std::move(next.value());
+  ++reloads_;
+  last_reload_error_.clear();
+  spdlog::info("configuration reloaded from {}", cfg_.path);
+  return {};
+}
+
+void Daemon::stop(const std::string& reason) {
+  if (stopped_) return;
+  stopped_ = true;
+  spdlog::info("stopping: {}", reason);
+  if (modules_) modules_->stop(reason);
+  server_.close();
+}
+
+ctl::Json Daemon::status() const {
+  using namespace std::chrono;
+  const auto up = duration_cast<seconds>(steady_clock::now() - started_).count();
+  return ctl::Json{
+      {"version", FERRY_VERSION},
+      {"pid", static_cast<int64_t>(::getpid())},
+      {"uptime_seconds", up},
+      {"started_at", duration_cast<seconds>(started_wall_.time_since_epoch()).count()},
+      {"router_id", cfg_.router.router_id.str()},
+      {"asn", cfg_.router.asn.value()},
+      {"config_file", cfg_.path},
+      {"control_socket", cfg_.router.control_socket},
+      {"reloads", reloads_},
+      {"last_reload_error",
+       last_reload_error_.empty() ? ctl::Json(nullptr) : ctl::Json(last_reload_error_)},
+  };
+}
+
+void Daemon::register_core_commands() {
+  registry_.add(
+      "show status", [this](const ctl::Json&) -> Result<ctl::Json> { return status(); }, false,
+      "version, uptime, router-id, ASN, config file");
+  registry_.add(
+      "reload",
+      [this](const ctl::Json&) -> Result<ctl::Json> {
+        auto r = reload();
+        if (!r.ok()) return make_error("reload failed, running configuration kept: " + r.error());
+        return ctl::Json{{"reloaded", true}, {"config_file", cfg_.path}};
+      },
+      true, "re-read the configuration file");
+}
+
+}  // namespace ferry::daemon

@@ -1,0 +1,59 @@
+// ferryd's composition root: the only place that creates modules, wires them
+// together and owns threads.
+//
+// Threading: everything here (control socket, BGP sessions, RIB, policy, FIB
+// programming) runs on one Asio io_context, the control plane. The tunnel's
+// data plane runs on its own worker threads and reads routing state through
+// immutable snapshots that the control plane publishes.
+//
+// Reload (SIGHUP or `ferryctl reload`): the new file is parsed and validated
+// completely before anything changes; an invalid file leaves the running
+// configuration untouched and the error is reported to the caller and logged.
+#pragma once
+
+#include <asio.hpp>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "common/result.hpp"
+#include "config/config.hpp"
+#include "ctl/registry.hpp"
+#include "ctl/server.hpp"
+
+namespace ferry::daemon {
+
+class Modules;  // the optional protocol modules, defined in daemon.cpp
+
+class Daemon {
+ public:
+  Daemon(asio::io_context& io, config::Config cfg);
+  ~Daemon();
+
+  Result<void> start();
+  // Re-reads the config file; on error the running config stays.
+  Result<void> reload();
+  // Graceful stop: Cease to BGP peers, remove routes (unless configured not to), close sockets.
+  void stop(const std::string& reason);
+
+  const config::Config& config() const { return cfg_; }
+  ctl::Registry& registry() { return registry_; }
+
+ private:
+  void register_core_commands();
+  ctl::Json status() const;
+
+  asio::io_context& io_;
+  config::Config cfg_;
+  ctl::Registry registry_;
+  ctl::Server server_;
+  std::unique_ptr<Modules> modules_;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  const std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
+  uint64_t reloads_ = 0;
+  std::string last_reload_error_;
+  bool stopped_ = false;
+};
+
+}  // namespace ferry::daemon

@@ -1,0 +1,85 @@
+// ferryd: parses the command line, loads the config, and runs the daemon on
+// the control-plane event loop until SIGTERM/SIGINT. SIGHUP reloads.
+#include <CLI/CLI.hpp>
+
+#include <asio.hpp>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+
+#include "common/log.hpp"
+#include "config/config.hpp"
+#include "daemon/daemon.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"ferryd: site-to-site VPN gateway daemon (WireGuard tunnels + BGP)", "ferryd"};
+  std::string config_path;
+  std::string log_level = "info";
+  bool check = false;
+  bool version = false;
+  app.add_option("-c,--config", config_path, "configuration file (TOML)");
+  app.add_option("-l,--log-level", log_level, "trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_flag("--check", check, "validate the configuration, print ok or the error, and exit");
+  app.add_flag("-V,--version", version, "print the version and exit");
+  CLI11_PARSE(app, argc, argv);
+
+  if (version) {
+    std::printf("ferryd %s\n", FERRY_VERSION);
+    return 0;
+  }
+  if (config_path.empty()) {
+    std::fprintf(stderr, "ferryd: --config FILE is required\n");
+    return 2;
+  }
+  // Reload re-reads this path, so it must not depend on the working directory.
+  std::error_code abs_ec;
+  if (auto abs = std::filesystem::absolute(config_path, abs_ec); !abs_ec)
+    config_path = abs.string();
+  auto cfg = ferry::config::load(config_path);
+  if (check) {
+    if (!cfg.ok()) {
+      std::fprintf(stderr, "%s\n", cfg.error().c_str());
+      return 1;
+    }
+    std::printf("ok\n");
+    return 0;
+  }
+  if (!cfg.ok()) {
+    std::fprintf(stderr, "ferryd: %s\n", cfg.error().c_str());
+    return 1;
+  }
+  ferry::init_logging(log_level);
+
+  asio::io_context io;
+  ferry::daemon::Daemon d(io, std::move(cfg.value()));
+  if (auto r = d.start(); !r.ok()) {
+    spdlog::critical("start failed: {}", r.error());
+    d.stop("start failed");
+    return 1;
+  }
+
+  asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+  asio::signal_set hup(io, SIGHUP);
+  stop_signals.async_wait([&](std::error_code ec, int sig) {
+    if (ec) return;
+    d.stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    hup.cancel();
+    // Let modules flush their goodbyes (BGP Cease) before the loop runs dry.
+  });
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](std::error_code ec, int) {
+      if (ec) return;
+      spdlog::info("SIGHUP: reloading configuration");
+      (void)d.reload();
+      wait_hup();
+    });
+  };
+  wait_hup();
+  std::signal(SIGPIPE, SIG_IGN);
+  io.run();
+  spdlog::info("ferryd exited");
+  return 0;
+}

@@ -1,0 +1,173 @@
+# shellcheck shell=bash
+# Multi-site ferry topologies for system tests and `make demo`.
+# Source after tests/integration/lib/netns.sh and ft_init.
+#
+# Site i (1..N) has two namespaces: "gw<i>" (the ferry gateway) and "lan<i>"
+# (a host on the site's LAN). Addressing:
+#   LAN i            10.i.0.0/24, fd00:i::/64      gw .1 / ::1, host .10 / ::10
+#   site prefixes    10.i.0.0/16, fd00:i::/48      advertised by the gateway in BGP
+#   underlay i<j     192.168.ij.0/24               i .1, j .2   (veth between gateways)
+#   tunnel inner i<j 169.254.ij.0/30, fd99:ij::/64 i .1/::1, j .2/::2 (on ferry0)
+# Gateways peer over eBGP (AS 6500i) across the tunnel: one session on the
+# inner IPv4 address for IPv4 routes, one on the inner IPv6 address for IPv6.
+
+FERRY_BUILD=${FERRY_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/build}
+FERRYD=${FERRYD:-$FERRY_BUILD/bin/ferryd}
+FERRYCTL=${FERRYCTL:-$FERRY_BUILD/bin/ferryctl}
+SITES_HELPER=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/check.py
+
+# sites_topology N LINKS: LINKS are pairs "i-j" of gateways joined by an underlay.
+sites_topology() {
+  local n=$1
+  shift
+  SITES_N=$n
+  SITES_LINKS=("$@")
+  local i
+  for ((i = 1; i <= n; i++)); do
+    ft_ns "gw$i"
+    ft_ns "lan$i"
+    ft_in "gw$i" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+    # The tunnel is the only way between sites: no ICMP redirects back into it.
+    ft_in "gw$i" sysctl -qw net.ipv4.conf.all.send_redirects=0
+    ft_link "gw$i" "10.$i.0.1/24" "lan$i" "10.$i.0.10/24"
+    local gif lif
+    gif=$(ft_ifname "gw$i" "lan$i" $((FT_LINKS - 1)))
+    lif=$(ft_ifname "lan$i" "gw$i" $((FT_LINKS - 1)))
+    ft_addr "gw$i" "$gif" "fd00:$i::1/64"
+    ft_addr "lan$i" "$lif" "fd00:$i::10/64"
+    ft_in "lan$i" ip route add default via "10.$i.0.1"
+    ft_in "lan$i" ip -6 route add default via "fd00:$i::1"
+  done
+  local l a b
+  for l in "${SITES_LINKS[@]}"; do
+    a=${l%-*}
+    b=${l#*-}
+    ft_link "gw$a" "192.168.$a$b.1/24" "gw$b" "192.168.$a$b.2/24"
+    printf -v "SITES_UIF_${a}_${b}" '%s' "$(ft_ifname "gw$a" "gw$b" $((FT_LINKS - 1)))"
+    printf -v "SITES_UIF_${b}_${a}" '%s' "$(ft_ifname "gw$b" "gw$a" $((FT_LINKS - 1)))"
+  done
+  for ((i = 1; i <= n; i++)); do
+    "$FERRYCTL" genkey >"$FT_TMP/gw$i.key"
+    chmod 600 "$FT_TMP/gw$i.key"
+    "$FERRYCTL" pubkey <"$FT_TMP/gw$i.key" >"$FT_TMP/gw$i.pub"
+  done
+}
+
+# sites_linked i j: true when an underlay joins i and j.
+sites_linked() {
+  local l
+  for l in "${SITES_LINKS[@]}"; do
+    [[ "$l" == "$1-$2" || "$l" == "$2-$1" ]] && return 0
+  done
+  return 1
+}
+
+# Inner/underlay address of site x on the i<j pair.
+sites__pair() { if (($1 < $2)); then echo "$1$2"; else echo "$2$1"; fi; }
+sites__host() { if (($1 < $2)); then echo 1; else echo 2; fi; }
+
+# sites_config i [EXTRA_BGP_TOML]: writes $FT_TMP/gw<i>.toml.
+sites_config() {
+  local i=$1 extra=${2:-} j
+  local f="$FT_TMP/gw$i.toml"
+  local addrs=() peers="" neighbors=""
+  for ((j = 1; j <= SITES_N; j++)); do
+    ((j == i)) && continue
+    sites_linked "$i" "$j" || continue
+    local p me them
+    p=$(sites__pair "$i" "$j")
+    me=$(sites__host "$i" "$j")
+    them=$((3 - me))
+    addrs+=("\"169.254.$p.$me/30\"" "\"fd99:$p::$me/64\"")
+    peers+="
+[[tunnel.peers]]
+name = \"site$j\"
+public-key = \"$(cat "$FT_TMP/gw$j.pub")\"
+endpoint = \"192.168.$p.$them:51820\"
+allowed-ips = [\"169.254.$p.$them/32\", \"fd99:$p::$them/128\"]
+persistent-keepalive = 5
+"
+    neighbors+="
+[[bgp.neighbors]]
+name = \"site$j\"
+address = \"169.254.$p.$them\"
+remote-asn = $((65000 + j))
+import = [\"accept-all\"]
+export = [\"accept-all\"]
+hold-time = 9
+connect-retry = 1
+ipv6 = false
+bfd = ${SITES_BFD:-true}
+
+[[bgp.neighbors]]
+name = \"site$j-v6\"
+address = \"fd99:$p::$them\"
+remote-asn = $((65000 + j))
+import = [\"accept-all\"]
+export = [\"accept-all\"]
+hold-time = 9
+connect-retry = 1
+ipv4 = false
+"
+  done
+  local IFS=,
+  cat >"$f" <<TOML
+[router]
+asn = $((65000 + i))
+router-id = "10.255.0.$i"
+control-socket = "$FT_TMP/gw$i.sock"
+
+[tunnel]
+interface = "ferry0"
+private-key-file = "$FT_TMP/gw$i.key"
+listen-port = 51820
+addresses = [${addrs[*]}]
+$peers
+[bgp]
+networks = ["10.$i.0.0/16", "fd00:$i::/48"]
+max-paths = ${SITES_MAX_PATHS:-1}
+$extra
+[bgp.bfd]
+min-tx-ms = ${SITES_BFD_MS:-100}
+min-rx-ms = ${SITES_BFD_MS:-100}
+multiplier = 3
+$neighbors
+TOML
+}
+
+# sites_start i: runs ferryd for site i in its gateway namespace.
+sites_start() {
+  local i=$1
+  ft_bg "gw$i" "$FT_TMP/gw$i.log" "$FERRYD" --config "$FT_TMP/gw$i.toml" --log-level "${FERRY_LOG_LEVEL:-debug}"
+  printf -v "SITES_PID_$i" '%s' "$FT_BG_PID"
+}
+
+sites_ctl() {
+  local i=$1
+  shift
+  "$FERRYCTL" --socket "$FT_TMP/gw$i.sock" "$@"
+}
+
+# sites_established i: every BGP neighbor of site i is Established.
+sites_established() {
+  sites_ctl "$1" show neighbors --json | python3 "$SITES_HELPER" all-established
+}
+
+# sites_has_route i PREFIX: site i's kernel has PREFIX from ferry.
+sites_has_route() {
+  local fam=-4
+  [[ "$2" == *:* ]] && fam=-6
+  ft_in "gw$1" ip "$fam" route show proto 200 | grep -q "^$2 "
+}
+
+# sites_fib_matches_rib i: the kernel's ferry routes equal ferryctl's best BGP routes.
+sites_fib_matches_rib() {
+  local i=$1
+  {
+    sites_ctl "$i" show routes --json
+    echo "---KERNEL---"
+    ft_in "gw$i" ip -j -4 route show proto 200
+    echo
+    ft_in "gw$i" ip -j -6 route show proto 200
+  } | python3 "$SITES_HELPER" fib-matches-rib
+}

@@ -1,0 +1,137 @@
+// ferryctl: talks to ferryd over its control socket (line-delimited JSON, see
+// src/ctl/registry.hpp) and prints aligned tables, or the raw result with --json.
+// genkey and pubkey work locally and need no daemon.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "ctl/client.hpp"
+#include "format.hpp"
+#include "keys_cmd.hpp"
+
+namespace {
+
+using ferryctl::Json;
+
+int run(const std::string& socket, const std::string& command, const Json& args, bool json) {
+  auto reply = ferry::ctl::call(socket, command, args);
+  if (!reply.ok()) {
+    std::fprintf(stderr, "ferryctl: %s\n", reply.error().c_str());
+    return 2;
+  }
+  const Json& r = *reply;
+  if (!r.value("ok", false)) {
+    if (json) std::printf("%s\n", r.dump(2).c_str());
+    std::fprintf(stderr, "ferryctl: %s\n", r.value("error", std::string("unknown error")).c_str());
+    return 1;
+  }
+  const Json& result = r["result"];
+  if (json) {
+    std::printf("%s\n", result.dump(2).c_str());
+    return 0;
+  }
+  ferryctl::FormatterMap fm;
+  ferryctl::register_core_formatters(fm);
+#ifdef FERRYCTL_HAVE_BGP
+  ferryctl::register_bgp_formatters(fm);
+#endif
+#ifdef FERRYCTL_HAVE_TUNNEL
+  ferryctl::register_tunnel_formatters(fm);
+#endif
+  auto it = fm.find(command);
+  if (it != fm.end()) {
+    std::fputs(it->second(result).c_str(), stdout);
+  } else {
+    std::printf("%s\n", result.dump(2).c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ferryctl: control the ferry VPN gateway daemon", "ferryctl"};
+  app.require_subcommand(1);
+  std::string socket = "/run/ferry/ferry.sock";
+  if (const char* env = std::getenv("FERRY_SOCKET")) socket = env;
+  bool json = false;
+  app.add_option("-s,--socket", socket, "ferryd control socket (env FERRY_SOCKET)");
+  app.add_flag("-j,--json", json, "print machine-readable JSON");
+
+  std::string command;
+  Json args = Json::object();
+
+  auto* show = app.add_subcommand("show", "show state")->require_subcommand(1);
+  show->add_subcommand("status", "version, uptime, router id, ASN, config file")->callback([&] {
+    command = "show status";
+  });
+
+  auto* neighbors = show->add_subcommand("neighbors", "BGP neighbors and their state");
+  std::string neighbor_name;
+  neighbors->add_option("name", neighbor_name, "only this neighbor");
+  neighbors->callback([&] {
+    command = "show neighbors";
+    if (!neighbor_name.empty()) args["name"] = neighbor_name;
+  });
+
+  auto* routes = show->add_subcommand("routes", "routes in the RIB");
+  std::string prefix, family, via;
+  bool received = false, advertised = false;
+  routes->add_option("prefix", prefix, "only this prefix");
+  routes->add_option("--neighbor", via, "routes of this neighbor");
+  routes->add_flag("--received", received, "the neighbor's Adj-RIB-In (before import policy)");
+  routes->add_flag("--advertised", advertised, "the neighbor's Adj-RIB-Out");
+  routes->add_option("--family", family, "ipv4 or ipv6")->check(CLI::IsMember({"ipv4", "ipv6"}));
+  routes->callback([&] {
+    command = "show routes";
+    if (!prefix.empty()) args["prefix"] = prefix;
+    if (!via.empty()) args["neighbor"] = via;
+    if (received) args["received"] = true;
+    if (advertised) args["advertised"] = true;
+    if (!family.empty()) args["family"] = family;
+  });
+
+  auto* route = show->add_subcommand("route", "every path for a prefix and why each lost");
+  std::string route_prefix;
+  route->add_option("prefix", route_prefix, "the prefix")->required();
+  route->callback([&] {
+    command = "show route";
+    args["prefix"] = route_prefix;
+  });
+
+  show->add_subcommand("tunnels", "WireGuard tunnel peers")->callback([&] {
+    command = "show tunnels";
+  });
+  show->add_subcommand("fib", "kernel FIB state")->callback([&] { command = "show fib"; });
+  show->add_subcommand("bfd", "BFD sessions")->callback([&] { command = "show bfd"; });
+
+  app.add_subcommand("reload", "re-read the configuration file")->callback([&] {
+    command = "reload";
+  });
+
+  auto* clear = app.add_subcommand("clear", "reset state")->require_subcommand(1);
+  auto* clear_neighbor = clear->add_subcommand("neighbor", "reset a BGP session");
+  std::string clear_name;
+  bool soft = false;
+  clear_neighbor->add_option("name", clear_name, "neighbor name or address")->required();
+  clear_neighbor->add_flag("--soft", soft, "soft reset: route refresh, no session reset");
+  clear_neighbor->callback([&] {
+    command = "clear neighbor";
+    args["name"] = clear_name;
+    args["soft"] = soft;
+  });
+
+  int local_rc = -1;
+  app.add_subcommand("genkey", "print a new base64 private key (no daemon needed)")->callback([&] {
+    local_rc = ferryctl::cmd_genkey();
+  });
+  app.add_subcommand("pubkey", "read a private key on stdin, print its public key")->callback([&] {
+    local_rc = ferryctl::cmd_pubkey();
+  });
+
+  CLI11_PARSE(app, argc, argv);
+  if (local_rc >= 0) return local_rc;
+  return run(socket, command, args, json);
+}
