@@ -10,7 +10,7 @@
 // the message's mac1 as associated data.
 //
 // CookieGenerator (one per peer, sender role): writes mac1 (and mac2 when it
-// holds a cookie younger than 120 s minus a margin) on our outgoing
+// holds a cookie younger than COOKIE_REFRESH_TIME, 120 s) on our outgoing
 // handshake messages; remembers the last mac1 sent so it can open a cookie
 // reply, and stores the cookie for the next message.
 #pragma once

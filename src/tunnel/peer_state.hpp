@@ -67,6 +67,7 @@ class PeerState {
   TimerActions poll_timers(TimePoint now, std::array<KeypairSet::Ptr, 3>* zeroed = nullptr);
 
  private:
+  Rng* rng_;
   Handshake handshake_;
   KeypairSet keypairs_;
   CookieGenerator cookies_;

@@ -7,6 +7,7 @@
 // Entries idle for more than a second are garbage-collected lazily.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
