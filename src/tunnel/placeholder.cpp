@@ -1,2 +1,0 @@
-// Removed once the tunnel module has real sources (an empty glob makes an empty library).
-namespace ferry::tunnel {}
