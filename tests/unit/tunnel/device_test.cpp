@@ -1,0 +1,297 @@
+// Two Devices wired back to back through an in-memory UDP network and fake
+// TUN queues, stepped by hand (no threads): handshake on first packet, data
+// both ways, and the drop counters for the hostile cases.
+#include "tunnel/device.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <map>
+
+using namespace ferry;
+using namespace ferry::tunnel;
+
+namespace {
+
+struct Datagram {
+  std::vector<uint8_t> data;
+  UdpEndpoint from;
+};
+
+struct FakeNet {
+  std::map<std::string, std::deque<Datagram>> inbox;  // by endpoint string
+  std::vector<Datagram> log;                          // everything sent, for replay tests
+};
+
+class FakeUdpSocket : public UdpSocket {
+ public:
+  FakeUdpSocket(FakeNet& net, UdpEndpoint self) : net_(net), self_(self) {}
+  int recv_batch(std::span<UdpRecv> msgs) override {
+    auto& q = net_.inbox[self_.str()];
+    int n = 0;
+    while (!q.empty() && static_cast<size_t>(n) < msgs.size()) {
+      auto& d = q.front();
+      auto& m = msgs[static_cast<size_t>(n++)];
+      std::memcpy(m.buf.data(), d.data.data(), d.data.size());
+      m.len = d.data.size();
+      m.segment = 0;
+      m.from = d.from;
+      q.pop_front();
+    }
+    return n;
+  }
+  int send_batch(std::span<const UdpSend> msgs) override {
+    for (const auto& m : msgs) {
+      size_t seg = m.segment ? m.segment : m.data.size();
+      for (size_t off = 0; off < m.data.size(); off += seg) {
+        Datagram d;
+        auto part = m.data.subspan(off, std::min(seg, m.data.size() - off));
+        d.data.assign(part.begin(), part.end());
+        d.from = from_override ? *from_override : self_;
+        net_.log.push_back(d);
+        net_.inbox[m.to.str()].push_back(std::move(d));
+      }
+    }
+    return static_cast<int>(msgs.size());
+  }
+  int fd() const override { return -1; }
+  std::optional<UdpEndpoint> from_override;  // simulate NAT rebinding (roaming)
+
+ private:
+  FakeNet& net_;
+  UdpEndpoint self_;
+};
+
+class FakeUdp : public UdpTransport {
+ public:
+  FakeUdp(FakeNet& net, UdpEndpoint self) : sock_(net, self), port_(self.port) {}
+  uint16_t port() const override { return port_; }
+  size_t socket_count() const override { return 1; }
+  UdpSocket& socket(size_t) override { return sock_; }
+  bool gso() const override { return true; }
+  bool gro() const override { return false; }
+  FakeUdpSocket sock_;
+  uint16_t port_;
+};
+
+class FakeTunQueue : public TunQueue {
+ public:
+  int read(std::span<uint8_t> buf) override {
+    if (in.empty()) return 0;
+    auto p = std::move(in.front());
+    in.pop_front();
+    std::memcpy(buf.data(), p.data(), p.size());
+    return static_cast<int>(p.size());
+  }
+  bool write(std::span<const uint8_t> pkt) override {
+    out.emplace_back(pkt.begin(), pkt.end());
+    return true;
+  }
+  int fd() const override { return -1; }
+  std::deque<std::vector<uint8_t>> in, out;
+};
+
+class FakeTun : public TunDevice {
+ public:
+  const std::string& name() const override { return name_; }
+  size_t queue_count() const override { return 1; }
+  TunQueue& queue(size_t) override { return q; }
+  FakeTunQueue q;
+  std::string name_ = "fake0";
+};
+
+// A minimal IPv4/UDP packet of `payload` bytes (checksums are not looked at).
+std::vector<uint8_t> ipv4(const char* src, const char* dst, size_t payload = 20) {
+  std::vector<uint8_t> p(20 + 8 + payload, 0xab);
+  size_t total = p.size();
+  p[0] = 0x45;
+  p[1] = 0;
+  p[2] = static_cast<uint8_t>(total >> 8);
+  p[3] = static_cast<uint8_t>(total);
+  p[8] = 64;
+  p[9] = 17;
+  std::memcpy(&p[12], IpAddress::parse(src)->bytes(), 4);
+  std::memcpy(&p[16], IpAddress::parse(dst)->bytes(), 4);
+  return p;
+}
+
+UdpEndpoint ep(const char* ip, uint16_t port) {
+  return {*IpAddress::parse(ip), port};
+}
+
+struct Node {
+  Node(FakeNet& net, UdpEndpoint self, Key priv) {
+    DeviceConfig cfg;
+    cfg.private_key = priv;
+    auto t = std::make_unique<FakeTun>();
+    auto u = std::make_unique<FakeUdp>(net, self);
+    tun = t.get();
+    udp = u.get();
+    dev = std::make_unique<Device>(cfg, std::move(t), std::move(u), 1);
+  }
+  FakeTun* tun;
+  FakeUdp* udp;
+  std::unique_ptr<Device> dev;
+  // One round of everything, as the threads would do it.
+  void step(TimePoint now) {
+    dev->tun_step(0);
+    dev->udp_step(0);
+    dev->handshake_step(now);
+  }
+  uint64_t peer_drop(PeerIndex p, Drop d) { return dev->stats()[p].drops[static_cast<size_t>(d)]; }
+};
+
+class DeviceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ka = generate_private_key();
+    kb = generate_private_key();
+    a = std::make_unique<Node>(net, ep("192.0.2.1", 51820), ka);
+    b = std::make_unique<Node>(net, ep("192.0.2.2", 51820), kb);
+    pa = a->dev->add_peer({"b", public_key(kb), {}, ep("192.0.2.2", 51820), 0});
+    pb = b->dev->add_peer({"a", public_key(ka), {}, std::nullopt, 0});
+    a->dev->routes().add_allowed(pa, *Prefix::parse("10.0.2.0/24"));
+    b->dev->routes().add_allowed(pb, *Prefix::parse("10.0.1.0/24"));
+  }
+  void run(int rounds = 4) {
+    for (int i = 0; i < rounds; ++i) {
+      auto now = Clock::now();
+      a->step(now);
+      b->step(now);
+    }
+  }
+  FakeNet net;
+  Key ka, kb;
+  std::unique_ptr<Node> a, b;
+  PeerIndex pa = 0, pb = 0;
+};
+
+}  // namespace
+
+TEST_F(DeviceTest, FirstPacketTriggersHandshakeAndIsDeliveredBothWays) {
+  auto pkt = ipv4("10.0.1.1", "10.0.2.1");
+  a->tun->q.in.push_back(pkt);
+  run();
+  ASSERT_EQ(b->tun->q.out.size(), 1u);
+  EXPECT_EQ(b->tun->q.out.front(), pkt);  // padding stripped, bytes intact
+  // B learned A's endpoint from the handshake and answers without a new handshake.
+  auto back = ipv4("10.0.2.1", "10.0.1.1", 1000);
+  b->tun->q.in.push_back(back);
+  run(2);
+  ASSERT_EQ(a->tun->q.out.size(), 1u);
+  EXPECT_EQ(a->tun->q.out.front(), back);
+  auto sa = a->dev->stats()[pa];
+  EXPECT_TRUE(sa.last_handshake_unix.has_value());
+  EXPECT_GT(sa.tx_bytes, pkt.size());
+  EXPECT_GT(sa.rx_bytes, back.size());
+  ASSERT_TRUE(b->dev->stats()[pb].endpoint);
+  EXPECT_EQ(*b->dev->stats()[pb].endpoint, ep("192.0.2.1", 51820));
+}
+
+TEST_F(DeviceTest, BatchOfPacketsIsEncryptedInOneStep) {
+  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  run();
+  for (int i = 0; i < 50; ++i) a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.9", 1300));
+  run(2);
+  EXPECT_EQ(b->tun->q.out.size(), 51u);
+}
+
+TEST_F(DeviceTest, UnroutableDestinationCountsNoPeer) {
+  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.9.9.9"));
+  run(1);
+  EXPECT_EQ(a->dev->device_drops().get(Drop::NoPeer), 1u);
+  EXPECT_TRUE(net.log.empty());
+}
+
+TEST_F(DeviceTest, SourceOutsideAllowedIpsIsDropped) {
+  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  run();
+  ASSERT_EQ(b->tun->q.out.size(), 1u);
+  a->tun->q.in.push_back(ipv4("10.7.7.7", "10.0.2.1"));  // spoofed inner source
+  run(2);
+  EXPECT_EQ(b->tun->q.out.size(), 1u);
+  EXPECT_EQ(b->peer_drop(pb, Drop::NotAllowedSource), 1u);
+}
+
+TEST_F(DeviceTest, ReplayedTransportMessageIsDroppedAndCounted) {
+  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  run();
+  ASSERT_EQ(b->tun->q.out.size(), 1u);
+  // Re-inject every transport message A ever sent.
+  for (const auto& d : net.log)
+    if (d.data[0] == 4 && d.from == ep("192.0.2.1", 51820))
+      net.inbox[ep("192.0.2.2", 51820).str()].push_back(d);
+  run(1);
+  EXPECT_EQ(b->tun->q.out.size(), 1u);
+  EXPECT_GE(b->peer_drop(pb, Drop::Replay), 1u);
+}
+
+TEST_F(DeviceTest, TamperedTransportMessageFailsDecryption) {
+  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  run();
+  net.log.clear();
+  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  a->dev->tun_step(0);
+  ASSERT_EQ(net.log.size(), 1u);
+  auto& q = net.inbox[ep("192.0.2.2", 51820).str()];
+  ASSERT_EQ(q.size(), 1u);
+  q.front().data[30] ^= 1;
+  b->dev->udp_step(0);
+  EXPECT_EQ(b->peer_drop(pb, Drop::DecryptFailed), 1u);
+  EXPECT_EQ(b->tun->q.out.size(), 1u);
+}
+
+TEST_F(DeviceTest, WrongPeerKeyFailsHandshakeWithNothingDecrypted) {
+  FakeNet net2;
+  Node c(net2, ep("192.0.2.3", 51820), generate_private_key());
+  Node d(net2, ep("192.0.2.4", 51820), generate_private_key());
+  auto pc =
+      c.dev->add_peer({"d", public_key(generate_private_key()), {}, ep("192.0.2.4", 51820), 0});
+  c.dev->routes().add_allowed(pc, *Prefix::parse("10.0.0.0/8"));
+  d.dev->add_peer({"c", public_key(generate_private_key()), {}, std::nullopt, 0});
+  c.tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  for (int i = 0; i < 3; ++i) {
+    c.step(Clock::now());
+    d.step(Clock::now());
+  }
+  EXPECT_TRUE(d.tun->q.out.empty());
+  // mac1 is keyed with the responder's public key, which c got wrong.
+  EXPECT_GE(d.dev->device_drops().get(Drop::BadMac), 1u);
+  EXPECT_FALSE(c.dev->stats()[pc].last_handshake_unix.has_value());
+}
+
+TEST_F(DeviceTest, EndpointRoamsToSourceOfAuthenticatedPackets) {
+  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  run();
+  a->udp->sock_.from_override = ep("198.51.100.7", 40000);
+  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  run(1);
+  ASSERT_EQ(b->tun->q.out.size(), 2u);
+  EXPECT_EQ(*b->dev->stats()[pb].endpoint, ep("198.51.100.7", 40000));
+}
+
+TEST_F(DeviceTest, GarbageDatagramsAreCountedNotFatal) {
+  auto& q = net.inbox[ep("192.0.2.2", 51820).str()];
+  q.push_back({{1, 2, 3}, ep("203.0.113.1", 1)});
+  q.push_back({std::vector<uint8_t>(148, 0), ep("203.0.113.1", 1)});  // type 0
+  std::vector<uint8_t> init(148, 0);
+  init[0] = 1;  // initiation with a bad mac1
+  q.push_back({init, ep("203.0.113.1", 1)});
+  std::vector<uint8_t> data(40, 0);
+  data[0] = 4;  // transport for an unknown index
+  q.push_back({data, ep("203.0.113.1", 1)});
+  run(1);
+  EXPECT_EQ(b->dev->device_drops().get(Drop::TooShort), 2u);
+  EXPECT_EQ(b->dev->device_drops().get(Drop::BadMac), 1u);
+  EXPECT_EQ(b->dev->device_drops().get(Drop::NoKeypair), 1u);
+}
+
+TEST_F(DeviceTest, RemovedPeerNoLongerReceives) {
+  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  run();
+  b->dev->remove_peer(pb);
+  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  run(1);
+  EXPECT_EQ(b->tun->q.out.size(), 1u);
+  EXPECT_EQ(b->dev->device_drops().get(Drop::NoKeypair), 1u);
+}
