@@ -67,12 +67,12 @@ inline PullResult pull_all(Rib& rib, PeerId p) {
   return all;
 }
 
-// The attributes a peer was last sent for a prefix in `r`, or null.
-inline const AnnounceBatch* find_announce(const PullResult& r, const Prefix& p) {
+// The batch that announces a prefix in `r` (a copy: `r` is often a temporary).
+inline std::optional<AnnounceBatch> find_announce(const PullResult& r, const Prefix& p) {
   for (const auto& b : r.announce)
     for (const auto& x : b.prefixes)
-      if (x == p) return &b;
-  return nullptr;
+      if (x == p) return b;
+  return std::nullopt;
 }
 
 }  // namespace ferry::rib::test
