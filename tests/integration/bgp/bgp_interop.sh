@@ -144,7 +144,13 @@ expect D as "$A_ONLY|$B_ONLY" "$(lines "10.102.0.0/16 as=65002" "10.103.0.0/16 a
 # ---- 4. route refresh ------------------------------------------------------------------
 for R in A B; do
   before=$("${PEER}_rx_updates" "$R")
-  "${PEER}_refresh" "$R"
+  rc=0
+  "${PEER}_refresh" "$R" || rc=$?
+  if ((rc == 2)); then
+    ft_log "note: $PEER cannot send ROUTE-REFRESH; refresh not exercised"
+    continue
+  fi
+  ((rc == 0)) || ft_fail "$R: refresh command failed"
   rx_grew() { local n; n=$("${PEER}_rx_updates" "$R"); [[ -n "$n" && "$n" -gt "$before" ]]; }
   ft_wait 15 "$R received D's routes again after ROUTE-REFRESH (counter was $before)" rx_grew
 done

@@ -21,6 +21,7 @@
 #   T_routes R        prints the best routes (IPv4 and IPv6) normalised by bgp_routes.py
 #   T_withdraw R      withdraws R_NET4_WD and R_NET6_WD
 #   T_refresh R       asks D for a ROUTE-REFRESH (RFC 2918) on the IPv4 session
+#                     (returns 2 when the peer has no way to send one)
 #   T_rx_updates R    prints a counter of UPDATEs/routes received on the IPv4 session
 #   T_last_error R    prints what the daemon recorded about the last NOTIFICATION
 #                     received on the IPv4 session
@@ -233,3 +234,194 @@ sys.exit(0 if all(st.get(x) == "established" for x in ("a4", "a6", "b4", "b6")) 
 }
 dut_ferryd_routes() { ferry__ctl show routes --json | norm ferry; }
 dut_ferryd_stop() { kill -TERM "$DUT_PID"; }
+
+# ---------------------------------------------------------------------- FRR bgpd
+
+frr_start() {
+  local R=$1 nhs="" p asn
+  local dir="$FT_TMP/$R-frr"
+  asn=$(rv "$R" ASN)
+  mkdir -p "$dir"
+  [[ "$asn" == "$D_ASN" ]] && nhs=1
+  local n4 n6 lp
+  n4=$(rv "$R" NBR4)
+  n6=$(rv "$R" NBR6)
+  lp=$(rv "$R" LP)
+  {
+    echo "frr defaults datacenter"
+    echo "hostname $R"
+    echo "log file $FT_TMP/$R-frr.log debugging"
+    echo "route-map attrs permit 10"
+    echo " set metric $(rv "$R" MED)"
+    [[ -n "$lp" ]] && echo " set local-preference $lp"
+    echo " set community $(rv "$R" COMM)"
+    echo " set large-community $(rv "$R" LCOMM)"
+    echo " set extcommunity rt $(rv "$R" EXT)"
+    echo "exit"
+    echo "router bgp $asn"
+    echo " bgp router-id $(rv "$R" RID)"
+    echo " no bgp ebgp-requires-policy"
+    echo " no bgp network import-check"
+    echo " no bgp default ipv4-unicast"
+    for p in "$n4" "$n6"; do
+      echo " neighbor $p remote-as $D_ASN"
+      echo " neighbor $p timers 2 6"
+      echo " neighbor $p timers connect 1"
+    done
+    echo " address-family ipv4 unicast"
+    for p in $(rv "$R" NET4) $(rv "$R" NET4_WD); do echo "  network $p route-map attrs"; done
+    echo "  neighbor $n4 activate"
+    echo "  neighbor $n4 send-community all"
+    [[ -n "$nhs" ]] && echo "  neighbor $n4 next-hop-self"
+    echo " exit-address-family"
+    echo " address-family ipv6 unicast"
+    for p in $(rv "$R" NET6) $(rv "$R" NET6_WD); do echo "  network $p route-map attrs"; done
+    echo "  neighbor $n6 activate"
+    echo "  neighbor $n6 send-community all"
+    [[ -n "$nhs" ]] && echo "  neighbor $n6 next-hop-self"
+    echo " exit-address-family"
+    echo "exit"
+  } >"$dir/bgpd.conf"
+  touch "$FT_TMP/$R-frr.log" "$dir/zebra.conf"
+  chown -R frr:frr "$dir" "$FT_TMP/$R-frr.log"
+  # zebra gives bgpd interface data: without it (bgpd -Z) FRR withdraws every
+  # IPv6 route whose next hop includes a link-local address (RFC 2545 §3).
+  # bgpd -n keeps it from installing routes in the (private) kernel table.
+  ft_in "$(rv "$R" NS)" /usr/lib/frr/zebra -d -f "$dir/zebra.conf" -i "$dir/zebra.pid" \
+    -z "$dir/zserv.api" --vty_socket "$dir" >"$FT_TMP/$R-frr-start.log" 2>&1 ||
+    ft_fail "frr zebra ($R) did not start"
+  ft_kill_pidfile "$dir/zebra.pid"
+  ft_wait 10 "$R zebra socket" test -S "$dir/zserv.api"
+  ft_in "$(rv "$R" NS)" /usr/lib/frr/bgpd -z "$dir/zserv.api" -n -f "$dir/bgpd.conf" \
+    -i "$dir/bgpd.pid" --vty_socket "$dir" -d >>"$FT_TMP/$R-frr-start.log" 2>&1 ||
+    ft_fail "frr bgpd ($R) did not start"
+  ft_kill_pidfile "$dir/bgpd.pid"
+}
+
+frr__c() {
+  local R=$1 a=()
+  shift
+  for c in "$@"; do a+=(-c "$c"); done
+  ft_in "$(rv "$R" NS)" vtysh --vty_socket "$FT_TMP/$R-frr" "${a[@]}"
+}
+
+frr__neighbor() {  # R ADDR KEY...: prints the JSON values at the path
+  frr__c "$1" "show bgp neighbors $2 json" | python3 -c '
+import json, sys
+d = json.load(sys.stdin).get(sys.argv[1], {})
+for k in sys.argv[2:]:
+    v = d
+    for part in k.split("."):
+        v = v.get(part, {}) if isinstance(v, dict) else {}
+    print(v if v != {} else "")' "$2" "${@:3}"
+}
+
+frr_established() {
+  [[ "$(frr__neighbor "$1" "$(rv "$1" NBR4)" bgpState)" == Established ]] &&
+    [[ "$(frr__neighbor "$1" "$(rv "$1" NBR6)" bgpState)" == Established ]]
+}
+
+frr_routes() {
+  local R=$1 fam cmds=() p
+  for fam in ipv4 ipv6; do
+    for p in $(frr__c "$R" "show bgp $fam unicast json" |
+      python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin).get("routes", {})))'); do
+      cmds+=("show bgp $fam unicast $p json")
+    done
+  done
+  ((${#cmds[@]})) || return 0
+  frr__c "$R" "${cmds[@]}" | norm frr
+}
+
+frr_withdraw() {
+  local R=$1
+  frr__c "$R" "configure terminal" "router bgp $(rv "$R" ASN)" "address-family ipv4 unicast" \
+    "no network $(rv "$R" NET4_WD)" "exit-address-family" "address-family ipv6 unicast" \
+    "no network $(rv "$R" NET6_WD)" "exit-address-family" >/dev/null
+}
+frr_refresh() { frr__c "$1" "clear bgp ipv4 unicast $(rv "$1" NBR4) soft in" >/dev/null; }
+frr_rx_updates() { frr__neighbor "$1" "$(rv "$1" NBR4)" messageStats.updatesRecv; }
+frr_last_error() {
+  frr__neighbor "$1" "$(rv "$1" NBR4)" lastNotificationReason lastResetDueTo lastErrorCodeSubcode
+}
+
+# ---------------------------------------------------------------------- GoBGP
+
+gobgp__c() {
+  local R=$1
+  shift
+  ft_in "$(rv "$R" NS)" gobgp -p 50051 "$@"
+}
+
+gobgp__add() {  # R FAMILY PREFIX
+  local R=$1 lp
+  lp=$(rv "$R" LP)
+  gobgp__c "$R" global rib add -a "$2" "$3" med "$(rv "$R" MED)" ${lp:+local-pref $lp} \
+    community "$(rv "$R" COMM)" large-community "$(rv "$R" LCOMM)" rt "$(rv "$R" EXT)"
+}
+
+gobgp_start() {
+  local R=$1 n
+  local dir="$FT_TMP/$R-gobgp"
+  mkdir -p "$dir"
+  {
+    cat <<EOT
+[global.config]
+  as = $(rv "$R" ASN)
+  router-id = "$(rv "$R" RID)"
+  local-address-list = ["$(rv "$R" ADDR4)", "$(rv "$R" ADDR6)"]
+EOT
+    for n in 4 6; do
+      cat <<EOT
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "$(rv "$R" NBR$n)"
+    peer-as = $D_ASN
+  [neighbors.timers.config]
+    hold-time = 6
+    keepalive-interval = 2
+    connect-retry = 1
+  [neighbors.transport.config]
+    local-address = "$(rv "$R" ADDR$n)"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv$n-unicast"
+EOT
+    done
+  } >"$dir/gobgpd.toml"
+  ft_bg "$(rv "$R" NS)" "$FT_TMP/$R-gobgp.log" gobgpd -f "$dir/gobgpd.toml" \
+    --api-hosts 127.0.0.1:50051 -l info
+  ft_wait 10 "$R gobgpd API up" gobgp__c "$R" global
+  local p
+  for p in $(rv "$R" NET4) $(rv "$R" NET4_WD); do gobgp__add "$R" ipv4 "$p"; done
+  for p in $(rv "$R" NET6) $(rv "$R" NET6_WD); do gobgp__add "$R" ipv6 "$p"; done
+}
+
+gobgp__neighbor() {  # R ADDR KEY: value at dotted path of `gobgp neighbor ADDR -j`
+  gobgp__c "$1" neighbor "$2" -j | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for part in sys.argv[1].split("."):
+    v = v.get(part, {}) if isinstance(v, dict) else {}
+print(v if v != {} else "")' "$3"
+}
+
+gobgp_established() {
+  local n s
+  for n in 4 6; do
+    s=$(gobgp__neighbor "$1" "$(rv "$1" NBR$n)" state.session_state)
+    [[ "$s" == 6 || "${s,,}" == established ]] || return 1
+  done
+}
+gobgp_routes() {
+  { gobgp__c "$1" global rib -a ipv4 -j; gobgp__c "$1" global rib -a ipv6 -j; } | norm gobgp
+}
+gobgp_withdraw() {
+  gobgp__c "$1" global rib del -a ipv4 "$(rv "$1" NET4_WD)" &&
+    gobgp__c "$1" global rib del -a ipv6 "$(rv "$1" NET6_WD)"
+}
+# GoBGP keeps an Adj-RIB-In: `softresetin` re-runs policy locally and never
+# sends a ROUTE-REFRESH, so this peer cannot exercise D's refresh handling.
+gobgp_refresh() { return 2; }
+gobgp_rx_updates() { gobgp__neighbor "$1" "$(rv "$1" NBR4)" state.messages.received.update; }
+gobgp_last_error() { grep -i "$(rv "$1" NBR4)" "$FT_TMP/$1-gobgp.log" | grep -i notification | tail -3; }

@@ -136,9 +136,9 @@ def parse_gobgp(text):
                     elif t == 16:
                         for e in a.get("value", []):
                             kind = {2: "rt", 3: "ro"}.get(e.get("subtype"), str(e.get("subtype")))
-                            r["ec"].append(f"{kind}:{e.get('asn', e.get('ipv4', '?'))}:{e.get('local_admin')}")
+                            r["ec"].append(f"{kind}:{e.get('value')}")
                     elif t == 32:
-                        r["lc"] = [f"{x['global_admin']}:{x['local_data1']}:{x['local_data2']}"
+                        r["lc"] = [f"{x['ASN']}:{x['LocalData1']}:{x['LocalData2']}"
                                    for x in a.get("value", [])]
                 out.append(route(pfx, r["as"], r.get("med"), r.get("lp"), r["c"], r["lc"], r["ec"]))
     return out
