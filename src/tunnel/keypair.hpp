@@ -89,6 +89,8 @@ class Keypair {
   bool replay_update(uint64_t counter);
 
   const Key& send_key() const { return send_key_; }
+  // Tests only: jump the send counter (e.g. to just below REJECT_AFTER_MESSAGES).
+  void set_send_counter_for_testing(uint64_t c) { send_counter_.store(c); }
   const Key& recv_key() const { return recv_key_; }
 
  private:

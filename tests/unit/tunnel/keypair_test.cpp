@@ -1,0 +1,237 @@
+// Keypairs: transport encrypt/decrypt in caller buffers (in place, padding,
+// MTU cap), replay rejection after authentication, counter exhaustion,
+// expiry, and the previous/current/next rotation rules.
+#include "tunnel/keypair.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "handshake_testutil.hpp"
+
+namespace ferry::tunnel {
+namespace {
+
+using testing::t0;
+using namespace std::chrono_literals;
+
+Key key_of(uint8_t v) {
+  Key k;
+  k.fill(v);
+  return k;
+}
+
+// a sends with key 1 / receives with 2; b is its mirror.
+std::pair<std::shared_ptr<Keypair>, std::shared_ptr<Keypair>> mirrored(uint32_t ia = 10,
+                                                                       uint32_t ib = 20) {
+  return {std::make_shared<Keypair>(key_of(1), key_of(2), ia, ib, true, t0()),
+          std::make_shared<Keypair>(key_of(2), key_of(1), ib, ia, false, t0())};
+}
+
+std::shared_ptr<Keypair> kp(uint32_t idx, bool initiator) {
+  return std::make_shared<Keypair>(key_of(3), key_of(4), idx, idx + 1000, initiator, t0());
+}
+
+TEST(Keypair, PaddingRules) {
+  EXPECT_EQ(padded_size(0, 1420), 0u);
+  EXPECT_EQ(padded_size(1, 1420), 16u);
+  EXPECT_EQ(padded_size(16, 1420), 16u);
+  EXPECT_EQ(padded_size(17, 1420), 32u);
+  EXPECT_EQ(padded_size(1419, 1420), 1420u);  // capped at the MTU
+  EXPECT_EQ(padded_size(1420, 1420), 1420u);
+  EXPECT_EQ(padded_size(1419, 0), 1424u);
+  EXPECT_EQ(transport_message_size(0, 1420), 32u);  // keepalive
+}
+
+TEST(Keypair, EncryptDecryptRoundTrip) {
+  auto [a, b] = mirrored();
+  std::vector<uint8_t> plain(100);
+  for (size_t i = 0; i < plain.size(); ++i) plain[i] = static_cast<uint8_t>(i);
+  std::vector<uint8_t> msg(transport_message_size(plain.size(), 1420));
+  auto n = a->encrypt(plain, msg, 1420);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 16u + 112u + 16u);
+  auto v = parse_transport(std::span<const uint8_t>(msg.data(), *n));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->header.receiver_index, 20u);
+  EXPECT_EQ(v->header.counter, 0u);
+  std::vector<uint8_t> out(112);
+  auto m = b->decrypt(*v, out);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(*m, 112u);
+  EXPECT_EQ(std::vector<uint8_t>(out.begin(), out.begin() + 100), plain);
+  EXPECT_EQ(std::vector<uint8_t>(out.begin() + 100, out.end()), std::vector<uint8_t>(12, 0));
+  EXPECT_EQ(a->send_counter(), 1u);
+}
+
+TEST(Keypair, InPlaceBothWays) {
+  auto [a, b] = mirrored();
+  std::vector<uint8_t> buf(16 + 1420 + 16);
+  for (size_t i = 0; i < 1400; ++i) buf[16 + i] = static_cast<uint8_t>(i * 3);
+  std::vector<uint8_t> expect(buf.begin() + 16, buf.begin() + 16 + 1400);
+  auto n = a->encrypt(std::span<const uint8_t>(buf.data() + 16, 1400), buf, 1420);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 16u + 1408u + 16u);
+  auto v = parse_transport(std::span<const uint8_t>(buf.data(), *n));
+  ASSERT_TRUE(v);
+  // Decrypt into the ciphertext's own bytes.
+  std::span<uint8_t> out(buf.data() + 16, v->ciphertext.size());
+  auto m = b->decrypt(*v, out);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(std::vector<uint8_t>(buf.begin() + 16, buf.begin() + 16 + 1400), expect);
+}
+
+TEST(Keypair, KeepaliveIsEmpty) {
+  auto [a, b] = mirrored();
+  std::vector<uint8_t> msg(32), out(0);
+  auto n = a->encrypt({}, msg);
+  ASSERT_EQ(n, 32u);
+  auto v = parse_transport(msg);
+  auto m = b->decrypt(*v, out);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(*m, 0u);
+}
+
+TEST(Keypair, ReplayAndForgeryRejected) {
+  auto [a, b] = mirrored();
+  std::vector<uint8_t> plain(32, 7), msg(64), out(64);
+  auto n = a->encrypt(plain, msg);
+  auto v = parse_transport(std::span<const uint8_t>(msg.data(), *n));
+  ASSERT_TRUE(b->decrypt(*v, out));
+  EXPECT_FALSE(b->decrypt(*v, out));  // replay
+  // A forged message with a fresh counter must not move the window.
+  std::vector<uint8_t> forged = msg;
+  forged[8] = 0x50;  // counter 80
+  auto fv = parse_transport(std::span<const uint8_t>(forged.data(), *n));
+  EXPECT_FALSE(b->decrypt(*fv, out));
+  EXPECT_TRUE(b->replay_check(80));
+  // Wrong receiver index is refused.
+  auto n2 = a->encrypt(plain, msg);
+  auto v2 = parse_transport(std::span<const uint8_t>(msg.data(), *n2));
+  TransportView wrong = *v2;
+  wrong.header.receiver_index = 99;
+  EXPECT_FALSE(b->decrypt(wrong, out));
+  EXPECT_TRUE(b->decrypt(*v2, out));
+  // Out-of-order within the window is fine.
+  std::vector<uint8_t> m3(64), m4(64);
+  auto n3 = a->encrypt(plain, m3);
+  auto n4 = a->encrypt(plain, m4);
+  EXPECT_TRUE(b->decrypt(*parse_transport(std::span<const uint8_t>(m4.data(), *n4)), out));
+  EXPECT_TRUE(b->decrypt(*parse_transport(std::span<const uint8_t>(m3.data(), *n3)), out));
+}
+
+TEST(Keypair, ShortBuffersRefused) {
+  auto [a, b] = mirrored();
+  std::vector<uint8_t> plain(20), small(16 + 32 + 15);
+  EXPECT_FALSE(a->encrypt(plain, small));
+  EXPECT_EQ(a->send_counter(), 0u);  // no counter burnt
+  std::vector<uint8_t> msg(64), out(31);
+  auto n = a->encrypt(plain, msg);
+  auto v = parse_transport(std::span<const uint8_t>(msg.data(), *n));
+  EXPECT_FALSE(b->decrypt(*v, out));
+}
+
+TEST(Keypair, ExpiresAfterRejectTime) {
+  auto [a, b] = mirrored();
+  std::vector<uint8_t> msg(32), out(0);
+  EXPECT_TRUE(a->encrypt({}, msg, 0, t0() + 179s, kRejectAfterTime));
+  EXPECT_FALSE(a->encrypt({}, msg, 0, t0() + 180s, kRejectAfterTime));
+  auto n = a->encrypt({}, msg);
+  auto v = parse_transport(msg);
+  ASSERT_TRUE(n && v);
+  EXPECT_FALSE(b->decrypt(*v, out, t0() + 181s, kRejectAfterTime));
+  EXPECT_TRUE(b->decrypt(*v, out, t0() + 10s, kRejectAfterTime));
+}
+
+TEST(Keypair, CounterExhaustion) {
+  auto [a, b] = mirrored();
+  EXPECT_EQ(kRejectAfterMessages, 0xffffffffffffdfffULL);  // 2^64 - 2^13 - 1
+  a->set_send_counter_for_testing(kRejectAfterMessages - 1);
+  std::vector<uint8_t> msg(32), out(0);
+  auto n = a->encrypt({}, msg);
+  ASSERT_TRUE(n);  // the last allowed counter
+  auto v = parse_transport(msg);
+  EXPECT_EQ(v->header.counter, kRejectAfterMessages - 1);
+  EXPECT_TRUE(b->decrypt(*v, out));
+  // Exhausted: refused, and it stays refused (the counter saturates, never wraps).
+  EXPECT_FALSE(a->encrypt({}, msg));
+  EXPECT_FALSE(a->encrypt({}, msg));
+  EXPECT_FALSE(a->next_send_counter());
+  EXPECT_EQ(a->send_counter(), kRejectAfterMessages);
+}
+
+TEST(KeypairSet, InitiatorRotation) {
+  KeypairSet s;
+  auto k1 = kp(1, true), k2 = kp(2, true), k3 = kp(3, true);
+  auto d1 = s.install(k1);
+  EXPECT_EQ(s.current(), k1);
+  EXPECT_EQ(s.previous(), nullptr);
+  EXPECT_FALSE(d1.a || d1.b);
+  s.install(k2);
+  EXPECT_EQ(s.current(), k2);
+  EXPECT_EQ(s.previous(), k1);
+  auto d3 = s.install(k3);
+  EXPECT_EQ(s.current(), k3);
+  EXPECT_EQ(s.previous(), k2);
+  EXPECT_EQ(d3.a, k1);  // the old previous is dropped
+  EXPECT_EQ(s.find(2), k2);
+  EXPECT_EQ(s.find(1), nullptr);
+}
+
+TEST(KeypairSet, ResponderNextUntilConfirmed) {
+  KeypairSet s;
+  auto k1 = kp(1, true);
+  s.install(k1);
+  auto r = kp(2, false);
+  s.install(r);
+  // Not usable for sending until the initiator uses it.
+  EXPECT_EQ(s.current(), k1);
+  EXPECT_EQ(s.next(), r);
+  EXPECT_EQ(s.previous(), nullptr);
+  EXPECT_FALSE(s.received_with(k1.get()));  // traffic on current changes nothing
+  EXPECT_EQ(s.next(), r);
+  KeypairSet::Dropped d;
+  EXPECT_TRUE(s.received_with(r.get(), &d));
+  EXPECT_EQ(s.current(), r);
+  EXPECT_EQ(s.previous(), k1);
+  EXPECT_EQ(s.next(), nullptr);
+  EXPECT_FALSE(s.received_with(r.get()));
+}
+
+TEST(KeypairSet, ResponderReplacesPendingNext) {
+  KeypairSet s;
+  auto r1 = kp(1, false), r2 = kp(2, false);
+  s.install(r1);
+  auto d = s.install(r2);
+  EXPECT_EQ(s.next(), r2);
+  EXPECT_EQ(d.a, r1);
+  EXPECT_FALSE(s.received_with(r1.get()));
+}
+
+TEST(KeypairSet, InitiatorWhileNextPending) {
+  // We answered the peer (next pending) and then our own initiation completed.
+  KeypairSet s;
+  auto c = kp(1, true), n = kp(2, false), mine = kp(3, true);
+  s.install(c);
+  s.install(n);
+  auto d = s.install(mine);
+  EXPECT_EQ(s.current(), mine);
+  EXPECT_EQ(s.previous(), n);  // the peer may still send on it
+  EXPECT_EQ(s.next(), nullptr);
+  EXPECT_EQ(d.a, c);
+}
+
+TEST(KeypairSet, ClearReturnsAll) {
+  KeypairSet s;
+  s.install(kp(1, true));
+  s.install(kp(2, true));
+  s.install(kp(3, false));
+  auto all = s.clear();
+  int n = 0;
+  for (auto& p : all) n += p != nullptr;
+  EXPECT_EQ(n, 2);  // previous was dropped by the responder install
+  EXPECT_EQ(s.current(), nullptr);
+}
+
+}  // namespace
+}  // namespace ferry::tunnel
