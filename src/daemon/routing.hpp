@@ -1,0 +1,111 @@
+// Routing table update: turns the RIB's best paths into kernel routes and
+// tunnel cryptokey entries, and resolves BGP next hops for the RIB.
+//
+// Data flow: rib::Rib --BestChange batches--> Routing::on_best_changes ->
+//   for each prefix: resolve every active next hop ->
+//     via a tunnel peer (next hop is a peer's inner address): kernel route
+//       "prefix dev <tunnel-if>" + the prefix becomes a learned allowed prefix
+//       of that peer in the cryptokey table;
+//     via a connected network: kernel route "prefix via nh";
+//     unresolvable: nothing (the RIB already made such paths ineligible).
+//   The kernel side goes to fib::Fib (desired state, batched netlink); the
+//   tunnel side goes to TunnelRoutes::apply in one batch per RIB call, so the
+//   data plane switches peers atomically: a withdrawn or moved prefix is
+//   never sent to, nor accepted from, the old peer after the batch.
+//
+// Next-hop resolution (RFC 4271 §9.1.2.1): a next hop resolves through a
+// tunnel peer's inner address, a connected network or a static route. The
+// RIB calls resolve() through its NextHopResolver; when the inputs change
+// (connected networks, tunnel peers, static routes) Routing tells the RIB to
+// re-run its decisions.
+//
+// Static routes ([[static-routes]]) are originated into the RIB as source
+// Static, so they compete in the decision process and can be redistributed;
+// when a static route is best, Routing installs it like any other.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.hpp"
+#include "fib/fib.hpp"
+#include "rib/rib.hpp"
+
+namespace ferry::daemon {
+
+// The narrow view of the tunnel that routing needs (adapter in daemon.cpp;
+// a fake in unit tests).
+class TunnelRoutes {
+ public:
+  struct Change {
+    bool add = true;
+    uint32_t peer = 0;
+    Prefix prefix;
+  };
+  virtual ~TunnelRoutes() = default;
+  // The tunnel peer whose static allowed-ips contain this inner address.
+  virtual std::optional<uint32_t> peer_for_next_hop(const IpAddress& nh) const = 0;
+  // Applies learned-prefix changes as one atomic publish.
+  virtual void apply_learned(std::span<const Change> changes) = 0;
+  virtual uint32_t ifindex() const = 0;
+  virtual std::string peer_name(uint32_t peer) const = 0;
+};
+
+struct ConnectedNet {
+  Prefix prefix;
+  uint32_t ifindex = 0;
+  bool operator<(const ConnectedNet& o) const {
+    return std::tie(prefix, ifindex) < std::tie(o.prefix, o.ifindex);
+  }
+  bool operator==(const ConnectedNet&) const = default;
+};
+
+class Routing : public rib::BestPathListener {
+ public:
+  Routing(rib::Rib& rib, fib::Fib* fib, TunnelRoutes* tunnel);
+  ~Routing() override;
+
+  // The RIB's NextHopResolver.
+  rib::NextHopInfo resolve(const IpAddress& nh) const;
+
+  // Inputs that change resolution; each re-runs the RIB's decisions if needed.
+  void set_connected(std::vector<ConnectedNet> nets);
+  void set_static_routes(const std::vector<config::StaticRouteConfig>& routes);
+  void tunnel_changed();
+
+  void on_best_changes(std::span<const rib::BestChange> changes) override;
+
+  // What Routing installed, for checks and `show fib`.
+  struct Installed {
+    std::vector<uint32_t> tunnel_peers;  // learned allowed prefix of these peers
+    std::optional<fib::RouteTarget> kernel;
+  };
+  const std::unordered_map<Prefix, Installed>& installed() const { return installed_; }
+  uint64_t unresolved_count() const { return unresolved_; }
+
+ private:
+  enum class Via : uint8_t { None, Tunnel, Connected, Static };
+  struct Resolution {
+    Via via = Via::None;
+    uint32_t peer = 0;     // Tunnel
+    uint32_t ifindex = 0;  // Connected
+    IpAddress gateway;     // Connected / Static: the address to send to
+  };
+  Resolution resolve_detail(const IpAddress& nh, int depth) const;
+  void install(const Prefix& p, const std::vector<IpAddress>& next_hops, bool blackhole,
+               std::vector<TunnelRoutes::Change>& tunnel_changes);
+
+  rib::Rib& rib_;
+  fib::Fib* fib_;
+  TunnelRoutes* tunnel_;
+  std::vector<ConnectedNet> connected_;  // sorted, longest prefix first
+  std::vector<config::StaticRouteConfig> statics_;
+  std::unordered_map<Prefix, Installed> installed_;
+  uint64_t unresolved_ = 0;
+};
+
+}  // namespace ferry::daemon

@@ -1,0 +1,200 @@
+// Routing: RIB best paths -> kernel FIB (desired state) + tunnel cryptokey
+// entries, with a fake kernel and a fake tunnel.
+#include "daemon/routing.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace ferry;
+using namespace ferry::daemon;
+
+namespace {
+
+class FakeKernel : public fib::RouteKernel {
+ public:
+  void program(std::vector<fib::RouteOp> ops, ProgramDone done) override {
+    std::vector<fib::NlAck> acks(ops.size());
+    done(std::move(acks));
+  }
+  void dump(DumpDone done) override { done(0, {}); }
+};
+
+class FakeTunnel : public TunnelRoutes {
+ public:
+  std::map<IpAddress, uint32_t> inner;  // next hop -> peer
+  std::map<Prefix, uint32_t> learned;   // what the cryptokey table holds
+  std::vector<std::vector<Change>> batches;
+  std::optional<uint32_t> peer_for_next_hop(const IpAddress& nh) const override {
+    auto it = inner.find(nh);
+    if (it == inner.end()) return std::nullopt;
+    return it->second;
+  }
+  void apply_learned(std::span<const Change> changes) override {
+    batches.emplace_back(changes.begin(), changes.end());
+    for (const auto& c : changes) {
+      if (c.add)
+        learned[c.prefix] = c.peer;
+      else if (learned.count(c.prefix) && learned[c.prefix] == c.peer)
+        learned.erase(c.prefix);
+    }
+  }
+  uint32_t ifindex() const override { return 42; }
+  std::string peer_name(uint32_t p) const override { return "peer" + std::to_string(p); }
+};
+
+IpAddress ip(const char* s) {
+  return *IpAddress::parse(s);
+}
+Prefix pfx(const char* s) {
+  return *Prefix::parse(s);
+}
+
+class RoutingTest : public ::testing::Test {
+ protected:
+  RoutingTest()
+      : rib_(rib::RibOptions{Asn(65001), RouterId(1), std::nullopt, 1, false, false},
+             [this](const IpAddress& a) {
+               return routing_ ? routing_->resolve(a) : rib::NextHopInfo{};
+             }),
+        fib_(io_, kernel_, fib::FibOptions{}) {
+    tunnel_.inner[ip("169.254.12.2")] = 0;
+    tunnel_.inner[ip("169.254.13.2")] = 1;
+    routing_ = std::make_unique<Routing>(rib_, &fib_, &tunnel_);
+    b_ = add_peer("site2", "169.254.12.2", 65002);
+    c_ = add_peer("site3", "169.254.13.2", 65003);
+  }
+
+  rib::PeerId add_peer(const char* name, const char* addr, uint32_t asn) {
+    rib::PeerConfig pc;
+    pc.name = name;
+    pc.address = ip(addr);
+    pc.remote_asn = Asn(asn);
+    pc.import_policies = {"accept-all"};
+    pc.export_policies = {"accept-all"};
+    pc.import_set = pc.export_set = true;
+    auto id = rib_.add_peer(pc);
+    rib::PeerSession s;
+    s.router_id = RouterId(asn);
+    s.families = {Family::V4, Family::V6};
+    rib_.peer_up(id, s);
+    return id;
+  }
+
+  void announce(rib::PeerId p, const char* prefix, std::vector<uint32_t> path, const char* nh) {
+    bgp::PathAttributes a;
+    a.origin = bgp::Origin::Igp;
+    a.as_path.push_back({bgp::SegmentType::Sequence, std::move(path)});
+    a.next_hop = ip(nh);
+    Prefix p1 = pfx(prefix);
+    rib_.announce(p, a, std::span<const Prefix>(&p1, 1));
+  }
+
+  asio::io_context io_;
+  FakeKernel kernel_;
+  FakeTunnel tunnel_;
+  rib::Rib rib_;
+  fib::Fib fib_;
+  std::unique_ptr<Routing> routing_;  // after rib_: unregisters from it on destruction
+  rib::PeerId b_{}, c_{};
+};
+
+TEST_F(RoutingTest, TunnelNextHopInstallsKernelRouteAndCryptokeyEntry) {
+  announce(b_, "10.2.0.0/16", {65002}, "169.254.12.2");
+  const fib::RouteTarget* t = fib_.desired(pfx("10.2.0.0/16"));
+  ASSERT_TRUE(t);
+  ASSERT_EQ(t->nexthops.size(), 1u);
+  EXPECT_EQ(t->nexthops[0].ifindex, 42u);
+  EXPECT_FALSE(t->nexthops[0].gateway);
+  EXPECT_EQ(tunnel_.learned.at(pfx("10.2.0.0/16")), 0u);
+}
+
+TEST_F(RoutingTest, BestPathMoveSwitchesPeerInOneBatchRemovalFirst) {
+  announce(b_, "10.2.0.0/16", {65002}, "169.254.12.2");
+  announce(c_, "10.2.0.0/16", {65003, 65002}, "169.254.13.2");
+  EXPECT_EQ(tunnel_.learned.at(pfx("10.2.0.0/16")), 0u);  // shorter path via site2
+  tunnel_.batches.clear();
+  Prefix p = pfx("10.2.0.0/16");
+  rib_.withdraw(b_, std::span<const Prefix>(&p, 1));
+  ASSERT_EQ(tunnel_.batches.size(), 1u);
+  const auto& batch = tunnel_.batches[0];
+  ASSERT_EQ(batch.size(), 2u);
+  EXPECT_FALSE(batch[0].add);
+  EXPECT_EQ(batch[0].peer, 0u);
+  EXPECT_TRUE(batch[1].add);
+  EXPECT_EQ(batch[1].peer, 1u);
+  EXPECT_EQ(tunnel_.learned.at(p), 1u);
+  EXPECT_TRUE(fib_.desired(p));  // still routed into the tunnel device
+}
+
+TEST_F(RoutingTest, WithdrawalRemovesBothSides) {
+  announce(b_, "10.2.0.0/16", {65002}, "169.254.12.2");
+  Prefix p = pfx("10.2.0.0/16");
+  rib_.withdraw(b_, std::span<const Prefix>(&p, 1));
+  EXPECT_FALSE(fib_.desired(p));
+  EXPECT_EQ(tunnel_.learned.count(p), 0u);
+  EXPECT_TRUE(routing_->installed().empty());
+}
+
+TEST_F(RoutingTest, UnresolvableNextHopIsIneligible) {
+  announce(b_, "10.9.0.0/16", {65002}, "192.0.2.99");
+  EXPECT_FALSE(fib_.desired(pfx("10.9.0.0/16")));
+  auto paths = rib_.show_route(pfx("10.9.0.0/16"));
+  ASSERT_EQ(paths.size(), 1u);
+  EXPECT_FALSE(paths[0].best);
+  EXPECT_EQ(paths[0].reason, rib::LossReason::NextHopUnreachable);
+}
+
+TEST_F(RoutingTest, ConnectedNextHopBecomesReachableWhenNetworkAppears) {
+  announce(b_, "10.9.0.0/16", {65002}, "192.168.50.7");
+  EXPECT_FALSE(fib_.desired(pfx("10.9.0.0/16")));
+  routing_->set_connected({{pfx("192.168.50.0/24"), 7}});
+  const fib::RouteTarget* t = fib_.desired(pfx("10.9.0.0/16"));
+  ASSERT_TRUE(t);
+  ASSERT_EQ(t->nexthops.size(), 1u);
+  EXPECT_EQ(t->nexthops[0].gateway, ip("192.168.50.7"));
+  EXPECT_EQ(t->nexthops[0].ifindex, 7u);
+  EXPECT_TRUE(tunnel_.learned.empty());
+  routing_->set_connected({});
+  EXPECT_FALSE(fib_.desired(pfx("10.9.0.0/16")));
+}
+
+TEST_F(RoutingTest, StaticRoutesInstallAndBlackhole) {
+  config::StaticRouteConfig via;
+  via.prefix = pfx("10.50.0.0/16");
+  via.next_hop = ip("169.254.12.2");
+  config::StaticRouteConfig bh;
+  bh.prefix = pfx("10.66.0.0/16");
+  bh.blackhole = true;
+  routing_->set_static_routes({via, bh});
+  const fib::RouteTarget* t = fib_.desired(pfx("10.50.0.0/16"));
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->nexthops[0].ifindex, 42u);
+  EXPECT_EQ(tunnel_.learned.at(pfx("10.50.0.0/16")), 0u);
+  const fib::RouteTarget* b = fib_.desired(pfx("10.66.0.0/16"));
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->type, fib::RouteType::Blackhole);
+  routing_->set_static_routes({});
+  EXPECT_FALSE(fib_.desired(pfx("10.50.0.0/16")));
+  EXPECT_FALSE(fib_.desired(pfx("10.66.0.0/16")));
+  EXPECT_TRUE(tunnel_.learned.empty());
+}
+
+TEST_F(RoutingTest, BgpNextHopResolvesThroughStaticRoute) {
+  config::StaticRouteConfig s;
+  s.prefix = pfx("198.51.100.0/24");
+  s.next_hop = ip("169.254.13.2");
+  routing_->set_static_routes({s});
+  announce(b_, "10.77.0.0/16", {65002}, "198.51.100.1");
+  EXPECT_TRUE(routing_->resolve(ip("198.51.100.1")).reachable);
+  ASSERT_TRUE(fib_.desired(pfx("10.77.0.0/16")));
+  EXPECT_EQ(tunnel_.learned.at(pfx("10.77.0.0/16")), 1u);  // recursive: via site3's tunnel
+}
+
+TEST_F(RoutingTest, Ipv6PrefixesFollowTheSameRules) {
+  tunnel_.inner[ip("fd99:12::2")] = 0;
+  routing_->tunnel_changed();
+  announce(b_, "fd00:2::/48", {65002}, "fd99:12::2");
+  ASSERT_TRUE(fib_.desired(pfx("fd00:2::/48")));
+  EXPECT_EQ(tunnel_.learned.at(pfx("fd00:2::/48")), 0u);
+}
+
+}  // namespace
