@@ -425,3 +425,88 @@ gobgp_withdraw() {
 gobgp_refresh() { return 2; }
 gobgp_rx_updates() { gobgp__neighbor "$1" "$(rv "$1" NBR4)" state.messages.received.update; }
 gobgp_last_error() { grep -i "$(rv "$1" NBR4)" "$FT_TMP/$1-gobgp.log" | grep -i notification | tail -3; }
+
+# ---------------------------------------------------------------------- OpenBGPD
+
+openbgpd__set() {  # R: the "set { ... }" body for R's routes
+  local R=$1 lp
+  lp=$(rv "$R" LP)
+  echo "med $(rv "$R" MED) ${lp:+localpref $lp} community $(rv "$R" COMM)" \
+    "large-community $(rv "$R" LCOMM) ext-community rt $(rv "$R" EXT)"
+}
+
+openbgpd_start() {
+  local R=$1 p n
+  local dir="$FT_TMP/$R-openbgpd"
+  mkdir -p "$dir" /run/openbgpd
+  {
+    echo "AS $(rv "$R" ASN)"
+    echo "router-id $(rv "$R" RID)"
+    echo "fib-update no"
+    echo "socket \"$dir/bgpd.sock\""
+    echo "listen on $(rv "$R" ADDR4)"
+    echo "listen on $(rv "$R" ADDR6)"
+    for p in $(rv "$R" NET4) $(rv "$R" NET6); do
+      echo "network $p set { $(openbgpd__set "$R") }"
+    done
+    for n in 4 6; do
+      echo "neighbor $(rv "$R" NBR$n) {"
+      echo "  remote-as $D_ASN"
+      echo "  local-address $(rv "$R" ADDR$n)"
+      echo "  holdtime 6"
+      if [[ $n == 4 ]]; then
+        echo "  announce IPv4 unicast"
+        echo "  announce IPv6 none"
+      else
+        echo "  announce IPv6 unicast"
+        echo "  announce IPv4 none"
+      fi
+      echo "}"
+    done
+    echo "allow from any"
+    echo "allow to any"
+  } >"$dir/bgpd.conf"
+  chmod 600 "$dir/bgpd.conf"
+  ft_bg "$(rv "$R" NS)" "$FT_TMP/$R-openbgpd.log" bgpd -d -v -f "$dir/bgpd.conf"
+  ft_wait 10 "$R bgpd control socket" test -S "$dir/bgpd.sock"
+  # Withdrawable routes are added at run time: bgpctl can only delete those.
+  for p in $(rv "$R" NET4_WD) $(rv "$R" NET6_WD); do
+    # shellcheck disable=SC2046
+    openbgpd__c "$R" network add "$p" $(openbgpd__set "$R") >/dev/null ||
+      ft_fail "bgpctl network add $p failed"
+  done
+}
+
+openbgpd__c() {
+  local R=$1
+  shift
+  ft_in "$(rv "$R" NS)" bgpctl -s "$FT_TMP/$R-openbgpd/bgpd.sock" "$@"
+}
+
+openbgpd__neighbor() {  # R ADDR KEY: dotted path in `bgpctl -j show neighbor ADDR`
+  openbgpd__c "$1" -j show neighbor "$2" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+v = (d.get("neighbors") or [{}])[0]
+for part in sys.argv[1].split("."):
+    v = v.get(part, {}) if isinstance(v, dict) else {}
+print(v if v != {} else "")' "$3"
+}
+
+openbgpd_established() {
+  [[ "$(openbgpd__neighbor "$1" "$(rv "$1" NBR4)" state)" == Established ]] &&
+    [[ "$(openbgpd__neighbor "$1" "$(rv "$1" NBR6)" state)" == Established ]]
+}
+openbgpd_routes() { openbgpd__c "$1" -j show rib detail | norm openbgpd; }
+openbgpd_withdraw() {
+  openbgpd__c "$1" network delete "$(rv "$1" NET4_WD)" >/dev/null &&
+    openbgpd__c "$1" network delete "$(rv "$1" NET6_WD)" >/dev/null
+}
+openbgpd_refresh() { openbgpd__c "$1" neighbor "$(rv "$1" NBR4)" refresh >/dev/null; }
+openbgpd_rx_updates() {
+  openbgpd__neighbor "$1" "$(rv "$1" NBR4)" stats.message.received.updates
+}
+openbgpd_last_error() {
+  openbgpd__c "$1" show neighbor "$(rv "$1" NBR4)" | grep -i 'error' || true
+  grep -i "$(rv "$1" NBR4).*notification" "$FT_TMP/$1-openbgpd.log" | tail -2 || true
+}

@@ -50,9 +50,9 @@ def json_docs(text):
 
 
 def ec_norm(s):
-    """'RT:65002:7', 'target:65002:7', '(rt, 65002, 7)' -> 'rt:65002:7'."""
-    s = s.strip().strip("()").replace(" ", "").replace(",", ":")
-    kind, _, rest = s.partition(":")
+    """'RT:65002:7', 'target:65002:7', '(rt, 65002, 7)', 'rt 65002:7' -> 'rt:65002:7'."""
+    tokens = [t for t in re.split(r"[\s,:]+", s.strip().strip("()")) if t]
+    kind, rest = (tokens[0], ":".join(tokens[1:])) if tokens else ("", "")
     kind = {"target": "rt", "rt": "rt", "origin": "ro", "soo": "ro", "ro": "ro"}.get(kind.lower(),
                                                                                   kind.lower())
     return f"{kind}:{rest}"
