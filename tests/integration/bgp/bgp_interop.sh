@@ -17,6 +17,7 @@
 #  4. ROUTE-REFRESH from each peer makes D resend its routes (no session reset);
 #  5. stopping D sends a Cease that the peers record.
 # Env: DUT, FERRY_BUILD (dir with bin/ferryd, bin/ferryctl), FT_KEEP=1 keeps logs.
+# shellcheck disable=SC2034  # the role variables are read indirectly by bgp_peers.sh
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 PEER=${1:?usage: bgp_interop.sh PEER}

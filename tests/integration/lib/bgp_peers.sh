@@ -510,3 +510,68 @@ openbgpd_last_error() {
   openbgpd__c "$1" show neighbor "$(rv "$1" NBR4)" | grep -i 'error' || true
   grep -i "$(rv "$1" NBR4).*notification" "$FT_TMP/$1-openbgpd.log" | tail -2 || true
 }
+
+# ---------------------------------------------------------------------- ExaBGP
+
+exabgp__route() {  # R PREFIX: the attribute part of a route statement
+  local R=$1 lp
+  lp=$(rv "$R" LP)
+  echo "$2 next-hop self med $(rv "$R" MED) ${lp:+local-preference $lp}" \
+    "community [$(rv "$R" COMM)] large-community [$(rv "$R" LCOMM)]" \
+    "extended-community [target:$(rv "$R" EXT)]"
+}
+
+exabgp_start() {
+  local R=$1 n p fam
+  local dir="$FT_TMP/$R-exabgp"
+  mkdir -p "$dir"
+  mkfifo "$dir/cmd"
+  {
+    echo "process api {"
+    echo "  run /usr/bin/python3 $FT_LIB/exabgp_api.py $dir/state.json $dir/cmd;"
+    echo "  encoder json;"
+    echo "}"
+    for n in 4 6; do
+      echo "neighbor $(rv "$R" NBR$n) {"
+      echo "  router-id $(rv "$R" RID);"
+      echo "  local-address $(rv "$R" ADDR$n);"
+      echo "  local-as $(rv "$R" ASN);"
+      echo "  peer-as $D_ASN;"
+      echo "  hold-time 6;"
+      echo "  family { ipv$n unicast; }"
+      echo "  capability { route-refresh; }"
+      echo "  api { processes [ api ]; neighbor-changes; receive { parsed; update; notification; } }"
+      echo "  static {"
+      for p in $(rv "$R" NET$n) $(rv "$R" NET${n}_WD); do
+        echo "    route $(exabgp__route "$R" "$p");"
+      done
+      echo "  }"
+      echo "}"
+    done
+  } >"$dir/exabgp.conf"
+  ft_bg "$(rv "$R" NS)" "$FT_TMP/$R-exabgp.log" env exabgp_daemon_user=root \
+    exabgp_api_cli=false exabgp_log_destination=stdout exabgp "$dir/exabgp.conf"
+  ft_wait 15 "$R exabgp API process up" test -s "$dir/state.json"
+}
+
+exabgp__state() {  # R PYTHON-EXPR over the state dict s
+  python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' \
+    "$FT_TMP/$1-exabgp/state.json" "$2"
+}
+exabgp__cmd() { echo "$2" >"$FT_TMP/$1-exabgp/cmd"; }
+
+exabgp_established() {
+  [[ "$(exabgp__state "$1" "s['state'].get('$(rv "$1" NBR4)')")" == up ]] &&
+    [[ "$(exabgp__state "$1" "s['state'].get('$(rv "$1" NBR6)')")" == up ]]
+}
+exabgp_routes() { norm exabgp <"$FT_TMP/$1-exabgp/state.json"; }
+exabgp_withdraw() {
+  exabgp__cmd "$1" "neighbor $(rv "$1" NBR4) withdraw route $(rv "$1" NET4_WD) next-hop self"
+  exabgp__cmd "$1" "neighbor $(rv "$1" NBR6) withdraw route $(rv "$1" NET6_WD) next-hop self"
+}
+exabgp_refresh() { exabgp__cmd "$1" "neighbor $(rv "$1" NBR4) announce route-refresh ipv4 unicast"; }
+exabgp_rx_updates() { exabgp__state "$1" "s['updates'].get('$(rv "$1" NBR4)', 0)"; }
+exabgp_last_error() {
+  exabgp__state "$1" "s['notification'].get('$(rv "$1" NBR4)', '')"
+  grep -i "notification" "$FT_TMP/$1-exabgp.log" | grep -i "$(rv "$1" NBR4)" | tail -2 || true
+}
