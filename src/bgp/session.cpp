@@ -14,22 +14,6 @@ Notification from_fsm(const FsmNotify& n) {
   return Notification{n.code, n.subcode, n.data};
 }
 
-asio::ip::address to_asio(const IpAddress& a) {
-  if (a.is_v4()) return asio::ip::address_v4(a.v4_host_order());
-  asio::ip::address_v6::bytes_type b;
-  std::memcpy(b.data(), a.bytes(), 16);
-  return asio::ip::address_v6(b);
-}
-
-IpAddress from_asio(const asio::ip::address& a) {
-  if (a.is_v4()) return IpAddress::v4(a.to_v4().to_uint());
-  auto v6 = a.to_v6();
-  if (v6.is_v4_mapped())
-    return IpAddress::v4(asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_uint());
-  auto b = v6.to_bytes();
-  return IpAddress::v6_bytes(b.data());
-}
-
 }  // namespace
 
 bool SessionConfig::needs_reset(const SessionConfig& o) const {
@@ -83,7 +67,6 @@ struct Session::Slot : FsmHooks, LinkOwner {
     Notification n = from_fsm(fn);
     if (is_primary()) {
       s.last_error_ = "sent " + n.describe();
-      if (auto m = n.shutdown_message()) s.last_error_ += ": \"" + *m + "\"";
       s.notification_out_ = true;
     }
     ++s.counters_.notifications_out;
@@ -449,7 +432,6 @@ void Session::on_notification(Slot& slot, const Frame& f) {
   ++counters_.notifications_in;
   if (&slot == primary_.get()) {
     last_error_ = "received " + n.describe();
-    if (auto m = n.shutdown_message()) last_error_ += ": \"" + *m + "\"";
     notification_in_ = true;
   }
   bool version = n.code == kErrOpen && n.subcode == kSubUnsupportedVersion;

@@ -2,6 +2,23 @@
 
 namespace ferry::bgp {
 
+asio::ip::address to_asio(const IpAddress& a) {
+  if (a.is_v4()) return asio::ip::address_v4(a.v4_host_order());
+  asio::ip::address_v6::bytes_type b;
+  std::memcpy(b.data(), a.bytes(), 16);
+  return asio::ip::address_v6(b);
+}
+
+IpAddress from_asio(const asio::ip::address& a) {
+  if (a.is_v4()) return IpAddress::v4(a.to_v4().to_uint());
+  auto v6 = a.to_v6();
+  if (v6.is_v4_mapped()) {
+    return IpAddress::v4(asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_uint());
+  }
+  auto b = v6.to_bytes();
+  return IpAddress::v6_bytes(b.data());
+}
+
 TcpLink::TcpLink(asio::ip::tcp::socket sock, LinkOwner* owner)
     : sock_(std::move(sock)), owner_(owner), linger_(sock_.get_executor()) {}
 

@@ -24,8 +24,13 @@
 #include <vector>
 
 #include "bgp/message.hpp"
+#include "common/ip.hpp"
 
 namespace ferry::bgp {
+
+// Conversions between ferry and Asio addresses (IPv4-mapped IPv6 becomes IPv4).
+asio::ip::address to_asio(const IpAddress& a);
+IpAddress from_asio(const asio::ip::address& a);
 
 class LinkOwner {
  public:

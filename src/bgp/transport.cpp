@@ -16,11 +16,17 @@ Result<void> sys_err(const char* what) {
 }
 }  // namespace
 
-Result<void> set_tcp_md5(int fd, const IpAddress& peer, const std::string& key) {
+Result<void> set_tcp_md5(int fd, const IpAddress& peer, const std::string& key, bool v6_socket) {
   // RFC 2385 on Linux: one struct tcp_md5sig per peer address; keylen 0 deletes.
   if (key.size() > TCP_MD5SIG_MAXKEYLEN) return make_error("TCP-MD5 key longer than 80 bytes");
   struct tcp_md5sig sig {};
-  if (peer.is_v4()) {
+  if (peer.is_v4() && v6_socket) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&sig.tcpm_addr);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_addr.s6_addr[10] = 0xff;
+    sin6->sin6_addr.s6_addr[11] = 0xff;
+    std::memcpy(&sin6->sin6_addr.s6_addr[12], peer.bytes(), 4);
+  } else if (peer.is_v4()) {
     auto* sin = reinterpret_cast<sockaddr_in*>(&sig.tcpm_addr);
     sin->sin_family = AF_INET;
     std::memcpy(&sin->sin_addr, peer.bytes(), 4);

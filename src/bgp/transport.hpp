@@ -17,7 +17,10 @@
 namespace ferry::bgp {
 
 // Installs (key non-empty) or removes (key empty) the TCP-MD5 key for peer on fd.
-Result<void> set_tcp_md5(int fd, const IpAddress& peer, const std::string& key);
+// v6_socket: fd is an AF_INET6 (dual-stack) socket, so an IPv4 peer is keyed by its
+// IPv4-mapped address.
+Result<void> set_tcp_md5(int fd, const IpAddress& peer, const std::string& key,
+                         bool v6_socket = false);
 // Outgoing TTL / hop limit for the socket's family.
 Result<void> set_ttl(int fd, Family f, int ttl);
 // Minimum accepted TTL (IP_MINTTL / IPV6_MINHOPCOUNT); 0 disables.

@@ -1,0 +1,246 @@
+#include "speaker/speaker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <set>
+
+#include "bgp/tcp_link.hpp"
+#include "bgp/transport.hpp"
+#include "speaker/peer.hpp"
+
+namespace ferry::speaker {
+
+Speaker::Speaker(asio::io_context& io, const config::Config& cfg, rib::Rib& rib)
+    : io_(io), cfg_(cfg), rib_(rib) {
+  rib_.set_policies(cfg_.policies);
+  rib_.set_pending_callback([this](rib::PeerId id) {
+    if (Peer* p = find(id)) p->schedule_pump();
+  });
+  if (cfg_.bgp) {
+    for (const auto& n : cfg_.bgp->neighbors) {
+      auto p = std::make_unique<Peer>(*this, n);
+      by_id_[rib::to_int(p->id())] = p.get();
+      peers_[n.name] = std::move(p);
+    }
+  }
+}
+
+Speaker::~Speaker() {
+  alive_.reset();
+  rib_.set_pending_callback({});
+  for (auto& a : acceptors_) {
+    asio::error_code ec;
+    a->close(ec);
+  }
+  peers_.clear();
+}
+
+Peer* Speaker::find(const std::string& name) {
+  auto it = peers_.find(name);
+  return it == peers_.end() ? nullptr : it->second.get();
+}
+
+Peer* Speaker::find(const IpAddress& address) {
+  for (auto& [name, p] : peers_)
+    if (p->cfg().address == address) return p.get();
+  return nullptr;
+}
+
+Peer* Speaker::find(rib::PeerId id) {
+  auto it = by_id_.find(rib::to_int(id));
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+size_t Speaker::established_count() const {
+  size_t n = 0;
+  for (auto& [name, p] : peers_) n += p->session().established();
+  return n;
+}
+
+Result<void> Speaker::start() {
+  Result<void> r = listen();
+  if (!r) spdlog::error("bgp: {}", r.error());
+  originate_networks({});
+  for (auto& [name, p] : peers_) p->start();
+  started_ = true;
+  return r;
+}
+
+Result<void> Speaker::listen() {
+  for (auto& a : acceptors_) {
+    asio::error_code ec;
+    a->close(ec);
+  }
+  acceptors_.clear();
+  bound_port_ = 0;
+  if (!cfg_.bgp) return {};
+  uint16_t port = cfg_.bgp->listen_port;
+  auto try_bind = [&](const asio::ip::address& addr, bool dual) -> std::string {
+    auto acc = std::make_shared<asio::ip::tcp::acceptor>(io_);
+    asio::error_code ec;
+    asio::ip::tcp::endpoint ep(addr, port);
+    acc->open(ep.protocol(), ec);
+    if (!ec && dual) acc->set_option(asio::ip::v6_only(false), ec);
+    if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acc->bind(ep, ec);
+    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return ec.message();
+    bound_port_ = acc->local_endpoint(ec).port();
+    acceptors_.push_back(acc);
+    accept_loop(acc);
+    return {};
+  };
+  std::string err;
+  if (cfg_.bgp->listen_address) {
+    err = try_bind(bgp::to_asio(*cfg_.bgp->listen_address), false);
+  } else {
+    err = try_bind(asio::ip::address_v6::any(), true);
+    if (!err.empty()) err = try_bind(asio::ip::address_v4::any(), false);
+  }
+  if (!err.empty())
+    return make_error("cannot listen on BGP port " + std::to_string(port) + ": " + err);
+  set_listener_keys();
+  return {};
+}
+
+void Speaker::set_listener_keys() {
+  // RFC 2385: the listening socket needs every neighbour's key before the SYN arrives.
+  for (auto& acc : acceptors_) {
+    bool v6 = acc->local_endpoint().address().is_v6();
+    for (auto& [name, p] : peers_) {
+      if (p->cfg().password.empty()) continue;
+      auto r = bgp::set_tcp_md5(acc->native_handle(), p->cfg().address, p->cfg().password, v6);
+      if (!r) spdlog::warn("bgp {}: listener: {}", name, r.error());
+    }
+  }
+}
+
+void Speaker::accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acc) {
+  acc->async_accept([this, acc, w = std::weak_ptr<bool>(alive_)](asio::error_code ec,
+                                                                 asio::ip::tcp::socket sock) {
+    if (w.expired() || !acc->is_open()) return;
+    if (!ec) {
+      asio::error_code ec2;
+      auto remote = sock.remote_endpoint(ec2);
+      Peer* p = ec2 ? nullptr : find(bgp::from_asio(remote.address()));
+      if (!p || stopping_) {
+        if (!ec2 && log_limit_.allow()) {
+          spdlog::info("bgp: refused connection from unknown {}", remote.address().to_string());
+        }
+        sock.close(ec2);
+      } else {
+        p->session().accept(std::move(sock));
+      }
+    } else if (ec != asio::error::operation_aborted && log_limit_.allow()) {
+      spdlog::warn("bgp: accept: {}", ec.message());
+    }
+    accept_loop(acc);
+  });
+}
+
+void Speaker::originate_networks(const std::vector<Prefix>& old_networks) {
+  std::vector<Prefix> now = cfg_.bgp ? cfg_.bgp->networks : std::vector<Prefix>{};
+  for (const Prefix& p : old_networks)
+    if (std::find(now.begin(), now.end(), p) == now.end())
+      rib_.unoriginate(rib::RouteSource::Network, p);
+  bgp::PathAttributes a;
+  a.origin = bgp::Origin::Igp;
+  for (const Prefix& p : now) rib_.originate(rib::RouteSource::Network, p, a);
+}
+
+void Speaker::stop(std::string reason, std::function<void()> done) {
+  stopping_ = true;
+  for (auto& a : acceptors_) {
+    asio::error_code ec;
+    a->close(ec);
+  }
+  // RFC 8203/9003: say why in the Cease.
+  auto n = bgp::Notification::shutdown(bgp::kSubAdminShutdown, reason);
+  for (auto& [name, p] : peers_) p->session().stop(n);
+  if (!done) return;
+  // The NOTIFICATIONs are queued on lingering sockets; give them a moment to leave.
+  auto t = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(200));
+  t->async_wait([t, done = std::move(done)](asio::error_code) { done(); });
+}
+
+void Speaker::apply(const config::Config& cfg) {
+  std::vector<Prefix> old_networks = cfg_.bgp ? cfg_.bgp->networks : std::vector<Prefix>{};
+  bool relisten = !cfg_.bgp || !cfg.bgp || cfg_.bgp->listen_port != cfg.bgp->listen_port ||
+                  cfg_.bgp->listen_address != cfg.bgp->listen_address;
+  cfg_ = cfg;
+  rib_.set_policies(cfg_.policies);
+
+  std::map<std::string, const config::BgpNeighborConfig*> wanted;
+  if (cfg_.bgp)
+    for (const auto& n : cfg_.bgp->neighbors) wanted[n.name] = &n;
+
+  // Removed neighbours (or moved to another address: removed and added again).
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    auto w = wanted.find(it->first);
+    if (w != wanted.end() && w->second->address == it->second->cfg().address) {
+      ++it;
+      continue;
+    }
+    Peer& p = *it->second;
+    spdlog::info("bgp {}: neighbour removed", it->first);
+    p.session().stop(bgp::Notification{bgp::kErrCease, bgp::kSubPeerDeconfigured, {}});
+    for (auto& acc : acceptors_) {
+      if (p.cfg().password.empty()) continue;
+      (void)bgp::set_tcp_md5(acc->native_handle(), p.cfg().address, "",
+                             acc->local_endpoint().address().is_v6());
+    }
+    rib_.remove_peer(p.id());
+    by_id_.erase(rib::to_int(p.id()));
+    it = peers_.erase(it);
+  }
+  // Modified and added ones.
+  for (auto& [name, n] : wanted) {
+    if (Peer* p = find(name)) {
+      p->reconfigure(*n);
+      continue;
+    }
+    spdlog::info("bgp {}: neighbour added", name);
+    auto p = std::make_unique<Peer>(*this, *n);
+    by_id_[rib::to_int(p->id())] = p.get();
+    Peer* raw = p.get();
+    peers_[name] = std::move(p);
+    if (started_ && !stopping_) raw->start();
+  }
+  if (started_ && !stopping_) {
+    if (relisten) {
+      if (auto r = listen(); !r) spdlog::error("bgp: {}", r.error());
+    } else {
+      set_listener_keys();
+    }
+    originate_networks(old_networks);
+  }
+  // Policy edits take effect as a soft refresh: only differences are sent.
+  rib_.reapply_policies();
+}
+
+void Speaker::bfd_down(const IpAddress& neighbor) {
+  if (Peer* p = find(neighbor)) p->session().bfd_down();
+}
+
+std::string Speaker::peer_name(rib::PeerId id) const {
+  auto it = by_id_.find(rib::to_int(id));
+  return it == by_id_.end() ? std::string() : it->second->cfg().name;
+}
+
+void Speaker::register_commands(ctl::Registry& registry) {
+  registry.add(
+      "show neighbors", [this](const ctl::Json&) -> Result<ctl::Json> { return show_neighbors(); },
+      false, "BGP neighbours: state, uptime, prefix counts, last error");
+  registry.add(
+      "show routes", [this](const ctl::Json& a) { return show_routes(a); }, false,
+      "routes; args: prefix, neighbor, received|advertised, family, limit");
+  registry.add(
+      "show route", [this](const ctl::Json& a) { return show_route(a); }, false,
+      "every path of one prefix with the decision result; args: prefix");
+  registry.add(
+      "clear neighbor", [this](const ctl::Json& a) { return clear_neighbor(a); }, true,
+      "reset a session (args: name|all, soft: true|\"in\"|\"out\")");
+}
+
+}  // namespace ferry::speaker

@@ -1,0 +1,112 @@
+// The BGP speaker: every configured neighbour's session, the listening
+// socket, and the glue between sessions and the RIB.
+//
+// Data flow in: listener accepts -> matched to a neighbour by source address
+// (unknown sources are closed) -> Session -> decoded UPDATEs -> Peer ->
+// rib::Rib::announce/withdraw/end_of_rib. Data flow out: the RIB's pending
+// callback (or a drained socket) -> Peer::pump() pulls a budget of changes
+// with rib::Rib::pull_updates and packs them with the session's UpdateEncoder
+// straight into the socket's output buffer, stopping at the write watermark.
+// Everything runs on the control-plane io_context (single-threaded).
+//
+// Life cycle: start() binds the listener and starts every session; apply()
+// diffs a new config (neighbours added/removed/reset only when their session
+// parameters changed; policy changes become a soft refresh); stop() sends
+// Cease with an RFC 8203 shutdown communication to everyone.
+#pragma once
+
+#include <asio.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/ip.hpp"
+#include "common/log.hpp"
+#include "common/result.hpp"
+#include "config/config.hpp"
+#include "ctl/registry.hpp"
+#include "rib/rib.hpp"
+
+namespace ferry::speaker {
+
+class Peer;
+
+// Up/down notification for the daemon (BFD, failover, logging).
+struct NeighborEvent {
+  std::string name;
+  IpAddress address;
+  bool up = false;
+  std::string reason;  // why it went down
+};
+
+class Speaker {
+ public:
+  Speaker(asio::io_context& io, const config::Config& cfg, rib::Rib& rib);
+  ~Speaker();
+  Speaker(const Speaker&) = delete;
+  Speaker& operator=(const Speaker&) = delete;
+
+  // Binds bgp.listen_address:bgp.listen_port (dual-stack [::] when unset) and
+  // starts all sessions. A bind failure is returned (sessions still start, active only).
+  Result<void> start();
+  // Cease (admin shutdown, with reason as RFC 8203 text) to every neighbour,
+  // closes the listener; done runs once the NOTIFICATIONs had a chance to go out.
+  void stop(std::string reason, std::function<void()> done = {});
+  // Reload: add/remove/modify neighbours; unchanged sessions keep running.
+  void apply(const config::Config& cfg);
+  // ferryctl: show neighbors, show routes, show route, clear neighbor.
+  void register_commands(ctl::Registry& registry);
+
+  // BFD detected the path to this neighbour down: drop the session now.
+  void bfd_down(const IpAddress& neighbor);
+  void set_event_callback(std::function<void(const NeighborEvent&)> cb) {
+    on_event_ = std::move(cb);
+  }
+
+  // The port actually bound (useful when configured as 0 in tests).
+  uint16_t listen_port() const { return bound_port_; }
+  size_t established_count() const;
+
+  // Command handlers, also used directly by tests.
+  ctl::Json show_neighbors() const;
+  Result<ctl::Json> show_routes(const ctl::Json& args) const;
+  Result<ctl::Json> show_route(const ctl::Json& args) const;
+  Result<ctl::Json> clear_neighbor(const ctl::Json& args);
+
+  // For tests and the daemon: the peer object of a neighbour by name.
+  Peer* find(const std::string& name);
+  Peer* find(const IpAddress& address);
+  Peer* find(rib::PeerId id);
+  rib::Rib& rib() { return rib_; }
+  const config::Config& config() const { return cfg_; }
+  asio::io_context& io() { return io_; }
+  void emit(const NeighborEvent& e) {
+    if (on_event_) on_event_(e);
+  }
+
+ private:
+  Result<void> listen();
+  void accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acc);
+  void set_listener_keys();
+  void originate_networks(const std::vector<Prefix>& old_networks);
+  std::string peer_name(rib::PeerId id) const;
+
+  asio::io_context& io_;
+  config::Config cfg_;
+  rib::Rib& rib_;
+  std::map<std::string, std::unique_ptr<Peer>> peers_;  // by neighbour name
+  std::map<uint32_t, Peer*> by_id_;                     // RIB peer id -> peer
+  RateLimitedLog log_limit_;
+  std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> acceptors_;
+  uint16_t bound_port_ = 0;
+  bool started_ = false;
+  bool stopping_ = false;
+  std::function<void(const NeighborEvent&)> on_event_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace ferry::speaker

@@ -1,0 +1,307 @@
+// bgp::Session against a scripted peer over real loopback TCP (no root).
+// The scripted peer runs blocking I/O on its own thread (socket receive
+// timeouts bound every read); the session runs on the test's io_context.
+#include "bgp/session.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "bgp/nlri.hpp"
+
+namespace ferry::bgp {
+namespace {
+
+using namespace std::chrono_literals;
+using asio::ip::tcp;
+
+template <class Pred>
+bool run_until(asio::io_context& io, Pred pred, std::chrono::seconds limit = 15s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    io.run_one_for(20ms);
+  }
+  return true;
+}
+
+struct Recorder : SessionListener {
+  std::atomic<int> established{0};
+  std::atomic<int> down{0};
+  std::string down_reason;
+  std::vector<Prefix> announced;
+  std::vector<Prefix> withdrawn;
+  std::vector<UpdateOutcome> outcomes;
+  void session_established(Session&) override { ++established; }
+  void session_down(Session&, const std::string& r, bool) override {
+    down_reason = r;
+    ++down;
+  }
+  void session_update(Session&, DecodedUpdate& u) override {
+    outcomes.push_back(u.outcome);
+    announced.insert(announced.end(), u.nlri.begin(), u.nlri.end());
+    withdrawn.insert(withdrawn.end(), u.withdrawn.begin(), u.withdrawn.end());
+  }
+  void session_route_refresh(Session&, const RouteRefresh&) override {}
+  void session_writable(Session&) override {}
+};
+
+// A hand-driven BGP speaker on a blocking socket.
+struct ScriptPeer {
+  asio::io_context io;
+  tcp::acceptor acc{io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)};
+  tcp::socket sock{io};
+  uint16_t port() const { return acc.local_endpoint().port(); }
+
+  void accept() {
+    acc.accept(sock);
+    timeval tv{5, 0};
+    setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  }
+  void write(const std::vector<uint8_t>& b) { asio::write(sock, asio::buffer(b)); }
+  // Reads one message; returns {type, body}. Throws on timeout/EOF.
+  std::pair<MessageType, std::vector<uint8_t>> read() {
+    std::vector<uint8_t> hdr(kHeaderLen);
+    asio::read(sock, asio::buffer(hdr));
+    size_t len = size_t{hdr[16]} << 8 | hdr[17];
+    std::vector<uint8_t> body(len - kHeaderLen);
+    if (!body.empty()) asio::read(sock, asio::buffer(body));
+    return {static_cast<MessageType>(hdr[18]), body};
+  }
+  // Reads until a message of type t (skipping KEEPALIVEs etc).
+  std::vector<uint8_t> read_until(MessageType t) {
+    for (;;) {
+      auto [type, body] = read();
+      if (type == t) return body;
+    }
+  }
+  void handshake(uint32_t asn, uint16_t hold) {
+    accept();
+    auto open_body = read_until(MessageType::Open);
+    OpenMessage theirs;
+    ASSERT_FALSE(decode_open(open_body, theirs).has_value());
+    OpenMessage m;
+    m.my_as = open_my_as(asn);
+    m.hold_time = hold;
+    m.bgp_id = RouterId(0x0a000002);
+    m.caps.four_octet_as = asn;
+    m.caps.multiprotocol.push_back(AfiSafi{kAfiIpv4, kSafiUnicast});
+    m.caps.route_refresh = true;
+    std::vector<uint8_t> out;
+    encode_open(m, out);
+    encode_keepalive(out);
+    write(out);
+    read_until(MessageType::Keepalive);
+  }
+};
+
+SessionConfig make_cfg(uint16_t port) {
+  SessionConfig c;
+  c.name = "scripted";
+  c.peer = *IpAddress::parse("127.0.0.1");
+  c.port = port;
+  c.local_asn = Asn(65001);
+  c.router_id = RouterId(0x0a000001);
+  c.remote_asn = Asn(65002);
+  c.hold_time = 90;
+  c.connect_retry = 1;
+  c.multihop = 2;
+  return c;
+}
+
+// UPDATE body helpers: withdrawn routes, attributes, NLRI (RFC 4271 §4.3).
+std::vector<uint8_t> update(std::vector<uint8_t> attrs, std::vector<uint8_t> nlri) {
+  std::vector<uint8_t> out;
+  size_t at = begin_message(MessageType::Update, out);
+  ByteWriter w(out);
+  w.u16(0);  // withdrawn routes length
+  w.u16(static_cast<uint16_t>(attrs.size()));
+  w.bytes(attrs);
+  w.bytes(nlri);
+  finish_message(at, out);
+  return out;
+}
+
+std::vector<uint8_t> good_attrs(uint8_t origin = 0) {
+  return {
+      0x40, 1, 1, origin,                             // ORIGIN
+      0x40, 2, 6, 2,      1, 0x00, 0x00, 0xfd, 0xea,  // AS_PATH: SEQUENCE [65002] (4-octet)
+      0x40, 3, 4, 127,    0, 0,    1,                 // NEXT_HOP 127.0.0.1
+  };
+}
+
+class SessionTest : public ::testing::Test {
+ protected:
+  asio::io_context io;
+  Recorder rec;
+  ScriptPeer peer;
+};
+
+TEST_F(SessionTest, OpenNegotiationAndRouteReceive) {
+  auto cfg = make_cfg(peer.port());
+  Session s(io, cfg, rec);
+  std::atomic<bool> done{false};
+  std::thread t([&] {
+    peer.handshake(65002, 30);
+    peer.write(update(good_attrs(), {24, 192, 0, 2}));
+    done = true;
+  });
+  s.start();
+  ASSERT_TRUE(run_until(io, [&] { return done && rec.announced.size() == 1; }));
+  t.join();
+  EXPECT_TRUE(s.established());
+  EXPECT_EQ(s.negotiated().hold_time, 30);  // min(90, 30)
+  EXPECT_TRUE(s.negotiated().four_octet_as);
+  EXPECT_TRUE(s.negotiated().route_refresh);
+  EXPECT_EQ(rec.announced[0], *Prefix::parse("192.0.2.0/24"));
+  EXPECT_EQ(s.remote_open().bgp_id, RouterId(0x0a000002));
+}
+
+TEST_F(SessionTest, MalformedUpdateGetsNotification) {
+  auto cfg = make_cfg(peer.port());
+  Session s(io, cfg, rec);
+  std::promise<std::vector<uint8_t>> note;
+  std::thread t([&] {
+    peer.handshake(65002, 90);
+    // Withdrawn Routes Length runs past the message: RFC 4271 §6.3 / RFC 7606 §4
+    // -> 3/1 Malformed Attribute List, session reset.
+    std::vector<uint8_t> out;
+    size_t at = begin_message(MessageType::Update, out);
+    ByteWriter w(out);
+    w.u16(200);
+    w.u16(0);
+    finish_message(at, out);
+    peer.write(out);
+    try {
+      note.set_value(peer.read_until(MessageType::Notification));
+    } catch (...) {
+      note.set_exception(std::current_exception());
+    }
+  });
+  s.start();
+  auto fut = note.get_future();
+  ASSERT_TRUE(
+      run_until(io, [&] { return fut.wait_for(0s) == std::future_status::ready && rec.down > 0; }));
+  t.join();
+  auto body = fut.get();
+  ASSERT_GE(body.size(), 2u);
+  EXPECT_EQ(body[0], kErrUpdate);
+  EXPECT_EQ(body[1], kSubMalformedAttributeList);
+  EXPECT_NE(s.state(), FsmState::Established);
+  EXPECT_NE(s.last_error().find("sent"), std::string::npos);
+}
+
+TEST_F(SessionTest, TreatAsWithdrawKeepsSession) {
+  auto cfg = make_cfg(peer.port());
+  Session s(io, cfg, rec);
+  std::atomic<bool> done{false};
+  std::thread t([&] {
+    peer.handshake(65002, 90);
+    peer.write(update(good_attrs(), {24, 192, 0, 2}));
+    // RFC 7606 §7.1: a bad ORIGIN value is treat-as-withdraw.
+    peer.write(update(good_attrs(7), {24, 192, 0, 2}));
+    // The session must still be usable afterwards.
+    peer.write(update(good_attrs(), {24, 198, 51, 100}));
+    done = true;
+  });
+  s.start();
+  ASSERT_TRUE(run_until(io, [&] { return done && rec.outcomes.size() == 3; }));
+  t.join();
+  EXPECT_TRUE(s.established());
+  EXPECT_EQ(rec.down, 0);
+  EXPECT_EQ(rec.outcomes[1], UpdateOutcome::TreatAsWithdraw);
+  ASSERT_EQ(rec.withdrawn.size(), 1u);
+  EXPECT_EQ(rec.withdrawn[0], *Prefix::parse("192.0.2.0/24"));
+  EXPECT_EQ(s.counters().update_errors, 1u);
+  EXPECT_EQ(rec.announced.back(), *Prefix::parse("198.51.100.0/24"));
+}
+
+TEST_F(SessionTest, HoldTimerExpirySendsNotification) {
+  auto cfg = make_cfg(peer.port());
+  cfg.hold_time = 3;
+  Session s(io, cfg, rec);
+  std::promise<std::vector<uint8_t>> note;
+  std::thread t([&] {
+    peer.handshake(65002, 3);
+    // Say nothing more: the session's 3 s hold timer must expire (RFC 4271 §6.5).
+    try {
+      note.set_value(peer.read_until(MessageType::Notification));
+    } catch (...) {
+      note.set_exception(std::current_exception());
+    }
+  });
+  s.start();
+  auto fut = note.get_future();
+  ASSERT_TRUE(
+      run_until(io, [&] { return fut.wait_for(0s) == std::future_status::ready && rec.down > 0; }));
+  t.join();
+  auto body = fut.get();
+  ASSERT_GE(body.size(), 2u);
+  EXPECT_EQ(body[0], kErrHoldTimerExpired);
+  EXPECT_EQ(rec.established, 1);
+}
+
+TEST_F(SessionTest, WrongPeerAsRejected) {
+  auto cfg = make_cfg(peer.port());
+  Session s(io, cfg, rec);
+  std::promise<std::vector<uint8_t>> note;
+  std::thread t([&] {
+    try {
+      peer.accept();
+      peer.read_until(MessageType::Open);
+      OpenMessage m;
+      m.my_as = open_my_as(65099);
+      m.hold_time = 90;
+      m.bgp_id = RouterId(0x0a000002);
+      m.caps.four_octet_as = 65099;
+      std::vector<uint8_t> out;
+      encode_open(m, out);
+      peer.write(out);
+      note.set_value(peer.read_until(MessageType::Notification));
+    } catch (...) {
+      note.set_exception(std::current_exception());
+    }
+  });
+  s.start();
+  auto fut = note.get_future();
+  ASSERT_TRUE(run_until(io, [&] { return fut.wait_for(0s) == std::future_status::ready; }));
+  t.join();
+  auto body = fut.get();
+  EXPECT_EQ(body[0], kErrOpen);
+  EXPECT_EQ(body[1], kSubBadPeerAs);
+  EXPECT_EQ(rec.established, 0);
+}
+
+TEST_F(SessionTest, StopSendsCeaseWithShutdownCommunication) {
+  auto cfg = make_cfg(peer.port());
+  Session s(io, cfg, rec);
+  std::promise<std::vector<uint8_t>> note;
+  std::atomic<bool> up{false};
+  std::thread t([&] {
+    try {
+      peer.handshake(65002, 90);
+      up = true;
+      note.set_value(peer.read_until(MessageType::Notification));
+    } catch (...) {
+      note.set_exception(std::current_exception());
+    }
+  });
+  s.start();
+  ASSERT_TRUE(run_until(io, [&] { return up && s.established(); }));
+  s.stop(Notification::shutdown(kSubAdminShutdown, "planned maintenance"));
+  auto fut = note.get_future();
+  ASSERT_TRUE(run_until(io, [&] { return fut.wait_for(0s) == std::future_status::ready; }));
+  t.join();
+  Notification n = decode_notification(fut.get());
+  EXPECT_EQ(n.code, kErrCease);
+  EXPECT_EQ(n.subcode, kSubAdminShutdown);
+  EXPECT_EQ(n.shutdown_message(), "planned maintenance");
+  EXPECT_EQ(rec.down, 1);
+  EXPECT_EQ(s.state(), FsmState::Idle);
+}
+
+}  // namespace
+}  // namespace ferry::bgp
