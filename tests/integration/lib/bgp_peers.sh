@@ -225,14 +225,14 @@ EOF
 }
 ferry__ctl() { ft_in "$D_NS" "$FERRYCTL" --socket "$FT_TMP/ferry.sock" "$@"; }
 dut_ferryd_established() {
-  ferry__ctl show neighbors --json | python3 -c '
+  ferry__ctl --json show neighbors | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 ns = d.get("neighbors", d) if isinstance(d, dict) else d
 st = {n.get("name"): str(n.get("state", "")).lower() for n in ns}
 sys.exit(0 if all(st.get(x) == "established" for x in ("a4", "a6", "b4", "b6")) else 1)'
 }
-dut_ferryd_routes() { ferry__ctl show routes --json | norm ferry; }
+dut_ferryd_routes() { ferry__ctl --json show routes | norm ferry; }
 dut_ferryd_stop() { kill -TERM "$DUT_PID"; }
 
 # ---------------------------------------------------------------------- FRR bgpd
