@@ -165,7 +165,9 @@ struct PolicyMatch {
 struct PolicySet {
   std::optional<uint32_t> local_pref;
   std::optional<uint32_t> med;
-  std::optional<uint32_t> prepend_asn;   // 0 with prepend_count: the local AS
+  // Unset (or 0) with prepend_count > 0: prepend the local AS. The parser
+  // leaves it unset for `prepend = N` and sets it for `prepend = { asn, count }`.
+  std::optional<uint32_t> prepend_asn;
   uint32_t prepend_count = 0;
   std::vector<uint32_t> community_add;
   std::vector<uint32_t> community_remove;
@@ -203,6 +205,8 @@ struct Config {
   std::vector<PolicyConfig> policies;
   FibConfig fib;
 
+  // nullptr for unknown names and for the built-ins "accept-all" / "reject-all",
+  // which are never stored in `policies`.
   const PolicyConfig* find_policy(const std::string& name) const;
 };
 

@@ -353,7 +353,10 @@ RedistributeConfig parse_redistribute(const Ctx& ctx, const Value& v) {
 BgpNeighborConfig parse_neighbor(const TableReader& t, const Config& c) {
   BgpNeighborConfig n;
   n.name = check_name(t.require("name", "a name"));
-  n.address = address(t.require("address", "an IP address"));
+  const Value addr = t.require("address", "an IP address");
+  n.address = address(addr);
+  if (n.address.is_unspecified())
+    addr.fail("expected a unicast address, got " + quote(n.address.str()));
   n.remote_asn = Asn(static_cast<uint32_t>(t.require("remote-asn", kAsnRange).uint(1, kU32)));
   if (auto v = t.get("local-address")) {
     n.local_address = address(*v);

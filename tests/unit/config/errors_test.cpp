@@ -106,6 +106,8 @@ TEST(ConfigErrors, MalformedAddressesPrefixesCommunities) {
             "got \"1.2.3\"");
   EXPECT_EQ(error_of(neighbor("name = \"b\"\naddress = \"10.0.0.300\"\n")),
             "ferry.toml:6: bgp.neighbors[0].address: expected an IP address, got \"10.0.0.300\"");
+  EXPECT_EQ(error_of(neighbor("name = \"b\"\naddress = \"::\"\n")),
+            "ferry.toml:6: bgp.neighbors[0].address: expected a unicast address, got \"::\"");
   EXPECT_EQ(error_of(kRouter + "[bgp]\nnetworks = [\"10.1.0.0/16\",\n  \"10.1.0.1/16\"]\n"),
             "ferry.toml:6: bgp.networks[1]: expected a prefix without host bits (\"10.0.0.0/8\"), "
             "got \"10.1.0.1/16\"");
