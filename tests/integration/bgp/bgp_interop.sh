@@ -14,7 +14,8 @@
 #     communities, large and extended communities intact, seen both in the
 #     peers' own CLI and in the DUT's CLI; D's own networks reach A and B;
 #  3. withdrawals propagate both ways;
-#  4. ROUTE-REFRESH from each peer makes D resend its routes (no session reset);
+#  4. ROUTE-REFRESH from each peer makes D resend its routes, and D's own
+#     ROUTE-REFRESH makes the peers resend theirs (sessions stay up);
 #  5. stopping D sends a Cease that the peers record.
 # Env: DUT, FERRY_BUILD (dir with bin/ferryd, bin/ferryctl), FT_KEEP=1 keeps logs.
 # shellcheck disable=SC2034  # the role variables are read indirectly by bgp_peers.sh
@@ -154,6 +155,13 @@ for R in A B; do
   ((rc == 0)) || ft_fail "$R: refresh command failed"
   rx_grew() { local n; n=$("${PEER}_rx_updates" "$R"); [[ -n "$n" && "$n" -gt "$before" ]]; }
   ft_wait 15 "$R received D's routes again after ROUTE-REFRESH (counter was $before)" rx_grew
+done
+# D asks each peer to resend (D's side of RFC 2918).
+for N in a4 b4; do
+  before=$("dut_${DUT}_rx_updates" "$N")
+  "dut_${DUT}_refresh" "$N"
+  dut_rx_grew() { local n; n=$("dut_${DUT}_rx_updates" "$N"); [[ -n "$n" && "$n" -gt "$before" ]]; }
+  ft_wait 15 "D received $N's routes again after its ROUTE-REFRESH (counter was $before)" dut_rx_grew
 done
 ft_wait 5 "sessions still Established after refresh" all_established
 

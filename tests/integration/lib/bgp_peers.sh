@@ -26,7 +26,9 @@
 #   T_last_error R    prints what the daemon recorded about the last NOTIFICATION
 #                     received on the IPv4 session
 # and every DUT type T implements dut_T_start, dut_T_established, dut_T_routes,
-# dut_T_stop (graceful shutdown: must send a Cease).
+# dut_T_refresh N / dut_T_rx_updates N (N = session name a4, a6, b4, b6: send a
+# ROUTE-REFRESH to that peer / count what came back), dut_T_stop (graceful
+# shutdown: must send a Cease).
 
 FT_LIB=${FT_LIB:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)}
 
@@ -164,6 +166,11 @@ dut_bird_established() {
   done
 }
 dut_bird_routes() { ft_in "$D_NS" birdc -s "$FT_TMP/D-bird/ctl" show route all | norm bird; }
+dut_bird_refresh() { ft_in "$D_NS" birdc -s "$FT_TMP/D-bird/ctl" reload in "$1" >/dev/null; }
+dut_bird_rx_updates() {
+  ft_in "$D_NS" birdc -s "$FT_TMP/D-bird/ctl" show protocols all "$1" |
+    awk '/Import updates:/ {print $3; exit}'
+}
 dut_bird_stop() { ft_in "$D_NS" birdc -s "$FT_TMP/D-bird/ctl" down >/dev/null; }
 
 # ---------------------------------------------------------------------- ferryd
@@ -233,6 +240,14 @@ st = {n.get("name"): str(n.get("state", "")).lower() for n in ns}
 sys.exit(0 if all(st.get(x) == "established" for x in ("a4", "a6", "b4", "b6")) else 1)'
 }
 dut_ferryd_routes() { ferry__ctl --json show routes | norm ferry; }
+dut_ferryd_refresh() { ferry__ctl clear neighbor "$1" --soft >/dev/null; }
+dut_ferryd_rx_updates() {
+  ferry__ctl --json show neighbors | python3 -c '
+import json, sys
+for n in json.load(sys.stdin)["neighbors"]:
+    if n["name"] == sys.argv[1]:
+        print(n["updates_in"])' "$1"
+}
 dut_ferryd_stop() { kill -TERM "$DUT_PID"; }
 
 # ---------------------------------------------------------------------- FRR bgpd
