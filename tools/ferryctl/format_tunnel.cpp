@@ -1,0 +1,112 @@
+// "show tunnels" as text, in the spirit of `wg show`: one block per interface,
+// one table row per peer, then the allowed/learned IPs and non-zero drops.
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+
+#include "format.hpp"
+
+namespace ferryctl {
+
+namespace {
+
+std::string bytes(uint64_t b) {
+  const char* unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.2f %s", v, unit[u]);
+  return buf;
+}
+
+std::string ago(const Json& t) {
+  if (!t.is_number()) return "never";
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  int64_t d = std::max<int64_t>(0, now - t.get<int64_t>());
+  char buf[48];
+  if (d >= 3600)
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm ago", static_cast<long long>(d / 3600),
+                  static_cast<long long>(d % 3600 / 60));
+  else if (d >= 60)
+    std::snprintf(buf, sizeof buf, "%lldm%02llds ago", static_cast<long long>(d / 60),
+                  static_cast<long long>(d % 60));
+  else
+    std::snprintf(buf, sizeof buf, "%llds ago", static_cast<long long>(d));
+  return buf;
+}
+
+std::string join(const Json& arr, size_t limit) {
+  if (!arr.is_array() || arr.empty()) return "(none)";
+  std::string s;
+  size_t n = 0;
+  for (const auto& x : arr) {
+    if (n == limit) {
+      s += ", ... (" + std::to_string(arr.size()) + " total)";
+      break;
+    }
+    if (n++) s += ", ";
+    s += x.is_string() ? x.get<std::string>() : x.dump();
+  }
+  return s;
+}
+
+std::string drops(const Json& d) {
+  std::string s;
+  if (!d.is_object()) return s;
+  for (const auto& [k, v] : d.items()) {
+    if (!v.is_number() || v.get<uint64_t>() == 0) continue;
+    if (!s.empty()) s += ", ";
+    s += k + "=" + std::to_string(v.get<uint64_t>());
+  }
+  return s;
+}
+
+std::string format_tunnels(const Json& r) {
+  std::ostringstream out;
+  out << "interface: " << r.value("interface", std::string("?"));
+  if (!r.value("running", false)) {
+    out << " (not running)\n";
+    return out.str();
+  }
+  out << "\n  public key: " << r.value("public_key", std::string("?"))
+      << "\n  listening port: " << r.value("listen_port", 0) << "\n";
+  if (auto d = drops(r["drops"]); !d.empty()) out << "  drops: " << d << "\n";
+  std::vector<std::vector<std::string>> rows;
+  const Json& peers = r["peers"];
+  if (peers.is_array()) {
+    for (const auto& p : peers) {
+      uint16_t ka = p.value("persistent_keepalive", uint16_t{0});
+      rows.push_back({p.value("name", std::string("?")),
+                      p["endpoint"].is_string() ? p["endpoint"].get<std::string>() : "(none)",
+                      ago(p["latest_handshake"]), bytes(p.value("rx_bytes", uint64_t{0})),
+                      bytes(p.value("tx_bytes", uint64_t{0})),
+                      ka ? std::to_string(ka) + "s" : "off"});
+    }
+  }
+  out << "\n"
+      << table({"peer", "endpoint", "latest handshake", "received", "sent", "keepalive"}, rows);
+  if (peers.is_array()) {
+    for (const auto& p : peers) {
+      out << "\npeer " << p.value("name", std::string("?")) << " ("
+          << p.value("public_key", std::string("?")) << ")\n";
+      out << "  allowed ips: " << join(p["allowed_ips"], 16) << "\n";
+      out << "  learned ips: " << join(p["learned_ips"], 16) << "\n";
+      if (auto d = drops(p["drops"]); !d.empty()) out << "  drops: " << d << "\n";
+    }
+  }
+  return out.str();
+}
+
+}  // namespace
+
+void register_tunnel_formatters(FormatterMap& m) {
+  m["show tunnels"] = format_tunnels;
+}
+
+}  // namespace ferryctl
