@@ -144,7 +144,8 @@ void NetlinkClient::request(std::span<const uint8_t> bytes, uint32_t first_seq, 
   batches_[first_seq] = std::move(b);
 }
 
-void NetlinkClient::dump(std::span<const uint8_t> bytes, uint32_t seq, DumpHandler h) {
+void NetlinkClient::dump(std::span<const uint8_t> bytes, uint32_t seq, DumpHandler h,
+                         NotifyHandler on_message) {
   const int err = sock_.send(bytes);
   if (err != 0) {
     asio::post(io_, [h = std::move(h), err]() { h(err, {}); });
@@ -152,6 +153,7 @@ void NetlinkClient::dump(std::span<const uint8_t> bytes, uint32_t seq, DumpHandl
   }
   Dump d;
   d.handler = std::move(h);
+  d.on_message = std::move(on_message);
   dumps_[seq] = std::move(d);
 }
 
@@ -182,7 +184,11 @@ void NetlinkClient::handle(NlMessage&& m) {
         h(e, std::move(msgs));
         return;
       }
-      d.messages.push_back(std::move(m));
+      if (d.on_message) {
+        d.on_message(m);
+      } else {
+        d.messages.push_back(std::move(m));
+      }
       return;
     }
     if (auto* ack = std::get_if<NlAck>(&m.body)) {

@@ -95,7 +95,10 @@ class NetlinkClient {
   // each of which the kernel acknowledges or fails (see the file comment).
   // The handler always runs, later, from the io_context.
   void request(std::span<const uint8_t> bytes, uint32_t first_seq, uint32_t count, AckHandler h);
-  void dump(std::span<const uint8_t> bytes, uint32_t seq, DumpHandler h);
+  // With on_message, each dump message is handed over as it arrives (in
+  // order with notifications on the same socket) and the handler gets none.
+  void dump(std::span<const uint8_t> bytes, uint32_t seq, DumpHandler h,
+            NotifyHandler on_message = {});
   void set_notify_handler(NotifyHandler h) { notify_ = std::move(h); }
   // Called on ENOBUFS (after outstanding requests were failed).
   void set_overrun_handler(std::function<void()> h) { on_overrun_ = std::move(h); }
@@ -114,6 +117,7 @@ class NetlinkClient {
     std::vector<NlMessage> messages;
     bool interrupted = false;
     DumpHandler handler;
+    NotifyHandler on_message;
   };
   void on_data(std::span<const uint8_t> data);
   void on_error(int err);

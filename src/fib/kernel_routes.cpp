@@ -1,0 +1,341 @@
+#include "fib/kernel_routes.hpp"
+
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+namespace ferry::fib {
+
+namespace {
+constexpr uint8_t kProtoKernel = 2;  // RTPROT_KERNEL: routes the kernel made from addresses
+}
+
+Json RedistRoute::json() const {
+  Json j;
+  j["source"] = source == Source::Connected ? "connected" : "kernel";
+  j["prefix"] = prefix.str();
+  if (nexthop) j["nexthop"] = nexthop->str();
+  if (ifindex) j["ifindex"] = ifindex;
+  j["protocol"] = route_protocol_name(protocol);
+  j["metric"] = metric;
+  j["type"] = route_type_name(type);
+  return j;
+}
+
+Result<std::vector<uint8_t>> RouteSourceFilter::parse_protocols(
+    const std::vector<std::string>& names) {
+  std::vector<uint8_t> out;
+  for (const auto& n : names) {
+    auto p = parse_route_protocol(n);
+    if (!p) return make_error("unknown route protocol '" + n + "'");
+    out.push_back(*p);
+  }
+  return out;
+}
+
+// ---- RouteSourceTable ----------------------------------------------------------------
+
+RouteSourceTable::RouteSourceTable(RouteSourceFilter filter, RouteSourceListener& listener)
+    : filter_(std::move(filter)), listener_(listener) {}
+
+void RouteSourceTable::apply(const NlMessage& m) {
+  if (auto* l = std::get_if<LinkMessage>(&m.body)) {
+    apply_link(*l);
+  } else if (auto* a = std::get_if<AddrMessage>(&m.body)) {
+    apply_addr(*a);
+  } else if (auto* r = std::get_if<RouteMessage>(&m.body)) {
+    apply_route(*r);
+  }
+}
+
+bool RouteSourceTable::link_up(uint32_t ifindex) const {
+  auto it = links_.find(ifindex);
+  if (it == links_.end()) return false;
+  // Operative: administratively up and running (carrier).
+  return (it->second.flags & IFF_UP) && (it->second.flags & IFF_RUNNING);
+}
+
+bool RouteSourceTable::interface_selected(uint32_t ifindex) const {
+  auto it = links_.find(ifindex);
+  if (it == links_.end()) return false;
+  const std::string& name = it->second.name;
+  if (!filter_.interfaces.empty()) {
+    return std::find(filter_.interfaces.begin(), filter_.interfaces.end(), name) !=
+           filter_.interfaces.end();
+  }
+  return name != "lo" && name != filter_.tunnel_interface;
+}
+
+bool RouteSourceTable::protocol_selected(uint8_t proto) const {
+  if (proto == filter_.own_protocol) return false;
+  if (filter_.protocols.empty()) return proto != kProtoKernel;
+  return std::find(filter_.protocols.begin(), filter_.protocols.end(), proto) !=
+         filter_.protocols.end();
+}
+
+std::optional<std::string> RouteSourceTable::ifname(uint32_t ifindex) const {
+  auto it = links_.find(ifindex);
+  if (it == links_.end()) return std::nullopt;
+  return it->second.name;
+}
+
+std::vector<std::pair<Prefix, uint32_t>> RouteSourceTable::connected_networks() const {
+  std::vector<std::pair<Prefix, uint32_t>> out;
+  for (const auto& [ifindex, set] : addrs_) {
+    if (!link_up(ifindex)) continue;
+    for (const auto& a : set) out.emplace_back(a.network, ifindex);
+  }
+  return out;
+}
+
+void RouteSourceTable::apply_link(const LinkMessage& l) {
+  if (!l.is_new) {
+    links_.erase(l.ifindex);
+    addrs_.erase(l.ifindex);
+    std::erase_if(routes_, [&](const auto& kv) {
+      const auto& nhs = kv.second.target.nexthops;
+      return !nhs.empty() && std::all_of(nhs.begin(), nhs.end(),
+                                         [&](const NextHop& n) { return n.ifindex == l.ifindex; });
+    });
+    recompute_link(l.ifindex);
+    return;
+  }
+  const bool was_up = link_up(l.ifindex);
+  Link& link = links_[l.ifindex];
+  if (!l.name.empty()) link.name = l.name;
+  link.flags = l.flags;
+  if (was_up && !(l.flags & IFF_UP)) {
+    // Admin down: the kernel flushed routes through this interface (for IPv4
+    // without sending RTM_DELROUTE), so forget them too.
+    std::erase_if(routes_, [&](const auto& kv) {
+      const auto& nhs = kv.second.target.nexthops;
+      return !nhs.empty() && std::all_of(nhs.begin(), nhs.end(),
+                                         [&](const NextHop& n) { return n.ifindex == l.ifindex; });
+    });
+  }
+  recompute_link(l.ifindex);
+}
+
+void RouteSourceTable::apply_addr(const AddrMessage& a) {
+  if (a.address.is_v6_link_local()) return;
+  if (a.is_new && (a.flags & IFA_F_DADFAILED)) return;
+  Addr addr{a.address, a.prefixlen, a.network()};
+  if (a.is_new) {
+    addrs_[a.ifindex].insert(addr);
+  } else if (auto it = addrs_.find(a.ifindex); it != addrs_.end()) {
+    it->second.erase(addr);
+    if (it->second.empty()) addrs_.erase(it);
+  }
+  recompute(RedistRoute::Source::Connected, addr.network);
+}
+
+void RouteSourceTable::apply_route(const RouteMessage& r) {
+  const KernelRoute& kr = r.route;
+  if (kr.table != filter_.table || (kr.rtm_flags & RTM_F_CLONED)) return;
+  switch (kr.target.type) {
+    case RouteType::Unicast:
+    case RouteType::Blackhole:
+    case RouteType::Unreachable:
+    case RouteType::Prohibit:
+      break;
+    default:
+      return;  // local, broadcast, multicast ...: not routes to redistribute
+  }
+  if (kr.prefix.addr().is_v6_link_local()) return;
+  RouteKey key{kr.prefix, {kr.metric, kr.tos}};
+  if (r.is_new) {
+    routes_[key] = kr;
+  } else {
+    routes_.erase(key);
+  }
+  recompute(RedistRoute::Source::Kernel, kr.prefix);
+}
+
+void RouteSourceTable::recompute_link(uint32_t ifindex) {
+  std::set<std::pair<RedistRoute::Source, Prefix>> keys;
+  if (auto it = addrs_.find(ifindex); it != addrs_.end()) {
+    for (const auto& a : it->second) keys.emplace(RedistRoute::Source::Connected, a.network);
+  }
+  for (const auto& [k, kr] : routes_) {
+    for (const auto& nh : kr.target.nexthops) {
+      if (nh.ifindex == ifindex) keys.emplace(RedistRoute::Source::Kernel, k.first);
+    }
+  }
+  for (const auto& [k, r] : exported_) {
+    if (r.ifindex == ifindex) keys.insert(k);
+  }
+  for (const auto& [s, p] : keys) recompute(s, p);
+}
+
+void RouteSourceTable::recompute(RedistRoute::Source s, const Prefix& p) {
+  if (resyncing_) return;  // end_resync() recomputes everything
+  std::optional<RedistRoute> best;
+  if (s == RedistRoute::Source::Connected) {
+    if (filter_.connected) {
+      for (const auto& [ifindex, set] : addrs_) {
+        if (!link_up(ifindex) || !interface_selected(ifindex)) continue;
+        for (const auto& a : set) {
+          if (a.network != p) continue;
+          best = RedistRoute{s, p, std::nullopt, ifindex, kProtoKernel, 0, RouteType::Unicast};
+          break;
+        }
+        if (best) break;  // lowest ifindex wins
+      }
+    }
+  } else if (filter_.kernel) {
+    auto it = routes_.lower_bound(RouteKey{p, {0, 0}});
+    for (; it != routes_.end() && it->first.first == p; ++it) {
+      const KernelRoute& kr = it->second;
+      if (!protocol_selected(kr.protocol)) continue;
+      const auto& nhs = kr.target.nexthops;
+      // Skip routes whose every interface is down (the kernel keeps IPv6 ones).
+      if (!nhs.empty() && std::none_of(nhs.begin(), nhs.end(), [&](const NextHop& n) {
+            return n.ifindex == 0 || link_up(n.ifindex);
+          })) {
+        continue;
+      }
+      RedistRoute rr{s, p, std::nullopt, 0, kr.protocol, kr.metric, kr.target.type};
+      if (!nhs.empty()) {
+        rr.nexthop = nhs.front().gateway;
+        rr.ifindex = nhs.front().ifindex;
+      }
+      best = rr;
+      break;  // ordered by metric: the lowest wins, as in the kernel
+    }
+  }
+  emit(s, p, best);
+}
+
+void RouteSourceTable::emit(RedistRoute::Source s, const Prefix& p,
+                            std::optional<RedistRoute> now) {
+  auto key = std::make_pair(s, p);
+  auto it = exported_.find(key);
+  if (now) {
+    if (it != exported_.end() && it->second == *now) return;
+    exported_[key] = *now;
+    listener_.on_route_add(*now);
+  } else if (it != exported_.end()) {
+    RedistRoute old = it->second;
+    exported_.erase(it);
+    listener_.on_route_remove(old);
+  }
+}
+
+void RouteSourceTable::begin_resync() {
+  resyncing_ = true;
+  links_.clear();
+  addrs_.clear();
+  routes_.clear();
+}
+
+void RouteSourceTable::end_resync() {
+  resyncing_ = false;
+  std::set<std::pair<RedistRoute::Source, Prefix>> keys;
+  for (const auto& [k, r] : exported_) keys.insert(k);
+  for (const auto& [ifindex, set] : addrs_) {
+    for (const auto& a : set) keys.emplace(RedistRoute::Source::Connected, a.network);
+  }
+  for (const auto& [k, kr] : routes_) keys.emplace(RedistRoute::Source::Kernel, k.first);
+  for (const auto& [s, p] : keys) recompute(s, p);
+}
+
+// ---- KernelRoutes --------------------------------------------------------------------
+
+KernelRoutes::KernelRoutes(asio::io_context& io, RouteSourceFilter filter,
+                           RouteSourceListener& listener)
+    : io_(io), table_(std::move(filter), listener), client_(io), timer_(io) {}
+
+KernelRoutes::~KernelRoutes() {
+  *alive_ = false;
+  stop();
+}
+
+Result<void> KernelRoutes::start(std::function<void(int)> done) {
+  auto r = client_.open({RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE,
+                         RTNLGRP_IPV6_ROUTE});
+  if (!r) return r;
+  client_.set_notify_handler([this](const NlMessage& m) {
+    ++notifications_;
+    table_.apply(m);
+  });
+  client_.set_overrun_handler([this]() { schedule_resync(); });
+  start_done_ = std::move(done);
+  resync();
+  return {};
+}
+
+void KernelRoutes::stop() {
+  timer_.cancel();
+  client_.close();
+}
+
+void KernelRoutes::resync() {
+  dumping_ = true;
+  ++resyncs_;
+  table_.begin_resync();
+  dump_step(0);
+}
+
+void KernelRoutes::dump_step(int step) {
+  if (step == 3) {
+    table_.end_resync();
+    dumping_ = false;
+    synced_ = true;
+    resync_failures_ = 0;
+    if (start_done_) {
+      auto cb = std::move(start_done_);
+      cb(0);
+    }
+    return;
+  }
+  // One dump at a time per socket: links, then addresses, then routes.
+  uint8_t buf[64];
+  const uint32_t seq = client_.alloc_seq(1);
+  const size_t len = step == 0   ? build_link_dump(buf, seq)
+                     : step == 1 ? build_addr_dump(buf, AF_UNSPEC, seq)
+                                 : build_route_dump(buf, AF_UNSPEC, seq);
+  std::weak_ptr<bool> alive = alive_;
+  client_.dump(
+      std::span<const uint8_t>(buf, len), seq,
+      [this, alive, step](int err, std::vector<NlMessage>) {
+        if (alive.expired()) return;
+        if (err != 0) {
+          // Overrun or inconsistent dump: start over (the table stays in resync mode).
+          schedule_resync();
+          return;
+        }
+        dump_step(step + 1);
+      },
+      [this](const NlMessage& m) { table_.apply(m); });
+}
+
+void KernelRoutes::schedule_resync() {
+  synced_ = false;
+  ++resync_failures_;
+  const auto delay = std::chrono::milliseconds(10) * (1 << std::min(resync_failures_, 9u));
+  std::weak_ptr<bool> alive = alive_;
+  timer_.expires_after(delay);
+  timer_.async_wait([this, alive](asio::error_code ec) {
+    if (alive.expired() || ec) return;
+    resync();
+  });
+}
+
+Json KernelRoutes::stats() const {
+  Json j;
+  j["synced"] = synced_;
+  j["resyncs"] = resyncs_;
+  j["notifications"] = notifications_;
+  j["exported"] = table_.exported().size();
+  j["overruns"] = client_.counters().overruns;
+  j["malformed"] = client_.counters().malformed;
+  Json routes = Json::array();
+  for (const auto& [k, r] : table_.exported()) routes.push_back(r.json());
+  j["routes"] = std::move(routes);
+  return j;
+}
+
+}  // namespace ferry::fib

@@ -1,0 +1,158 @@
+// Route sources for redistribution: connected networks and routes other
+// daemons put in the kernel, learned from rtnetlink.
+//
+// Data flow: KernelRoutes subscribes to RTNLGRP_LINK, *_IFADDR and *_ROUTE,
+// then dumps links, addresses and routes on the same socket, so dump replies
+// and notifications are applied in the order the kernel sent them. Every
+// message goes into a RouteSourceTable (pure logic, unit-tested without a
+// kernel), which keeps links, addresses and the kernel routes of the watched
+// table, picks per (source, prefix) the route to export, and tells the
+// listener when that changes: on_route_add is an upsert (new or changed),
+// on_route_remove a withdrawal. Connected networks are exported only while
+// their interface is up and passes the interface filter; kernel routes only
+// if their protocol passes the protocol filter (never ferry's own). An
+// interface going down withdraws its connected networks and the routes
+// through it (the kernel drops IPv4 routes on link down without telling
+// anyone). On a netlink overrun (ENOBUFS) state is re-dumped from scratch and
+// only the differences are reported.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/log.hpp"
+#include "common/result.hpp"
+#include "fib/nl_codec.hpp"
+#include "fib/nl_socket.hpp"
+#include "fib/types.hpp"
+
+namespace ferry::fib {
+
+struct RedistRoute {
+  enum class Source : uint8_t { Connected, Kernel };
+  Source source = Source::Connected;
+  Prefix prefix;
+  std::optional<IpAddress> nexthop;  // kernel routes via a gateway
+  uint32_t ifindex = 0;
+  uint8_t protocol = 0;  // rtm_protocol (connected: 2, "kernel")
+  uint32_t metric = 0;
+  RouteType type = RouteType::Unicast;
+  bool operator==(const RedistRoute&) const = default;
+  Json json() const;
+};
+
+class RouteSourceListener {
+ public:
+  virtual ~RouteSourceListener() = default;
+  // New route for (source, prefix), or a change of it: replaces the previous one.
+  virtual void on_route_add(const RedistRoute& r) = 0;
+  virtual void on_route_remove(const RedistRoute& r) = 0;
+};
+
+struct RouteSourceFilter {
+  bool connected = false;
+  // Connected: only these interfaces; empty = all but "lo" and tunnel_interface.
+  std::vector<std::string> interfaces;
+  std::string tunnel_interface = "ferry0";
+  bool kernel = false;
+  // Kernel: only these protocols; empty = all but "kernel" (2, the connected
+  // routes) and own_protocol. own_protocol is never exported.
+  std::vector<uint8_t> protocols;
+  uint32_t table = 254;
+  uint8_t own_protocol = 200;
+
+  // Protocol names ("ospf", "bird", "zebra", "static", "boot") or numbers.
+  static Result<std::vector<uint8_t>> parse_protocols(const std::vector<std::string>& names);
+};
+
+class RouteSourceTable {
+ public:
+  RouteSourceTable(RouteSourceFilter filter, RouteSourceListener& listener);
+
+  // Applies one kernel message (link, address or route; others are ignored).
+  void apply(const NlMessage& m);
+  void apply_link(const LinkMessage& l);
+  void apply_addr(const AddrMessage& a);
+  void apply_route(const RouteMessage& r);
+
+  // Full re-dump: forget links/addresses/routes (keeping what was exported),
+  // apply the dump, then end_resync() reports only the differences.
+  void begin_resync();
+  void end_resync();
+
+  const std::map<std::pair<RedistRoute::Source, Prefix>, RedistRoute>& exported() const {
+    return exported_;
+  }
+  std::optional<std::string> ifname(uint32_t ifindex) const;
+  // Connected networks of up interfaces (all of them, unfiltered): input for the next-hop resolver.
+  std::vector<std::pair<Prefix, uint32_t>> connected_networks() const;
+
+ private:
+  struct Link {
+    std::string name;
+    uint32_t flags = 0;
+  };
+  struct Addr {
+    IpAddress address;
+    uint8_t prefixlen;
+    Prefix network;
+    auto operator<=>(const Addr&) const = default;
+  };
+  using RouteKey = std::pair<Prefix, std::pair<uint32_t, uint8_t>>;  // prefix, (metric, tos)
+
+  bool link_up(uint32_t ifindex) const;
+  bool interface_selected(uint32_t ifindex) const;
+  bool protocol_selected(uint8_t proto) const;
+  void recompute(RedistRoute::Source s, const Prefix& p);
+  void recompute_link(uint32_t ifindex);
+  void emit(RedistRoute::Source s, const Prefix& p, std::optional<RedistRoute> now);
+
+  RouteSourceFilter filter_;
+  RouteSourceListener& listener_;
+  std::map<uint32_t, Link> links_;
+  std::map<uint32_t, std::set<Addr>> addrs_;
+  std::map<RouteKey, KernelRoute> routes_;
+  std::map<std::pair<RedistRoute::Source, Prefix>, RedistRoute> exported_;
+  bool resyncing_ = false;
+};
+
+class KernelRoutes {
+ public:
+  KernelRoutes(asio::io_context& io, RouteSourceFilter filter, RouteSourceListener& listener);
+  ~KernelRoutes();
+
+  // Subscribes and starts the initial dump; done(0) once it was applied.
+  Result<void> start(std::function<void(int)> done = {});
+  void stop();
+
+  const RouteSourceTable& table() const { return table_; }
+  bool synced() const { return synced_; }
+  Json stats() const;
+
+ private:
+  void resync();
+  void dump_step(int step);
+  void schedule_resync();
+
+  asio::io_context& io_;
+  RouteSourceTable table_;
+  NetlinkClient client_;
+  asio::steady_timer timer_;
+  std::function<void(int)> start_done_;
+  bool synced_ = false;
+  bool dumping_ = false;
+  unsigned resync_failures_ = 0;
+  uint64_t resyncs_ = 0;
+  uint64_t notifications_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace ferry::fib

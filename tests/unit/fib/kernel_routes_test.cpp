@@ -1,0 +1,202 @@
+// RouteSourceTable: what connected networks and foreign kernel routes get
+// exported for redistribution, fed with parsed rtnetlink messages.
+#include "fib/kernel_routes.hpp"
+
+#include <gtest/gtest.h>
+#include <linux/if_addr.h>
+#include <net/if.h>
+
+using namespace ferry;
+using namespace ferry::fib;
+
+namespace {
+
+Prefix pfx(const char* s) {
+  return *Prefix::parse(s);
+}
+IpAddress ip(const char* s) {
+  return *IpAddress::parse(s);
+}
+
+struct Recorder : RouteSourceListener {
+  void on_route_add(const RedistRoute& r) override { log.push_back("+" + describe(r)); }
+  void on_route_remove(const RedistRoute& r) override { log.push_back("-" + describe(r)); }
+  static std::string describe(const RedistRoute& r) {
+    std::string s = (r.source == RedistRoute::Source::Connected ? "c " : "k ") + r.prefix.str();
+    if (r.nexthop) s += " via " + r.nexthop->str();
+    if (r.source == RedistRoute::Source::Kernel) s += " " + route_protocol_name(r.protocol);
+    return s;
+  }
+  std::vector<std::string> take() {
+    auto l = std::move(log);
+    log.clear();
+    return l;
+  }
+  std::vector<std::string> log;
+};
+
+LinkMessage link(uint32_t idx, const char* name, bool up, bool is_new = true) {
+  LinkMessage l;
+  l.is_new = is_new;
+  l.ifindex = idx;
+  l.name = name;
+  l.flags = up ? (IFF_UP | IFF_RUNNING) : 0;
+  return l;
+}
+
+AddrMessage addr(uint32_t idx, const char* a, uint8_t len, bool is_new = true) {
+  AddrMessage m;
+  m.is_new = is_new;
+  m.ifindex = idx;
+  m.address = ip(a);
+  m.prefixlen = len;
+  return m;
+}
+
+RouteMessage route(const char* p, const char* gw, uint32_t idx, uint8_t proto, uint32_t metric = 0,
+                   bool is_new = true, uint32_t table = 254) {
+  RouteMessage m;
+  m.is_new = is_new;
+  m.route.prefix = pfx(p);
+  m.route.protocol = proto;
+  m.route.metric = metric;
+  m.route.table = table;
+  NextHop nh;
+  if (gw) nh.gateway = ip(gw);
+  nh.ifindex = idx;
+  m.route.target = RouteTarget::via({nh});
+  return m;
+}
+
+RouteSourceFilter both() {
+  RouteSourceFilter f;
+  f.connected = true;
+  f.kernel = true;
+  return f;
+}
+
+}  // namespace
+
+TEST(RouteSources, ParsesProtocolNamesAndNumbers) {
+  auto p = RouteSourceFilter::parse_protocols({"ospf", "bird", "zebra", "static", "boot", "42"});
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(*p, (std::vector<uint8_t>{188, 12, 11, 4, 3, 42}));
+  EXPECT_FALSE(RouteSourceFilter::parse_protocols({"nosuch"}).ok());
+  EXPECT_FALSE(RouteSourceFilter::parse_protocols({"256"}).ok());
+  EXPECT_EQ(route_protocol_name(188), "ospf");
+  EXPECT_EQ(route_protocol_name(200), "200");
+}
+
+TEST(RouteSources, ConnectedNetworksOfUpInterfacesExceptLoAndTunnel) {
+  Recorder rec;
+  RouteSourceTable t(both(), rec);
+  t.apply_link(link(1, "lo", true));
+  t.apply_link(link(2, "eth0", true));
+  t.apply_link(link(3, "ferry0", true));
+  t.apply_addr(addr(1, "127.0.0.1", 8));
+  t.apply_addr(addr(2, "192.168.1.10", 24));
+  t.apply_addr(addr(2, "fe80::1", 64));  // link-local: never
+  t.apply_addr(addr(2, "2001:db8:1::10", 64));
+  t.apply_addr(addr(3, "169.254.10.1", 30));
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"+c 192.168.1.0/24", "+c 2001:db8:1::/64"}));
+  // Interface down withdraws, up re-announces; address removal withdraws.
+  t.apply_link(link(2, "eth0", false));
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"-c 192.168.1.0/24", "-c 2001:db8:1::/64"}));
+  t.apply_link(link(2, "eth0", true));
+  EXPECT_EQ(rec.take().size(), 2u);
+  t.apply_addr(addr(2, "192.168.1.10", 24, false));
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"-c 192.168.1.0/24"}));
+  // Deleting the link withdraws what is left on it.
+  t.apply_link(link(2, "eth0", false, false));
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"-c 2001:db8:1::/64"}));
+}
+
+TEST(RouteSources, InterfaceListSelectsConnected) {
+  Recorder rec;
+  RouteSourceFilter f = both();
+  f.interfaces = {"ferry0", "eth1"};
+  RouteSourceTable t(f, rec);
+  t.apply_link(link(2, "eth0", true));
+  t.apply_link(link(3, "ferry0", true));
+  t.apply_link(link(4, "eth1", true));
+  t.apply_addr(addr(2, "192.168.1.10", 24));
+  t.apply_addr(addr(3, "169.254.10.1", 30));
+  t.apply_addr(addr(4, "192.168.2.1", 24));
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"+c 169.254.10.0/30", "+c 192.168.2.0/24"}));
+}
+
+TEST(RouteSources, KernelRoutesFilteredByProtocolAndTable) {
+  Recorder rec;
+  RouteSourceTable t(both(), rec);
+  t.apply_link(link(2, "eth0", true));
+  t.apply_route(route("10.6.0.0/24", "192.168.1.1", 2, 188));               // ospf
+  t.apply_route(route("10.7.0.0/24", "192.168.1.1", 2, 200));               // ours: never
+  t.apply_route(route("192.168.1.0/24", nullptr, 2, 2));                    // proto kernel
+  t.apply_route(route("10.8.0.0/24", "192.168.1.1", 2, 12, 0, true, 100));  // other table
+  t.apply_route(route("10.9.0.0/24", "192.168.1.1", 2, 4));                 // static
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"+k 10.6.0.0/24 via 192.168.1.1 ospf",
+                                                  "+k 10.9.0.0/24 via 192.168.1.1 static"}));
+  t.apply_route(route("10.6.0.0/24", "192.168.1.1", 2, 188, 0, false));
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"-k 10.6.0.0/24 via 192.168.1.1 ospf"}));
+
+  Recorder rec2;
+  RouteSourceFilter f = both();
+  f.protocols = *RouteSourceFilter::parse_protocols({"ospf"});
+  f.table = 100;
+  RouteSourceTable t2(f, rec2);
+  t2.apply_link(link(2, "eth0", true));
+  t2.apply_route(route("10.6.0.0/24", "192.168.1.1", 2, 188, 0, true, 100));
+  t2.apply_route(route("10.8.0.0/24", "192.168.1.1", 2, 12, 0, true, 100));  // bird: not listed
+  t2.apply_route(route("10.9.0.0/24", "192.168.1.1", 2, 188));               // main table
+  EXPECT_EQ(rec2.take(), (std::vector<std::string>{"+k 10.6.0.0/24 via 192.168.1.1 ospf"}));
+}
+
+TEST(RouteSources, LowestMetricWinsAndFallsBack) {
+  Recorder rec;
+  RouteSourceTable t(both(), rec);
+  t.apply_link(link(2, "eth0", true));
+  t.apply_route(route("10.6.0.0/24", "192.168.1.2", 2, 188, 20));
+  t.apply_route(route("10.6.0.0/24", "192.168.1.1", 2, 12, 10));
+  t.apply_route(route("10.6.0.0/24", "192.168.1.1", 2, 12, 10, false));
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"+k 10.6.0.0/24 via 192.168.1.2 ospf",
+                                                  "+k 10.6.0.0/24 via 192.168.1.1 bird",
+                                                  "+k 10.6.0.0/24 via 192.168.1.2 ospf"}));
+}
+
+TEST(RouteSources, InterfaceDownDropsRoutesTheKernelFlushedSilently) {
+  Recorder rec;
+  RouteSourceTable t(both(), rec);
+  t.apply_link(link(2, "eth0", true));
+  t.apply_link(link(3, "eth1", true));
+  t.apply_route(route("10.6.0.0/24", "192.168.1.1", 2, 188));
+  t.apply_route(route("10.7.0.0/24", "192.168.2.1", 3, 188));
+  rec.take();
+  t.apply_link(link(2, "eth0", false));
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"-k 10.6.0.0/24 via 192.168.1.1 ospf"}));
+  // Back up: the kernel does not restore the route, so neither do we.
+  t.apply_link(link(2, "eth0", true));
+  EXPECT_TRUE(rec.take().empty());
+  EXPECT_EQ(t.exported().size(), 1u);
+}
+
+TEST(RouteSources, ResyncReportsOnlyDifferences) {
+  Recorder rec;
+  RouteSourceTable t(both(), rec);
+  t.apply_link(link(2, "eth0", true));
+  t.apply_addr(addr(2, "192.168.1.10", 24));
+  t.apply_route(route("10.6.0.0/24", "192.168.1.1", 2, 188));
+  t.apply_route(route("10.7.0.0/24", "192.168.1.1", 2, 188));
+  rec.take();
+  // Overrun: notifications were lost. The re-dump shows 10.7 gone and 10.8 new.
+  t.begin_resync();
+  t.apply_link(link(2, "eth0", true));
+  t.apply_addr(addr(2, "192.168.1.10", 24));
+  t.apply_route(route("10.6.0.0/24", "192.168.1.1", 2, 188));
+  t.apply_route(route("10.8.0.0/24", "192.168.1.1", 2, 188));
+  EXPECT_TRUE(rec.take().empty());
+  t.end_resync();
+  auto log = rec.take();
+  std::sort(log.begin(), log.end());
+  EXPECT_EQ(log, (std::vector<std::string>{"+k 10.8.0.0/24 via 192.168.1.1 ospf",
+                                           "-k 10.7.0.0/24 via 192.168.1.1 ospf"}));
+}
