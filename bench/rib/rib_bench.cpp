@@ -177,8 +177,10 @@ void BM_MemoryTwoPeers(benchmark::State& state) {
     size_t heap1 = mallinfo2().uordblks;
     long rss1 = rss_kb();
     MemoryStats m = rib.memory_stats();
-    state.counters["heap_bytes_per_prefix"] = static_cast<double>(heap1 - heap0) / static_cast<double>(n);
-    state.counters["rib_estimate_bytes_per_prefix"] = static_cast<double>(m.total_bytes()) / static_cast<double>(n);
+    state.counters["heap_bytes_per_prefix"] =
+        static_cast<double>(heap1 - heap0) / static_cast<double>(n);
+    state.counters["rib_estimate_bytes_per_prefix"] =
+        static_cast<double>(m.total_bytes()) / static_cast<double>(n);
     state.counters["rss_delta_MB"] = static_cast<double>(rss1 - rss0) / 1024.0;
     state.counters["rss_MB"] = static_cast<double>(rss1) / 1024.0;
     state.counters["attr_sets"] = static_cast<double>(m.attr_sets);

@@ -9,6 +9,7 @@
 // so an erase during a walk never makes them skip an element.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -74,8 +75,7 @@ class FlatMap {
 
   V* find(const K& k) {
     if (ctrl_.empty()) return nullptr;
-    size_t mask = ctrl_.size() - 1;
-    for (size_t i = k.hash() & mask;; i = (i + 1) & mask) {
+    for (size_t i = home(k);; i = next(i)) {
       if (ctrl_[i] == kEmpty) return nullptr;
       if (ctrl_[i] == kFull && slots_[i].key == k) return &slots_[i].value;
     }
@@ -87,10 +87,9 @@ class FlatMap {
       if (inserted) *inserted = false;
       return *v;
     }
-    if ((used_ + 1) * 8 > ctrl_.size() * 7) rebuild();
-    size_t mask = ctrl_.size() - 1;
-    size_t i = k.hash() & mask;
-    while (ctrl_[i] == kFull) i = (i + 1) & mask;
+    if ((used_ + 1) * 5 > ctrl_.size() * 4) rebuild();
+    size_t i = home(k);
+    while (ctrl_[i] == kFull) i = next(i);
     if (ctrl_[i] == kEmpty) ++used_;
     ctrl_[i] = kFull;
     slots_[i].key = k;
@@ -102,8 +101,7 @@ class FlatMap {
 
   bool erase(const K& k) {
     if (ctrl_.empty()) return false;
-    size_t mask = ctrl_.size() - 1;
-    for (size_t i = k.hash() & mask;; i = (i + 1) & mask) {
+    for (size_t i = home(k);; i = next(i)) {
       if (ctrl_[i] == kEmpty) return false;
       if (ctrl_[i] == kFull && slots_[i].key == k) {
         erase_slot(i);
@@ -114,8 +112,7 @@ class FlatMap {
 
   void erase_slot(size_t i) {
     slots_[i].value = V();
-    size_t mask = ctrl_.size() - 1;
-    if (ctrl_[(i + 1) & mask] == kEmpty) {
+    if (ctrl_[next(i)] == kEmpty) {
       ctrl_[i] = kEmpty;
       --used_;
     } else {
@@ -141,18 +138,24 @@ class FlatMap {
   size_t bytes() const { return ctrl_.capacity() + slots_.capacity() * sizeof(Slot); }
 
  private:
+  // Any capacity works: the home slot is the hash scaled into [0, capacity)
+  // (Lemire's multiply-shift), so the table grows by 1.75x of the live size
+  // instead of doubling, which matters at a million entries.
+  size_t home(const K& k) const {
+    return static_cast<size_t>((static_cast<unsigned __int128>(k.hash()) * ctrl_.size()) >> 64);
+  }
+  size_t next(size_t i) const { return i + 1 == ctrl_.size() ? 0 : i + 1; }
+
   void rebuild() {
-    size_t cap = ctrl_.empty() ? 16 : ctrl_.size();
-    while ((size_ + 1) * 2 > cap) cap *= 2;
+    size_t cap = std::max<size_t>(16, (size_ + 1) * 7 / 4);
     std::vector<uint8_t> old_ctrl(cap, kEmpty);
     std::vector<Slot> old_slots(cap);
     old_ctrl.swap(ctrl_);
     old_slots.swap(slots_);
-    size_t mask = cap - 1;
     for (size_t j = 0; j < old_ctrl.size(); ++j) {
       if (old_ctrl[j] != kFull) continue;
-      size_t i = old_slots[j].key.hash() & mask;
-      while (ctrl_[i] == kFull) i = (i + 1) & mask;
+      size_t i = home(old_slots[j].key);
+      while (ctrl_[i] == kFull) i = next(i);
       ctrl_[i] = kFull;
       slots_[i] = std::move(old_slots[j]);
     }

@@ -117,11 +117,12 @@ bool Rib::Impl::import_loop(PeerState& ps, const bgp::PathAttributes& a) {
 
 AttrRef Rib::Impl::import_base(PeerState& ps, const AttrRef& pre) {
   if (ps.ibgp || ps.local) return pre;
-  // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored; routes
-  // learned over eBGP start at the default preference.
-  if (pre->local_pref == 100u) return pre;
+  // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored (removed,
+  // so the decision uses the default unless import policy sets one). Peers
+  // rarely send it, so this normally costs nothing.
+  if (!pre->local_pref) return pre;
   bgp::PathAttributes a = *pre;
-  a.local_pref = 100;
+  a.local_pref.reset();
   return attrs.intern(std::move(a));
 }
 
@@ -199,10 +200,8 @@ void Rib::Impl::set_path(const Prefix& prefix, uint32_t peer_id, AttrRef pre, At
   np.peer = peer_id;
   if (np.post) ++ps.counters.accepted;
   size_t at = static_cast<size_t>(it - paths.begin());
-  // Grow one by one at first: most prefixes have one or two paths.
-  if (paths.capacity() == paths.size())
-    paths.reserve(paths.size() < 2 ? paths.size() + 1 : paths.size() * 2);
-  paths.insert(paths.begin() + static_cast<ptrdiff_t>(at), std::move(np));
+  if (paths.empty()) ++prefix_count;
+  paths.insert(at, std::move(np));
   ++ps.counters.received;
   ++path_count;
   recompute(prefix, paths, old);
@@ -219,7 +218,8 @@ void Rib::Impl::remove_path(const Prefix& prefix, uint32_t peer_id) {
   if (it->post) --ps.counters.accepted;
   --ps.counters.received;
   --path_count;
-  paths->erase(it);
+  paths->erase(static_cast<size_t>(it - paths->begin()));
+  if (paths->empty()) --prefix_count;
   recompute(prefix, *paths, old);
 }
 
@@ -303,7 +303,7 @@ void Rib::Impl::recompute(const Prefix& prefix, PathList& paths, const BestState
     ch.source = r.best >= 0 ? peers[new_peer].source : RouteSource::Bgp;
     changes.push_back(std::move(ch));
   }
-  if (paths.empty()) loc.erase(prefix);
+  maybe_erase(prefix, paths);
 }
 
 void Rib::Impl::recompute_all() {
@@ -316,7 +316,7 @@ size_t Rib::Impl::table_bytes() const {
     if (paths.capacity()) n += paths.capacity() * sizeof(Path) + 16;  // + malloc header
   });
   for (const PeerState& ps : peers)
-    n += ps.adj_out.bytes() + ps.queued.bytes() + ps.queue.capacity() * sizeof(Prefix);
+    n += ps.adj_out_overflow.bytes() + ps.queued.bytes() + ps.queue.capacity() * sizeof(Prefix);
   return n;
 }
 
@@ -402,6 +402,13 @@ PeerId Rib::add_peer(const PeerConfig& cfg) {
   ps.used = true;
   ps.cfg = cfg;
   ps.ibgp = cfg.remote_asn == m.opts.local_asn;
+  for (int b = 0; b < kAdvBits; ++b) {
+    if (!(m.used_bits & (1u << b))) {
+      m.used_bits |= 1u << b;
+      ps.out_bit = b;
+      break;
+    }
+  }
   return id;
 }
 
@@ -417,6 +424,7 @@ void Rib::remove_peer(PeerId p) {
   if (!ps || ps->local) return;
   peer_down(p, false);
   ps = impl_->peer(p);
+  if (ps->out_bit >= 0) impl_->used_bits &= ~(1u << ps->out_bit);
   *ps = PeerState();  // id is not reused
 }
 
@@ -479,9 +487,7 @@ void Rib::route_refresh(PeerId p, Family f) {
   Impl& m = *impl_;
   PeerState* ps = m.peer(p);
   if (!ps || !ps->up || !ps->fam[fam_index(f)]) return;
-  // Forget what was sent so the walk re-sends every route of the family.
-  ps->adj_out.clear(f);
-  ps->counters.advertised = ps->adj_out.size();
+  // The walk re-sends every exportable route of the family (RFC 2918 §4).
   m.start_walk(*ps, f, false);
 }
 
@@ -635,17 +641,17 @@ std::optional<PeerId> Rib::find_peer(const IpAddress& addr) const {
 
 MemoryStats Rib::memory_stats() const {
   MemoryStats s;
-  s.prefixes = impl_->loc.size();
+  s.prefixes = impl_->prefix_count;
   s.paths = impl_->path_count;
   s.attr_sets = impl_->attrs.size();
-  for (const PeerState& ps : impl_->peers) s.adj_out += ps.adj_out.size();
+  for (const PeerState& ps : impl_->peers) s.adj_out += ps.counters.advertised;
   s.table_bytes = impl_->table_bytes();
   s.attr_bytes = impl_->attrs.bytes();
   return s;
 }
 
 size_t Rib::prefix_count() const {
-  return impl_->loc.size();
+  return impl_->prefix_count;
 }
 
 }  // namespace ferry::rib

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <new>
 #include <unordered_map>
 #include <vector>
 
@@ -28,7 +29,83 @@ constexpr uint8_t kPathStale = 1;
 constexpr uint8_t kPathBest = 2;
 constexpr uint8_t kPathActive = 4;
 
-using PathList = std::vector<Path>;
+// The paths of one prefix, sorted by peer id, plus the Adj-RIB-Out bits.
+// 16 bytes (a std::vector would be 24 and carry no spare room for `adv`).
+class PathList {
+ public:
+  PathList() = default;
+  PathList(PathList&& o) noexcept : adv(o.adv), p_(o.p_), n_(o.n_), cap_(o.cap_) {
+    o.p_ = nullptr;
+    o.n_ = o.cap_ = 0;
+    o.adv = 0;
+  }
+  PathList& operator=(PathList&& o) noexcept {
+    if (this != &o) {
+      destroy();
+      p_ = o.p_;
+      n_ = o.n_;
+      cap_ = o.cap_;
+      adv = o.adv;
+      o.p_ = nullptr;
+      o.n_ = o.cap_ = 0;
+      o.adv = 0;
+    }
+    return *this;
+  }
+  PathList(const PathList&) = delete;
+  PathList& operator=(const PathList&) = delete;
+  ~PathList() { destroy(); }
+
+  Path* begin() { return p_; }
+  Path* end() { return p_ + n_; }
+  const Path* begin() const { return p_; }
+  const Path* end() const { return p_ + n_; }
+  size_t size() const { return n_; }
+  size_t capacity() const { return cap_; }
+  bool empty() const { return n_ == 0; }
+  Path& operator[](size_t i) { return p_[i]; }
+  const Path& operator[](size_t i) const { return p_[i]; }
+
+  void insert(size_t at, Path&& x) {
+    if (n_ == cap_) grow(cap_ < 2 ? cap_ + 1 : cap_ * 2);
+    new (p_ + n_) Path();
+    for (size_t i = n_; i > at; --i) p_[i] = std::move(p_[i - 1]);
+    p_[at] = std::move(x);
+    ++n_;
+  }
+  void erase(size_t at) {
+    for (size_t i = at; i + 1 < n_; ++i) p_[i] = std::move(p_[i + 1]);
+    p_[--n_].~Path();
+    if (n_ == 0) destroy();
+  }
+
+  // Adj-RIB-Out: bit i set = the peer with out_bit i was sent this prefix
+  // and has not been sent a withdrawal since. An entry is kept while any bit
+  // is set, even with no paths, so the withdrawal can still be generated.
+  uint32_t adv = 0;
+
+ private:
+  void grow(size_t cap) {
+    Path* np = static_cast<Path*>(::operator new(cap * sizeof(Path)));
+    for (size_t i = 0; i < n_; ++i) {
+      new (np + i) Path(std::move(p_[i]));
+      p_[i].~Path();
+    }
+    ::operator delete(p_);
+    p_ = np;
+    cap_ = static_cast<uint16_t>(cap);
+  }
+  void destroy() {
+    for (size_t i = 0; i < n_; ++i) p_[i].~Path();
+    ::operator delete(p_);
+    p_ = nullptr;
+    n_ = cap_ = 0;
+  }
+  Path* p_ = nullptr;
+  uint16_t n_ = 0;
+  uint16_t cap_ = 0;
+};
+constexpr int kAdvBits = 32;
 
 constexpr uint32_t kFirstBgpPeer = 8;
 
@@ -44,8 +121,14 @@ struct PeerState {
   PeerCounters counters;
 
   // ---- Adj-RIB-Out and the pending queue (filled while up, cleared on down) ----
-  PrefixMap<AttrRef> adj_out;  // what the peer was last sent
-  std::vector<Prefix> queue;   // dirty prefixes, in the order they changed
+  // Whether a prefix was sent to this peer: bit `out_bit` of PathList::adv, or
+  // for peers beyond the first kAdvBits, membership in adj_out_overflow. Only
+  // the fact is stored, not the attributes: they are recomputed from the
+  // Loc-RIB when needed, which keeps a full table's Adj-RIB-Out at one bit
+  // per prefix and peer.
+  int out_bit = -1;
+  PrefixMap<uint8_t> adj_out_overflow;
+  std::vector<Prefix> queue;  // dirty prefixes, in the order they changed
   size_t queue_head = 0;
   PrefixMap<uint8_t> queued;  // dedupes `queue` (coalescing)
   struct Walk {
@@ -73,6 +156,7 @@ class Rib::Impl {
   std::vector<PeerState> peers;  // indexed by PeerId
   PrefixMap<PathList> loc;       // Adj-RIB-In + Loc-RIB, one entry per prefix
   size_t path_count = 0;
+  size_t prefix_count = 0;  // entries with at least one path
   std::vector<BestPathListener*> listeners;
   std::function<void(PeerId)> pending_cb;
   std::vector<BestChange> changes;  // batched for listeners
@@ -121,10 +205,19 @@ class Rib::Impl {
 
   // Output side (rib_out.cpp).
   void enqueue(PeerState& ps, const Prefix& prefix);
+  uint32_t used_bits = 0;  // out_bit allocation
   void mark_dirty(const Prefix& prefix);
   void start_walk(PeerState& ps, Family f, bool eor);
   AttrRef export_attrs(PeerState& to, const Prefix& prefix, const Path& best,
                        std::unordered_map<uint64_t, AttrRef>* cache);
+  bool advertised(const PeerState& ps, const Prefix& prefix, const PathList* e) const;
+  void set_advertised(PeerState& ps, const Prefix& prefix, PathList* e, bool on);
+  // Forgets everything sent to the peer (session down); f: one family only.
+  void clear_advertised(PeerState& ps, std::optional<Family> f);
+  // Drops the entry if it holds neither paths nor Adj-RIB-Out bits.
+  void maybe_erase(const Prefix& prefix, PathList& e) {
+    if (e.empty() && e.adv == 0) loc.erase(prefix);
+  }
   PullResult pull(PeerId p, size_t budget);
   void reset_out(PeerState& ps);
 

@@ -7,15 +7,70 @@
 
 namespace ferry::rib {
 
+bool Rib::Impl::advertised(const PeerState& ps, const Prefix& prefix, const PathList* e) const {
+  if (ps.out_bit >= 0) return e && (e->adv >> ps.out_bit) & 1;
+  return ps.adj_out_overflow.find(prefix) != nullptr;
+}
+
+void Rib::Impl::set_advertised(PeerState& ps, const Prefix& prefix, PathList* e, bool on) {
+  if (ps.out_bit >= 0) {
+    uint32_t bit = 1u << ps.out_bit;
+    if (on)
+      e->adv |= bit;
+    else
+      e->adv &= ~bit;
+  } else if (on) {
+    ps.adj_out_overflow.get(prefix);
+  } else {
+    ps.adj_out_overflow.erase(prefix);
+  }
+  if (on)
+    ++ps.counters.advertised;
+  else
+    --ps.counters.advertised;
+}
+
+void Rib::Impl::clear_advertised(PeerState& ps, std::optional<Family> f) {
+  if (ps.out_bit >= 0 && ps.counters.advertised > 0) {
+    uint32_t mask = ~(1u << ps.out_bit);
+    for (Family fam : {Family::V4, Family::V6}) {
+      if (f && *f != fam) continue;
+      Prefix prefix;
+      for (size_t i = 0, n = loc.capacity(fam); i < n; ++i) {
+        if (PathList* e = loc.at(fam, i, &prefix)) {
+          e->adv &= mask;
+          maybe_erase(prefix, *e);
+        }
+      }
+    }
+  }
+  if (f)
+    ps.adj_out_overflow.clear(*f);
+  else
+    ps.adj_out_overflow.clear();
+  ps.counters.advertised = 0;
+  if (f) {
+    // Recount the other family.
+    Family other = *f == Family::V4 ? Family::V6 : Family::V4;
+    if (ps.out_bit >= 0) {
+      Prefix prefix;
+      for (size_t i = 0, n = loc.capacity(other); i < n; ++i)
+        if (PathList* e = loc.at(other, i, &prefix))
+          ps.counters.advertised += (e->adv >> ps.out_bit) & 1;
+    } else {
+      ps.counters.advertised = ps.adj_out_overflow.size();
+    }
+  }
+}
+
 void Rib::Impl::reset_out(PeerState& ps) {
-  ps.adj_out.clear();
+  clear_advertised(ps, std::nullopt);
   ps.queue.clear();
   ps.queue.shrink_to_fit();
   ps.queue_head = 0;
   ps.queued.clear();
   ps.walk[0] = ps.walk[1] = PeerState::Walk();
   ps.notified = false;
-  ps.counters.advertised = 0;
 }
 
 void Rib::Impl::enqueue(PeerState& ps, const Prefix& prefix) {
@@ -169,26 +224,28 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
   std::unordered_map<const void*, size_t> batch_of;  // attrs -> index in res.announce
   size_t emitted = 0;
 
-  auto process = [&](const Prefix& prefix, const PathList* paths) {
+  auto process = [&](const Prefix& prefix, PathList* e) {
     AttrRef out;
-    if (paths) {
-      for (const Path& x : *paths) {
+    if (e) {
+      for (const Path& x : *e) {
         if (x.flags & kPathBest) {
           out = export_attrs(*ps, prefix, x, &cache);
           break;
         }
       }
     }
-    AttrRef* old = ps->adj_out.find(prefix);
+    bool was = advertised(*ps, prefix, e);
     if (out) {
-      if (old && *old == out) return;
-      ps->adj_out.get(prefix) = out;
+      // Dirty means the best path changed, so this is a real update (the
+      // attributes sent before are not kept; see PeerState::out_bit).
+      if (!was) set_advertised(*ps, prefix, e, true);
       auto [it, fresh] = batch_of.try_emplace(out.id(), res.announce.size());
       if (fresh) res.announce.push_back(AnnounceBatch{prefix.family(), out, {}});
       res.announce[it->second].prefixes.push_back(prefix);
       ++emitted;
-    } else if (old) {
-      ps->adj_out.erase(prefix);
+    } else if (was) {
+      set_advertised(*ps, prefix, e, false);
+      if (e) maybe_erase(prefix, *e);
       res.withdraw.push_back(prefix);
       ++emitted;
     }
@@ -218,7 +275,9 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
       }
       if (w.pos >= loc.capacity(f)) break;
       Prefix prefix;
-      if (PathList* paths = loc.at(f, w.pos, &prefix)) process(prefix, paths);
+      // A queued prefix is sent from the queue, in its latest state.
+      if (PathList* e = loc.at(f, w.pos, &prefix); e && !ps->queued.find(prefix))
+        process(prefix, e);
       ++w.pos;
     }
     if (w.pos >= loc.capacity(f)) {
@@ -228,7 +287,6 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
       w.eor = false;
     }
   }
-  ps->counters.advertised = ps->adj_out.size();
   res.more = ps->queue_head < ps->queue.size() || ps->walk[0].active || ps->walk[1].active;
   if (!res.more) ps->notified = false;
   return res;

@@ -63,7 +63,7 @@ TEST_F(RibFixture, EbgpLocalPrefIsIgnoredOnImport) {
   announce(e, a, p1);
   auto v = rib.show_route(p1);
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_EQ(v[0].attrs->local_pref, 100u);
+  EXPECT_FALSE(v[0].attrs->local_pref);           // ignored: the decision uses the default 100
   EXPECT_EQ(v[0].pre_policy->local_pref, 5000u);  // pre-policy kept verbatim
 }
 
@@ -341,6 +341,23 @@ TEST_F(RibFixture, RouteRefreshResendsTheTable) {
   PullResult r = pull_all(rib, b);
   EXPECT_TRUE(find_announce(r, p1));
   EXPECT_TRUE(r.end_of_rib.empty());
+}
+
+TEST_F(RibFixture, ManyPeersBeyondTheAdvertisedBitmap) {
+  PeerId src = up(peer_cfg("src", "192.0.2.2", 65001), 2);
+  std::vector<PeerId> rx;
+  for (int i = 0; i < 40; ++i) {
+    std::string addr = "198.51.100." + std::to_string(10 + i);
+    rx.push_back(up(peer_cfg("r" + std::to_string(i), addr, 65100 + i), 100 + i, "198.51.100.1"));
+  }
+  announce(src, attrs({65001}, "192.0.2.2"), p1);
+  for (PeerId r : rx) EXPECT_TRUE(find_announce(pull_all(rib, r), p1));
+  withdraw(src, p1);
+  for (PeerId r : rx) {
+    EXPECT_EQ(pull_all(rib, r).withdraw, (std::vector<Prefix>{p1}));
+    EXPECT_EQ(rib.peer_status(r)->counters.advertised, 0u);
+  }
+  EXPECT_EQ(rib.prefix_count(), 0u);
 }
 
 // ---- graceful restart ------------------------------------------------------------
