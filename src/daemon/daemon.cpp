@@ -3,18 +3,9 @@
 #include <unistd.h>
 
 #include "common/log.hpp"
+#include "daemon/modules.hpp"
 
 namespace ferry::daemon {
-
-// Protocol modules are added here as they land (BGP speaker, RIB, FIB, tunnel).
-class Modules {
- public:
-  Modules(asio::io_context&, const config::Config&) {}
-  Result<void> start() { return {}; }
-  Result<void> apply(const config::Config&) { return {}; }
-  void stop(const std::string&) {}
-  void register_commands(ctl::Registry&) {}
-};
 
 Daemon::Daemon(asio::io_context& io, config::Config cfg)
     : io_(io), cfg_(std::move(cfg)), server_(io, registry_) {}
@@ -24,8 +15,8 @@ Daemon::~Daemon() = default;
 Result<void> Daemon::start() {
   register_core_commands();
   modules_ = std::make_unique<Modules>(io_, cfg_);
-  modules_->register_commands(registry_);
   if (auto r = modules_->start(); !r.ok()) return r;
+  modules_->register_commands(registry_);
   if (auto r = server_.listen(cfg_.router.control_socket, cfg_.router.control_group); !r.ok())
     return r;
   spdlog::info("ferryd {} started: AS {} router-id {} config {} control {}", FERRY_VERSION,
@@ -55,12 +46,15 @@ Result<void> Daemon::reload() {
   return {};
 }
 
-void Daemon::stop(const std::string& reason) {
+void Daemon::stop(const std::string& reason, std::function<void()> done) {
   if (stopped_) return;
   stopped_ = true;
   spdlog::info("stopping: {}", reason);
-  if (modules_) modules_->stop(reason);
   server_.close();
+  if (modules_)
+    modules_->stop(reason, std::move(done));
+  else if (done)
+    done();
 }
 
 ctl::Json Daemon::status() const {

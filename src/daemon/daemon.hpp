@@ -14,6 +14,7 @@
 #include <asio.hpp>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,7 +25,7 @@
 
 namespace ferry::daemon {
 
-class Modules;  // the optional protocol modules, defined in daemon.cpp
+class Modules;  // the protocol modules (modules.hpp)
 
 class Daemon {
  public:
@@ -35,7 +36,8 @@ class Daemon {
   // Re-reads the config file; on error the running config stays.
   Result<void> reload();
   // Graceful stop: Cease to BGP peers, remove routes (unless configured not to), close sockets.
-  void stop(const std::string& reason);
+  // done runs once the goodbyes (BGP Cease, BFD AdminDown, route removal) went out.
+  void stop(const std::string& reason, std::function<void()> done = {});
 
   const config::Config& config() const { return cfg_; }
   ctl::Registry& registry() { return registry_; }

@@ -63,11 +63,20 @@ int main(int argc, char** argv) {
 
   asio::signal_set stop_signals(io, SIGTERM, SIGINT);
   asio::signal_set hup(io, SIGHUP);
+  asio::steady_timer exit_deadline(io);
   stop_signals.async_wait([&](std::error_code ec, int sig) {
     if (ec) return;
-    d.stop(sig == SIGTERM ? "SIGTERM" : "SIGINT");
     hup.cancel();
-    // Let modules flush their goodbyes (BGP Cease) before the loop runs dry.
+    // Let modules send their goodbyes (BGP Cease, BFD AdminDown) and remove
+    // routes, then leave; never hang on a peer that does not answer.
+    d.stop(sig == SIGTERM ? "SIGTERM" : "SIGINT", [&io] { io.stop(); });
+    exit_deadline.expires_after(std::chrono::seconds(5));
+    exit_deadline.async_wait([&io](std::error_code e) {
+      if (!e) {
+        spdlog::warn("shutdown took too long; exiting");
+        io.stop();
+      }
+    });
   });
   std::function<void()> wait_hup = [&] {
     hup.async_wait([&](std::error_code ec, int) {
