@@ -45,6 +45,12 @@ struct ThreadContexts {
   EVP_CIPHER_CTX* seal = nullptr;
   EVP_CIPHER_CTX* open = nullptr;
   bool ok = false;
+  // The key last installed in seal/open: consecutive packets on the same
+  // keypair only change the nonce, which skips the key schedule.
+  Key seal_key{};
+  Key open_key{};
+  bool seal_keyed = false;
+  bool open_keyed = false;
   ThreadContexts() {
     const Algorithms& a = algs();
     if (!a.blake2s || !a.hmac || !a.blake2smac || !a.chacha) return;
@@ -68,6 +74,8 @@ struct ThreadContexts {
     ok = true;
   }
   ~ThreadContexts() {
+    secure_zero(seal_key);
+    secure_zero(open_key);
     EVP_MD_CTX_free(md);
     EVP_MAC_CTX_free(hmac);
     EVP_MAC_CTX_free(mac);
@@ -157,7 +165,16 @@ bool aead_seal(const Key& key, uint64_t counter, Bytes plain, Bytes ad, std::spa
   if (!t.ok) return false;
   auto nonce = chacha_nonce(counter);
   int len = 0;
-  if (EVP_EncryptInit_ex2(t.seal, nullptr, key.data(), nonce.data(), nullptr) != 1) return false;
+  const bool same_key = t.seal_keyed && t.seal_key == key;
+  if (EVP_EncryptInit_ex2(t.seal, nullptr, same_key ? nullptr : key.data(), nonce.data(),
+                          nullptr) != 1) {
+    t.seal_keyed = false;
+    return false;
+  }
+  if (!same_key) {
+    t.seal_key = key;
+    t.seal_keyed = true;
+  }
   if (!ad.empty() &&
       EVP_EncryptUpdate(t.seal, nullptr, &len, ad.data(), static_cast<int>(ad.size())) != 1) {
     return false;
@@ -191,7 +208,16 @@ bool aead_open(const Key& key, uint64_t counter, Bytes cipher, Bytes ad, std::sp
   std::array<uint8_t, kAeadTagSize> tag;
   std::memcpy(tag.data(), cipher.data() + plain_len, kAeadTagSize);
   int len = 0;
-  if (EVP_DecryptInit_ex2(t.open, nullptr, key.data(), nonce.data(), nullptr) != 1) return false;
+  const bool same_key = t.open_keyed && t.open_key == key;
+  if (EVP_DecryptInit_ex2(t.open, nullptr, same_key ? nullptr : key.data(), nonce.data(),
+                          nullptr) != 1) {
+    t.open_keyed = false;
+    return false;
+  }
+  if (!same_key) {
+    t.open_key = key;
+    t.open_keyed = true;
+  }
   if (EVP_CIPHER_CTX_ctrl(t.open, EVP_CTRL_AEAD_SET_TAG, kAeadTagSize, tag.data()) != 1) {
     return false;
   }
