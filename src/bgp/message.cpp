@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 
 namespace ferry::bgp {
 
@@ -205,8 +206,10 @@ Notification Notification::shutdown(uint8_t subcode, std::string_view reason) {
     len += k;
   }
   if (len > 0) {
-    n.data.push_back(static_cast<uint8_t>(len));
-    n.data.insert(n.data.end(), reason.begin(), reason.begin() + static_cast<ptrdiff_t>(len));
+    // Sized once, then filled (GCC 12 misreports push_back + insert here).
+    n.data.resize(1 + len);
+    n.data[0] = static_cast<uint8_t>(len);
+    std::memcpy(n.data.data() + 1, reason.data(), len);
   }
   return n;
 }
