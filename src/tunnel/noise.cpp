@@ -190,8 +190,11 @@ bool aead_seal(const Key& key, uint64_t counter, Bytes plain, Bytes ad, std::spa
   if (EVP_EncryptFinal_ex(t.seal, out.data() + total, &len) != 1) return false;
   total += len;
   if (static_cast<size_t>(total) != plain.size()) return false;
-  return EVP_CIPHER_CTX_ctrl(t.seal, EVP_CTRL_AEAD_GET_TAG, kAeadTagSize,
-                             out.data() + plain.size()) == 1;
+  // Provider params directly: EVP_CIPHER_CTX_ctrl would translate to these anyway.
+  OSSL_PARAM p[] = {OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG,
+                                                      out.data() + plain.size(), kAeadTagSize),
+                    OSSL_PARAM_construct_end()};
+  return EVP_CIPHER_CTX_get_params(t.seal, p) == 1;
 }
 
 bool aead_open(const Key& key, uint64_t counter, Bytes cipher, Bytes ad, std::span<uint8_t> out) {
@@ -218,7 +221,10 @@ bool aead_open(const Key& key, uint64_t counter, Bytes cipher, Bytes ad, std::sp
     t.open_key = key;
     t.open_keyed = true;
   }
-  if (EVP_CIPHER_CTX_ctrl(t.open, EVP_CTRL_AEAD_SET_TAG, kAeadTagSize, tag.data()) != 1) {
+  OSSL_PARAM p[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag.data(), kAeadTagSize),
+      OSSL_PARAM_construct_end()};
+  if (EVP_CIPHER_CTX_set_params(t.open, p) != 1) {
     return false;
   }
   if (!ad.empty() &&
