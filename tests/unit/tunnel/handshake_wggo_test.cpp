@@ -175,6 +175,7 @@ class WireguardGo : public ::testing::Test {
 
   std::string ifname_, dir_;
   Key their_priv_{};
+  Key psk_{};
   StaticIdentity our_;
   pid_t pid_ = -1;
   int fd_ = -1;
@@ -183,7 +184,7 @@ class WireguardGo : public ::testing::Test {
 };
 
 TEST_F(WireguardGo, WeInitiate) {
-  PeerState peer(our_, public_key(their_priv_));
+  PeerState peer(our_, public_key(their_priv_), psk_);
   CookieChecker checker(our_.public_key);
   auto now = std::chrono::steady_clock::now();
   std::vector<uint8_t> buf(kMessageInitiationSize);
@@ -210,7 +211,7 @@ TEST_F(WireguardGo, WeInitiate) {
 }
 
 TEST_F(WireguardGo, TheyInitiate) {
-  PeerState peer(our_, public_key(their_priv_));
+  PeerState peer(our_, public_key(their_priv_), psk_);
   CookieChecker checker(our_.public_key);
   // Traffic to 10.99.0.2 makes wireguard-go start a handshake towards us.
   sh("(ping -c 3 -i 0.3 -W 1 10.99.0.2 >/dev/null 2>&1 &)");
@@ -258,6 +259,65 @@ TEST_F(WireguardGo, TheyInitiate) {
   ASSERT_TRUE(n);
   send_to_them(std::span<const uint8_t>(out.data(), *n));
   EXPECT_TRUE(await_echo_reply(*s->keypair, peer));
+}
+
+TEST_F(WireguardGo, WrongPresharedKeyFails) {
+  Key wrong = psk_;
+  wrong[0] ^= 1;
+  PeerState peer(our_, public_key(their_priv_), wrong);
+  auto now = std::chrono::steady_clock::now();
+  std::vector<uint8_t> buf(kMessageInitiationSize);
+  ASSERT_TRUE(peer.write_initiation(0x55, buf, now, Tai64n::now(), false));
+  send_to_them(buf);
+  auto d = receive();
+  ASSERT_EQ(d.size(), kMessageResponseSize);
+  SessionOutcome s;
+  EXPECT_EQ(peer.complete_as_initiator(*parse_response(d), now, &s), HandshakeError::Decrypt);
+}
+
+// We are "under load": wireguard-go's first initiation gets our cookie
+// reply; its retransmission must carry a mac2 made from that cookie. This
+// checks our XChaCha20-Poly1305 cookie encryption and mac2 against theirs.
+TEST_F(WireguardGo, CookieReplyHonoured) {
+  PeerState peer(our_, public_key(their_priv_), psk_);
+  CookieChecker checker(our_.public_key);
+  sh("(ping -c 12 -i 1 -W 1 10.99.0.2 >/dev/null 2>&1 &)");
+  sockaddr_in from{};
+  auto recv_from = [&](int timeout_ms) {
+    pollfd p{fd_, POLLIN, 0};
+    std::vector<uint8_t> b;
+    if (poll(&p, 1, timeout_ms) != 1) return b;
+    b.resize(2048);
+    socklen_t fl = sizeof(from);
+    ssize_t n = recvfrom(fd_, b.data(), b.size(), 0, reinterpret_cast<sockaddr*>(&from), &fl);
+    b.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return b;
+  };
+  auto d = recv_from(5000);
+  ASSERT_EQ(d.size(), kMessageInitiationSize);
+  const auto src =
+      CookieSource::from(IpAddress::v4(ntohl(from.sin_addr.s_addr)), ntohs(from.sin_port));
+  auto now = std::chrono::steady_clock::now();
+  ASSERT_TRUE(checker.check_mac1(d));
+  EXPECT_FALSE(checker.check_mac2(d, src, now));
+  auto init = parse_initiation(d);
+  auto reply = checker.create_reply(d, init->sender_index, src, now);
+  ASSERT_TRUE(reply);
+  std::vector<uint8_t> wire(kMessageCookieReplySize);
+  ASSERT_TRUE(encode(*reply, wire));
+  send_to_them(wire);
+  // wireguard-go retransmits after REKEY_TIMEOUT (5 s + jitter).
+  std::vector<uint8_t> retry;
+  for (int i = 0; i < 5 && retry.size() != kMessageInitiationSize; ++i) retry = recv_from(8000);
+  ASSERT_EQ(retry.size(), kMessageInitiationSize) << "no retransmission";
+  now = std::chrono::steady_clock::now();
+  EXPECT_TRUE(checker.check_mac1(retry));
+  EXPECT_TRUE(checker.check_mac2(retry, src, now)) << "wireguard-go did not use our cookie";
+  // And the handshake completes from there.
+  auto r = consume_initiation(our_, *parse_initiation(retry), now, [&](const Key& k) {
+    return k == peer.remote_public() ? &peer.handshake() : nullptr;
+  });
+  EXPECT_EQ(r.error, HandshakeError::None);
 }
 
 }  // namespace
