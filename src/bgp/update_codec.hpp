@@ -107,8 +107,12 @@ class UpdateEncoder {
   const CodecOptions& options() const { return opt_; }
 
   // Appends UPDATEs announcing prefixes (any mix of families) with attrs.
-  // Returns the number of messages written, or an error if the attributes
-  // alone do not fit a message or no usable next hop exists for a family.
+  // Next hop per family: CodecOptions::next_hop if of that family, else
+  // attrs.next_hop if of that family; IPv4 prefixes with only an IPv6 next
+  // hop go in MP_REACH with AFI 1 (RFC 8950, caller checks the capability).
+  // Returns the number of messages written, or an error (and appends
+  // nothing) if the attributes alone do not fit a message or a family has no
+  // usable next hop.
   Result<size_t> announce(const PathAttributes& attrs, std::span<const Prefix> prefixes,
                           std::vector<uint8_t>& out);
   // Appends UPDATEs withdrawing prefixes; returns the number of messages.

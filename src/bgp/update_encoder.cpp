@@ -218,24 +218,31 @@ Result<size_t> UpdateEncoder::announce(const PathAttributes& attrs,
                                        std::span<const Prefix> prefixes,
                                        std::vector<uint8_t>& out) {
   const size_t max = opt_.max_message_size();
+  const size_t rollback = out.size();  // on error nothing is appended
   size_t messages = 0;
   for (const Family f : {Family::V4, Family::V6}) {
     auto it = std::find_if(prefixes.begin(), prefixes.end(),
                            [f](const Prefix& p) { return p.family() == f; });
     if (it == prefixes.end()) continue;
-    // The next hop for this family: the per-peer override if it is of a
-    // usable family, else the attribute's.
+    // The next hop for this family: the per-peer override, else the
+    // attribute's, of the prefixes' family. IPv4 prefixes fall back to an
+    // IPv6 next hop (RFC 8950, sent in MP_REACH) only if no IPv4 one exists.
     std::optional<IpAddress> nh;
     std::optional<IpAddress> ll;
-    auto usable = [f](const IpAddress& a) { return f == Family::V6 ? a.is_v6() : true; };
-    if (opt_.next_hop && usable(*opt_.next_hop)) {
-      nh = opt_.next_hop;
-      ll = opt_.next_hop_ll;
-    } else if (attrs.next_hop && usable(*attrs.next_hop)) {
-      nh = attrs.next_hop;
-      ll = attrs.next_hop_ll;
+    for (const Family want : {f, Family::V6}) {
+      if (opt_.next_hop && opt_.next_hop->family() == want) {
+        nh = opt_.next_hop;
+        ll = opt_.next_hop_ll;
+      } else if (attrs.next_hop && attrs.next_hop->family() == want) {
+        nh = attrs.next_hop;
+        ll = attrs.next_hop_ll;
+      }
+      if (nh) break;
     }
-    if (!nh) return make_error(std::string("no usable ") + family_name(f) + " next hop");
+    if (!nh) {
+      out.resize(rollback);
+      return make_error(std::string("no usable ") + family_name(f) + " next hop");
+    }
     if (!opt_.send_link_local || !nh->is_v6() || (ll && !ll->is_v6())) ll.reset();
     const bool body_nlri = f == Family::V4 && nh->is_v4();
 
@@ -250,8 +257,10 @@ Result<size_t> UpdateEncoder::announce(const PathAttributes& attrs,
       // MP_REACH: flags, type, 2-octet length, AFI, SAFI, NH len, NH, reserved.
       fixed += 4 + 3 + 1 + nh_len + 1;
     }
-    if (fixed + nlri_size(family_bits(f)) > max)
+    if (fixed + nlri_size(family_bits(f)) > max) {
+      out.resize(rollback);
       return make_error("path attributes too large for one UPDATE");
+    }
 
     while (it != prefixes.end()) {
       const size_t start = begin_message(MessageType::Update, out);

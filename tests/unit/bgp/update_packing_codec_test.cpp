@@ -197,6 +197,13 @@ TEST(Packing, ErrorsAreReported) {
   EXPECT_FALSE(enc.announce(a, v4_prefixes(1), out).ok());
   PathAttributes no_v6 = attrs();  // IPv4 next hop only
   EXPECT_FALSE(enc.announce(no_v6, v6_prefixes(1), out).ok());
+  // A failure in the second family leaves nothing behind from the first.
+  out.clear();
+  auto mixed = v4_prefixes(3);
+  auto six = v6_prefixes(3);
+  mixed.insert(mixed.end(), six.begin(), six.end());
+  EXPECT_FALSE(enc.announce(no_v6, mixed, out).ok());
+  EXPECT_TRUE(out.empty());
   // Nothing to send → no message.
   out.clear();
   EXPECT_EQ(*enc.announce(attrs(), {}, out), 0u);
@@ -220,4 +227,30 @@ TEST(Packing, EbgpDropsIbgpOnlyAttributes) {
   EXPECT_FALSE(d.attrs[0].local_pref);
   EXPECT_FALSE(d.attrs[0].originator_id);
   EXPECT_TRUE(d.attrs[0].cluster_list.empty());
+}
+
+TEST(Packing, Ipv4WithOnlyAnIpv6NextHopUsesMpReachRfc8950) {
+  CodecOptions o;
+  o.send_link_local = false;
+  UpdateEncoder enc(o);
+  PathAttributes a = attrs();
+  a.next_hop = *IpAddress::parse("2001:db8::5");
+  auto pfx = v4_prefixes(3);
+  Bytes out;
+  ASSERT_TRUE(enc.announce(a, pfx, out).ok());
+  DecodedUpdate u;
+  decode_update(std::span<const uint8_t>(out).subspan(kHeaderLen), o, u);
+  EXPECT_EQ(u.outcome, UpdateOutcome::Ok);
+  EXPECT_TRUE(u.nlri.empty());
+  EXPECT_EQ(u.mp_nlri, pfx);
+  EXPECT_EQ(u.mp_reach_af, (AfiSafi{1, 1}));
+  EXPECT_EQ(u.mp_next_hop, IpAddress::parse("2001:db8::5"));
+  // With an IPv4 next hop available (here the per-peer one) it is preferred.
+  o.next_hop = *IpAddress::parse("192.0.2.50");
+  enc.set_options(o);
+  out.clear();
+  ASSERT_TRUE(enc.announce(a, pfx, out).ok());
+  decode_update(std::span<const uint8_t>(out).subspan(kHeaderLen), o, u);
+  EXPECT_EQ(u.nlri, pfx);
+  EXPECT_EQ(u.attrs.next_hop, IpAddress::parse("192.0.2.50"));
 }
