@@ -143,7 +143,10 @@ enum class FrameStatus { Ok, NeedMore, Error };
 FrameStatus parse_frame(std::span<const uint8_t> buf, size_t max_len, Frame& frame,
                         size_t& consumed, Notification& err);
 
-// Accumulating framer over a TCP byte stream; owns its buffer and reuses it.
+// Accumulating framer over a TCP byte stream. Bytes go in with append() or
+// prepare()/commit(); next() hands out header-checked messages as views into
+// the framer's own buffer, which is compacted lazily and reused, so a steady
+// session does not allocate. The first framing error is sticky.
 class MessageFramer {
  public:
   explicit MessageFramer(size_t max_len = kMaxMessageLen) : max_len_(max_len) {}

@@ -101,6 +101,9 @@ bool is_confed(SegmentType t) {
   return t == SegmentType::ConfedSequence || t == SegmentType::ConfedSet;
 }
 
+// Single-use parser state for one UPDATE: walks the body once, fills the
+// DecodedUpdate, and records RFC 7606 outcomes as it goes; the most severe
+// outcome wins and a session reset stops the walk.
 class Decoder {
  public:
   Decoder(const CodecOptions& opt, DecodedUpdate& out) : opt_(opt), out_(out) {}
@@ -346,7 +349,9 @@ void Decoder::mp_reach(ByteReader v, std::span<const uint8_t> whole) {
     out_.mp_next_hop = IpAddress::v6_bytes(b);
     if (*nhlen == 32) {
       nh->copy(b, 16);
-      out_.mp_next_hop_ll = IpAddress::v6_bytes(b);
+      // Some speakers fill an absent link-local with zeros.
+      const IpAddress ll = IpAddress::v6_bytes(b);
+      if (!ll.is_unspecified()) out_.mp_next_hop_ll = ll;
     }
   } else {
     return reset(kAttrMpReachNlri, kSubOptionalAttributeError, "bad MP_REACH next hop length",

@@ -63,6 +63,9 @@ struct UpdateIssue {
   const char* reason = "";  // static string
 };
 
+// One decoded UPDATE, reused across messages by a session: decode_update()
+// clears it (keeping capacity) and fills it; the session hands the prefixes
+// and attributes to the RIB and then decodes the next message into it.
 struct DecodedUpdate {
   // IPv4 withdrawn-routes field and MP_UNREACH_NLRI prefixes (any family).
   std::vector<Prefix> withdrawn;
@@ -98,8 +101,11 @@ void decode_update(std::span<const uint8_t> body, const CodecOptions& opt, Decod
 void encode_path_attributes(const PathAttributes& a, const CodecOptions& opt, bool with_next_hop,
                             std::vector<uint8_t>& out);
 
-// Packs prefixes into UPDATEs for one peer. Keeps scratch buffers between
-// calls; not thread-safe (one per session).
+// Packs prefixes into UPDATEs for one peer. Input: one attribute set and
+// its prefixes (from the Adj-RIB-Out); output: complete messages appended
+// to the caller's send buffer. The attributes are encoded once per call into
+// a reused scratch buffer and copied into each message. One per session;
+// not thread-safe.
 class UpdateEncoder {
  public:
   explicit UpdateEncoder(CodecOptions opt = {}) : opt_(std::move(opt)) {}

@@ -519,3 +519,15 @@ TEST(DecodedUpdate, ReuseKeepsCapacity) {
     EXPECT_EQ(u.nlri.size(), 4u);
   }
 }
+
+TEST(UpdateGolden, ZeroLinkLocalIsDropped) {
+  const Bytes mp = cat({{0x80, 14, 39, 0, 2, 1, 32},
+                        {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+                        Bytes(16, 0),  // link-local slot of zeros
+                        {0, 32, 0x20, 0x01, 0x0d, 0xb8}});
+  auto u = decode(body({}, cat({mp, kOrigin, kAsPath4}), {}));
+  EXPECT_EQ(u.outcome, UpdateOutcome::Ok);
+  EXPECT_EQ(u.mp_next_hop, A("2001:db8::1"));
+  EXPECT_FALSE(u.mp_next_hop_ll);
+  EXPECT_EQ(u.mp_nlri, (std::vector<Prefix>{P("2001:db8::/32")}));
+}
