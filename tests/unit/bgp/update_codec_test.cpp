@@ -521,7 +521,7 @@ TEST(DecodedUpdate, ReuseKeepsCapacity) {
 }
 
 TEST(UpdateGolden, ZeroLinkLocalIsDropped) {
-  const Bytes mp = cat({{0x80, 14, 39, 0, 2, 1, 32},
+  const Bytes mp = cat({{0x80, 14, 42, 0, 2, 1, 32},
                         {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
                         Bytes(16, 0),  // link-local slot of zeros
                         {0, 32, 0x20, 0x01, 0x0d, 0xb8}});
