@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <set>
+#include <thread>
 #include <vector>
 
 #include "handshake_testutil.hpp"
@@ -158,6 +161,55 @@ TEST(Keypair, CounterExhaustion) {
   EXPECT_FALSE(a->encrypt({}, msg));
   EXPECT_FALSE(a->next_send_counter());
   EXPECT_EQ(a->send_counter(), kRejectAfterMessages);
+}
+
+TEST(Keypair, ConcurrentWorkersShareOneKeypair) {
+  // Data-path workers encrypt on one keypair in parallel: counters must be
+  // unique. Then they decrypt the same messages, each twice, in parallel:
+  // every message must be accepted exactly once.
+  auto [a, b] = mirrored();
+  constexpr int kThreads = 4, kPerThread = 2000;
+  std::vector<std::vector<std::vector<uint8_t>>> sent(kThreads);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t) {
+    ts.emplace_back([&, t] {
+      std::vector<uint8_t> plain(100, static_cast<uint8_t>(t));
+      for (int i = 0; i < kPerThread; ++i) {
+        std::vector<uint8_t> m(transport_message_size(plain.size(), 1420));
+        auto n = a->encrypt(plain, m, 1420);
+        if (!n) continue;
+        m.resize(*n);
+        sent[t].push_back(std::move(m));
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  ts.clear();
+  std::set<uint64_t> counters;
+  std::vector<std::vector<uint8_t>> all;
+  for (auto& v : sent) {
+    for (auto& m : v) {
+      counters.insert(parse_transport(m)->header.counter);
+      all.push_back(m);
+    }
+  }
+  ASSERT_EQ(all.size(), size_t{kThreads * kPerThread});
+  EXPECT_EQ(counters.size(), all.size());
+  std::atomic<int> accepted{0};
+  for (int t = 0; t < kThreads; ++t) {
+    ts.emplace_back([&, t] {
+      std::vector<uint8_t> out(2048);
+      // Each message is offered by two threads.
+      for (size_t i = 0; i < all.size(); ++i) {
+        if (i % kThreads != static_cast<size_t>(t) && (i + 1) % kThreads != static_cast<size_t>(t))
+          continue;
+        auto v = parse_transport(all[i]);
+        if (b->decrypt(*v, out)) accepted.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(accepted.load(), kThreads * kPerThread);
 }
 
 TEST(KeypairSet, InitiatorRotation) {
