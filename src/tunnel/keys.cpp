@@ -73,6 +73,12 @@ Key generate_private_key(Rng& rng) {
   return k;
 }
 
+Key generate_preshared_key(Rng& rng) {
+  Key k{};
+  rng.fill(k);
+  return k;
+}
+
 Key public_key(const Key& private_key) {
   Key pub{};
   PkeyPtr pkey(EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, nullptr, private_key.data(),

@@ -44,6 +44,8 @@ bool key_is_zero(const Key& k);
 
 // A clamped Curve25519 private key (same bits `wg genkey` prints).
 Key generate_private_key(Rng& rng = system_rng());
+// 32 random bytes, unclamped (`wg genpsk`).
+Key generate_preshared_key(Rng& rng = system_rng());
 // Clamps a private key in place (RFC 7748 §5 decodeScalar25519).
 void clamp_private_key(Key& k);
 // X25519 base point multiplication.

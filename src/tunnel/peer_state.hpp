@@ -4,7 +4,7 @@
 // PeerTimers. The data path (device, D2) owns sockets, the index table and
 // the peer's endpoint; it calls these methods and performs the returned
 // actions. Timers are serialised by the PeerState's own mutex; the data
-// path reads keypairs lock-free-ish through KeypairSet.
+// path takes keypairs from KeypairSet (a short mutex, then a shared_ptr).
 #pragma once
 
 #include <cstddef>

@@ -57,6 +57,12 @@ TEST(Keys, GeneratedKeysAreClamped) {
   }
 }
 
+TEST(Keys, PresharedKeysAreRandom) {
+  Key a = generate_preshared_key(), b = generate_preshared_key();
+  EXPECT_NE(a, b);
+  EXPECT_FALSE(key_is_zero(a));
+}
+
 TEST(Keys, Base64RoundTrip) {
   std::string text = key_to_base64(kAlicePub);
   EXPECT_EQ(text.size(), 44u);
