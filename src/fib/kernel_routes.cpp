@@ -246,7 +246,7 @@ void RouteSourceTable::end_resync() {
 
 KernelRoutes::KernelRoutes(asio::io_context& io, RouteSourceFilter filter,
                            RouteSourceListener& listener)
-    : io_(io), table_(std::move(filter), listener), client_(io), timer_(io) {}
+    : table_(std::move(filter), listener), client_(io), timer_(io) {}
 
 KernelRoutes::~KernelRoutes() {
   *alive_ = false;

@@ -142,7 +142,6 @@ class KernelRoutes {
   void dump_step(int step);
   void schedule_resync();
 
-  asio::io_context& io_;
   RouteSourceTable table_;
   NetlinkClient client_;
   asio::steady_timer timer_;

@@ -144,6 +144,9 @@ size_t build_route_replace(std::span<uint8_t> out, const Prefix& prefix, const R
       (target.nexthops.empty() || target.nexthops.size() > kMaxNextHops)) {
     return 0;
   }
+  for (const auto& nh : target.nexthops) {
+    if (!nh.gateway && nh.ifindex == 0) return 0;  // leads nowhere
+  }
   NlWriter w(out);
   w.begin_message(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, seq);
   uint8_t scope = RT_SCOPE_UNIVERSE;
@@ -429,7 +432,7 @@ bool parse_route(ByteReader& r, RouteMessage& m) {
   if (kr.target.type == RouteType::Unicast) {
     if (!multi.empty()) {
       kr.target.nexthops = std::move(multi);
-    } else if (have_single) {
+    } else if (have_single && (single.gateway || single.ifindex != 0)) {
       single.onlink = (rtm.rtm_flags & RTNH_F_ONLINK) != 0;
       kr.target.nexthops.push_back(single);
     }

@@ -14,7 +14,7 @@ namespace ferry::fib {
 
 // ---- NetlinkSocket -------------------------------------------------------------
 
-NetlinkSocket::NetlinkSocket(asio::io_context& io) : io_(io), sd_(io), rxbuf_(64 * 1024) {}
+NetlinkSocket::NetlinkSocket(asio::io_context& io) : sd_(io), rxbuf_(64 * 1024) {}
 
 NetlinkSocket::~NetlinkSocket() {
   *alive_ = false;

@@ -59,7 +59,6 @@ class NetlinkSocket {
   void arm();
   void drain();
 
-  asio::io_context& io_;
   mnl_socket* nl_ = nullptr;
   asio::posix::stream_descriptor sd_;
   DataHandler on_data_;
