@@ -295,7 +295,7 @@ void Rib::Impl::recompute(const Prefix& prefix, PathList& paths, const BestState
   const void* new_attrs = r.best >= 0 ? paths[r.best].post.id() : nullptr;
   std::vector<NextHop> new_nh = active_next_hops(paths);
 
-  if (new_peer != old.peer || new_attrs != old.attrs.id()) mark_dirty(prefix);
+  if (new_peer != old.peer || new_attrs != old.attrs.id()) mark_dirty(prefix, paths);
   if (new_nh != old.nh || new_peer != old.peer) {
     BestChange ch;
     ch.prefix = prefix;
@@ -316,7 +316,8 @@ size_t Rib::Impl::table_bytes() const {
     if (paths.capacity()) n += paths.capacity() * sizeof(Path) + 16;  // + malloc header
   });
   for (const PeerState& ps : peers)
-    n += ps.adj_out_overflow.bytes() + ps.queued.bytes() + ps.queue.capacity() * sizeof(Prefix);
+    n += ps.adj_out_overflow.bytes() + ps.queued.bytes() + ps.queue.capacity() * sizeof(Prefix) +
+         (ps.walk[0].list.capacity() + ps.walk[1].list.capacity()) * sizeof(Prefix);
   return n;
 }
 
@@ -542,7 +543,8 @@ PullResult Rib::pull_updates(PeerId p, size_t budget) {
 bool Rib::has_pending(PeerId p) const {
   const PeerState* ps = impl_->peer(p);
   if (!ps || !ps->up) return false;
-  return ps->queue_head < ps->queue.size() || ps->walk[0].active || ps->walk[1].active;
+  return ps->queue_head < ps->queue.size() || ps->walk[0].active || ps->walk[1].active ||
+         ps->walk[0].eor_wait || ps->walk[1].eor_wait;
 }
 
 // ---- queries -------------------------------------------------------------------

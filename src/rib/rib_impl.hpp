@@ -34,10 +34,10 @@ constexpr uint8_t kPathActive = 4;
 class PathList {
  public:
   PathList() = default;
-  PathList(PathList&& o) noexcept : adv(o.adv), p_(o.p_), n_(o.n_), cap_(o.cap_) {
+  PathList(PathList&& o) noexcept : adv(o.adv), queued(o.queued), p_(o.p_), n_(o.n_), cap_(o.cap_) {
     o.p_ = nullptr;
     o.n_ = o.cap_ = 0;
-    o.adv = 0;
+    o.adv = o.queued = 0;
   }
   PathList& operator=(PathList&& o) noexcept {
     if (this != &o) {
@@ -46,9 +46,10 @@ class PathList {
       n_ = o.n_;
       cap_ = o.cap_;
       adv = o.adv;
+      queued = o.queued;
       o.p_ = nullptr;
       o.n_ = o.cap_ = 0;
-      o.adv = 0;
+      o.adv = o.queued = 0;
     }
     return *this;
   }
@@ -83,6 +84,9 @@ class PathList {
   // and has not been sent a withdrawal since. An entry is kept while any bit
   // is set, even with no paths, so the withdrawal can still be generated.
   uint32_t adv = 0;
+  // Bit i set = the prefix is in the pending queue of the peer with out_bit i
+  // (dedupes the queue without a hash lookup). Also keeps the entry alive.
+  uint32_t queued = 0;
 
  private:
   void grow(size_t cap) {
@@ -130,12 +134,19 @@ struct PeerState {
   PrefixMap<uint8_t> adj_out_overflow;
   std::vector<Prefix> queue;  // dirty prefixes, in the order they changed
   size_t queue_head = 0;
-  PrefixMap<uint8_t> queued;  // dedupes `queue` (coalescing)
+  PrefixMap<uint8_t> queued;  // dedupes `queue` for peers without an out_bit
+  // A full-table pass: the initial dump after peer_up, a route refresh or
+  // an export-policy change. It walks a snapshot of the family's prefixes
+  // taken at the start (the table itself may be rebuilt meanwhile); prefixes
+  // that change later are queued and sent from the queue. Walks run before
+  // the queue, so nothing is sent twice.
   struct Walk {
     bool active = false;
-    bool eor = false;  // send End-of-RIB when the walk ends
+    bool eor = false;       // send End-of-RIB when the walk ends
+    bool eor_wait = false;  // walk ended; EoR once the queue is drained up to eor_mark
+    size_t eor_mark = 0;
     size_t pos = 0;
-    uint64_t gen = 0;
+    std::vector<Prefix> list;
   } walk[2];
   bool notified = false;  // pending callback fired and not yet drained
 };
@@ -204,19 +215,19 @@ class Rib::Impl {
   Candidate candidate(const Path& p) const;
 
   // Output side (rib_out.cpp).
-  void enqueue(PeerState& ps, const Prefix& prefix);
+  void enqueue(PeerState& ps, const Prefix& prefix, PathList& e);
   uint32_t used_bits = 0;  // out_bit allocation
-  void mark_dirty(const Prefix& prefix);
+  void mark_dirty(const Prefix& prefix, PathList& e);
   void start_walk(PeerState& ps, Family f, bool eor);
   AttrRef export_attrs(PeerState& to, const Prefix& prefix, const Path& best,
                        std::unordered_map<uint64_t, AttrRef>* cache);
   bool advertised(const PeerState& ps, const Prefix& prefix, const PathList* e) const;
   void set_advertised(PeerState& ps, const Prefix& prefix, PathList* e, bool on);
-  // Forgets everything sent to the peer (session down); f: one family only.
-  void clear_advertised(PeerState& ps, std::optional<Family> f);
+  // Forgets everything sent to and queued for the peer (session down).
+  void clear_out_bits(PeerState& ps);
   // Drops the entry if it holds neither paths nor Adj-RIB-Out bits.
   void maybe_erase(const Prefix& prefix, PathList& e) {
-    if (e.empty() && e.adv == 0) loc.erase(prefix);
+    if (e.empty() && e.adv == 0 && e.queued == 0) loc.erase(prefix);
   }
   PullResult pull(PeerId p, size_t budget);
   void reset_out(PeerState& ps);

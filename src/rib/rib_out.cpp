@@ -30,41 +30,26 @@ void Rib::Impl::set_advertised(PeerState& ps, const Prefix& prefix, PathList* e,
     --ps.counters.advertised;
 }
 
-void Rib::Impl::clear_advertised(PeerState& ps, std::optional<Family> f) {
-  if (ps.out_bit >= 0 && ps.counters.advertised > 0) {
+void Rib::Impl::clear_out_bits(PeerState& ps) {
+  if (ps.out_bit >= 0) {
     uint32_t mask = ~(1u << ps.out_bit);
     for (Family fam : {Family::V4, Family::V6}) {
-      if (f && *f != fam) continue;
       Prefix prefix;
       for (size_t i = 0, n = loc.capacity(fam); i < n; ++i) {
         if (PathList* e = loc.at(fam, i, &prefix)) {
           e->adv &= mask;
+          e->queued &= mask;
           maybe_erase(prefix, *e);
         }
       }
     }
   }
-  if (f)
-    ps.adj_out_overflow.clear(*f);
-  else
-    ps.adj_out_overflow.clear();
+  ps.adj_out_overflow.clear();
   ps.counters.advertised = 0;
-  if (f) {
-    // Recount the other family.
-    Family other = *f == Family::V4 ? Family::V6 : Family::V4;
-    if (ps.out_bit >= 0) {
-      Prefix prefix;
-      for (size_t i = 0, n = loc.capacity(other); i < n; ++i)
-        if (PathList* e = loc.at(other, i, &prefix))
-          ps.counters.advertised += (e->adv >> ps.out_bit) & 1;
-    } else {
-      ps.counters.advertised = ps.adj_out_overflow.size();
-    }
-  }
 }
 
 void Rib::Impl::reset_out(PeerState& ps) {
-  clear_advertised(ps, std::nullopt);
+  clear_out_bits(ps);
   ps.queue.clear();
   ps.queue.shrink_to_fit();
   ps.queue_head = 0;
@@ -73,10 +58,17 @@ void Rib::Impl::reset_out(PeerState& ps) {
   ps.notified = false;
 }
 
-void Rib::Impl::enqueue(PeerState& ps, const Prefix& prefix) {
-  bool inserted = false;
-  ps.queued.get(prefix, &inserted);
-  if (!inserted) return;  // already pending: coalesces into one send of the latest state
+void Rib::Impl::enqueue(PeerState& ps, const Prefix& prefix, PathList& e) {
+  // Already pending: coalesces into one send of the latest state.
+  if (ps.out_bit >= 0) {
+    uint32_t bit = 1u << ps.out_bit;
+    if (e.queued & bit) return;
+    e.queued |= bit;
+  } else {
+    bool inserted = false;
+    ps.queued.get(prefix, &inserted);
+    if (!inserted) return;
+  }
   ps.queue.push_back(prefix);
   if (!ps.notified && pending_cb) {
     ps.notified = true;
@@ -84,14 +76,14 @@ void Rib::Impl::enqueue(PeerState& ps, const Prefix& prefix) {
   }
 }
 
-void Rib::Impl::mark_dirty(const Prefix& prefix) {
+void Rib::Impl::mark_dirty(const Prefix& prefix, PathList& e) {
   int fi = fam_index(prefix.family());
   for (PeerState& ps : peers) {
     if (!ps.up || !ps.fam[fi]) continue;
     // A walk that has not finished will visit the prefix anyway, unless it
     // already passed its slot; queueing is cheap and the Adj-RIB-Out
     // comparison drops duplicates, so always queue.
-    enqueue(ps, prefix);
+    enqueue(ps, prefix, e);
   }
 }
 
@@ -100,7 +92,11 @@ void Rib::Impl::start_walk(PeerState& ps, Family f, bool eor) {
   w.active = true;
   w.eor = w.eor || eor;
   w.pos = 0;
-  w.gen = loc.generation(f);
+  w.list.clear();
+  w.list.reserve(loc.size(f));
+  Prefix prefix;
+  for (size_t i = 0, n = loc.capacity(f); i < n; ++i)
+    if (PathList* e = loc.at(f, i, &prefix); e && !e->empty()) w.list.push_back(prefix);
   if (!ps.notified && pending_cb) {
     ps.notified = true;
     pending_cb(PeerId{static_cast<uint32_t>(&ps - peers.data())});
@@ -245,49 +241,68 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
       ++emitted;
     } else if (was) {
       set_advertised(*ps, prefix, e, false);
-      if (e) maybe_erase(prefix, *e);
       res.withdraw.push_back(prefix);
       ++emitted;
     }
   };
 
-  // 1. Changes, oldest first.
-  while (ps->queue_head < ps->queue.size() && emitted < budget) {
-    Prefix prefix = ps->queue[ps->queue_head++];
-    ps->queued.erase(prefix);
-    process(prefix, loc.find(prefix));
-  }
-  if (ps->queue_head == ps->queue.size()) {
-    ps->queue.clear();
-    ps->queue_head = 0;
-    ps->queued.clear();
-  }
-  // 2. The table walks (initial dump, refresh, policy re-evaluation).
+  auto is_queued = [&](const Prefix& prefix, const PathList* e) {
+    if (ps->out_bit >= 0) return e && ((e->queued >> ps->out_bit) & 1);
+    return ps->queued.find(prefix) != nullptr;
+  };
+
+  // 1. The table walks.
   for (Family f : {Family::V4, Family::V6}) {
     auto& w = ps->walk[fam_index(f)];
     if (!w.active) continue;
-    while (emitted < budget) {
-      if (w.gen != loc.generation(f)) {
-        // The table was rebuilt (slots moved): start over; duplicates are
-        // suppressed by the Adj-RIB-Out comparison.
-        w.pos = 0;
-        w.gen = loc.generation(f);
-      }
-      if (w.pos >= loc.capacity(f)) break;
-      Prefix prefix;
-      // A queued prefix is sent from the queue, in its latest state.
-      if (PathList* e = loc.at(f, w.pos, &prefix); e && !ps->queued.find(prefix))
-        process(prefix, e);
-      ++w.pos;
+    while (emitted < budget && w.pos < w.list.size()) {
+      Prefix prefix = w.list[w.pos++];
+      PathList* e = loc.find(prefix);
+      if (is_queued(prefix, e)) continue;  // sent from the queue, in its latest state
+      process(prefix, e);
+      if (e) maybe_erase(prefix, *e);
     }
-    if (w.pos >= loc.capacity(f)) {
+    if (w.pos >= w.list.size()) {
       w.active = false;
-      // RFC 4724 §2: End-of-RIB once the initial update set has been sent.
-      if (w.eor) res.end_of_rib.push_back(f);
+      std::vector<Prefix>().swap(w.list);
+      if (w.eor) {
+        w.eor_wait = true;
+        w.eor_mark = ps->queue.size();
+      }
       w.eor = false;
     }
   }
-  res.more = ps->queue_head < ps->queue.size() || ps->walk[0].active || ps->walk[1].active;
+  // 2. Changes, oldest first; only once no walk is running (a prefix sent
+  // from the queue and then reached by a walk would be sent twice).
+  if (!ps->walk[0].active && !ps->walk[1].active) {
+    while (ps->queue_head < ps->queue.size() && emitted < budget) {
+      Prefix prefix = ps->queue[ps->queue_head++];
+      PathList* e = loc.find(prefix);
+      if (ps->out_bit >= 0) {
+        if (e) e->queued &= ~(1u << ps->out_bit);
+      } else {
+        ps->queued.erase(prefix);
+      }
+      process(prefix, e);
+      if (e) maybe_erase(prefix, *e);
+    }
+    if (ps->queue_head == ps->queue.size()) {
+      ps->queue.clear();
+      ps->queue_head = 0;
+      ps->queued.clear();
+    }
+  }
+  // 3. RFC 4724 §2: End-of-RIB after the initial update set, which includes
+  // the prefixes that were queued while the walk ran.
+  for (Family f : {Family::V4, Family::V6}) {
+    auto& w = ps->walk[fam_index(f)];
+    if (w.eor_wait && !w.active && (ps->queue.empty() || ps->queue_head >= w.eor_mark)) {
+      res.end_of_rib.push_back(f);
+      w.eor_wait = false;
+    }
+  }
+  res.more = ps->queue_head < ps->queue.size() || ps->walk[0].active || ps->walk[1].active ||
+             ps->walk[0].eor_wait || ps->walk[1].eor_wait;
   if (!res.more) ps->notified = false;
   return res;
 }

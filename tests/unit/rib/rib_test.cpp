@@ -5,6 +5,8 @@
 // soft reconfiguration and counters.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "test_util.hpp"
 
 namespace ferry::rib {
@@ -280,6 +282,47 @@ TEST_F(RibFixture, InitialDumpPacksByAttributeSetThenEndOfRib) {
   EXPECT_EQ(r.end_of_rib, (std::vector<Family>{Family::V4}));
   EXPECT_FALSE(rib.has_pending(b));
   EXPECT_EQ(rib.peer_status(b)->counters.advertised, 80u);
+}
+
+TEST_F(RibFixture, DumpWithConcurrentChangesSendsEachPrefixOnceThenEndOfRib) {
+  PeerId a = up(peer_cfg("a", "192.0.2.2", 65001), 2);
+  std::vector<Prefix> v;
+  for (int i = 0; i < 200; ++i) v.push_back(pfx("10.4." + std::to_string(i) + ".0/24"));
+  rib.announce(a, attrs({65001}, "192.0.2.2"), v);
+  PeerId b = rib.add_peer(peer_cfg("b", "198.51.100.2", 65002));
+  PeerSession s = session(3, "198.51.100.1");
+  s.families = {Family::V4};
+  rib.peer_up(b, s);
+  std::map<Prefix, int> sent;
+  std::vector<std::string> events;
+  bool eor = false;
+  for (int round = 0; round < 1000; ++round) {
+    // Change some prefixes (and add new ones) between small pulls, which
+    // also grows and rebuilds the prefix table under the walk.
+    if (round < 10) {
+      std::vector<Prefix> changed = {v[static_cast<size_t>(round)],
+                                     v[static_cast<size_t>(199 - round)]};
+      for (int k = 0; k < 20; ++k)
+        changed.push_back(
+            pfx("10.5." + std::to_string(round) + "." + std::to_string(k * 8) + "/29"));
+      rib.announce(a, attrs({65001, 65100 + static_cast<uint32_t>(round)}, "192.0.2.2"), changed);
+    }
+    PullResult r = rib.pull_updates(b, 7);
+    for (const auto& batch : r.announce)
+      for (const auto& p : batch.prefixes) {
+        EXPECT_FALSE(eor) << "announcement after End-of-RIB for an initial prefix";
+        ++sent[p];
+      }
+    if (!r.end_of_rib.empty()) eor = true;
+    if (!r.more) break;
+  }
+  EXPECT_TRUE(eor);
+  // Every prefix was sent exactly once unless it changed after being sent.
+  for (const auto& [p, n] : sent) EXPECT_LE(n, 2) << p.str();
+  EXPECT_EQ(sent.size(), 200u + 10u * 20u);
+  // Prefixes that never changed: exactly once (changed ones may legitimately
+  // go twice: the walk sent the old state, the queue the new one).
+  for (int i = 10; i < 190; ++i) EXPECT_EQ(sent[v[static_cast<size_t>(i)]], 1) << i;
 }
 
 TEST_F(RibFixture, BudgetLimitsEachPull) {
