@@ -91,6 +91,12 @@ void Fib::flush() {
   }
   batch_.clear();
   const auto now = Clock::now();
+  if (!foreign_held_) {
+    while (!foreign_.empty() && batch_.size() < opts_.max_ops_per_program) {
+      batch_.push_back(std::move(foreign_.back()));
+      foreign_.pop_back();
+    }
+  }
   while (!dirty_.empty() && batch_.size() < opts_.max_ops_per_program) {
     const Prefix p = dirty_.front();
     dirty_.pop_front();
@@ -104,9 +110,9 @@ void Fib::flush() {
       continue;
     }
     if (e.desired && e.desired != e.installed) {
-      batch_.push_back(RouteOp{RouteOp::Kind::Replace, p, *e.desired});
+      batch_.push_back(RouteOp{RouteOp::Kind::Replace, p, *e.desired, std::nullopt});
     } else if (!e.desired && e.installed && !e.stale) {
-      batch_.push_back(RouteOp{RouteOp::Kind::Delete, p, {}});
+      batch_.push_back(RouteOp{RouteOp::Kind::Delete, p, {}, std::nullopt});
     } else {
       retry_.erase(p);  // nothing to do any more
       maybe_erase(p);
@@ -133,6 +139,20 @@ void Fib::on_programmed(std::vector<NlAck> acks) {
   const auto now = Clock::now();
   for (size_t i = 0; i < batch_.size(); ++i) {
     const RouteOp& op = batch_[i];
+    const NlAck& fack = i < acks.size() ? acks[i] : NlAck{-ECANCELED, "no reply"};
+    if (op.metric) {
+      // A foreign-metric leftover: not tracked per prefix, retried at the next resync.
+      if (fack.error == 0 || fack.error == -ESRCH || fack.error == -ENOENT) {
+        ++counters_.programmed;
+        ++counters_.stale_removed;
+      } else {
+        ++counters_.failures;
+        last_error_ = "delete " + op.prefix.str() + " metric " + std::to_string(*op.metric) + ": " +
+                      std::strerror(-fack.error);
+        resync_wanted_ = true;
+      }
+      continue;
+    }
     auto it = entries_.find(op.prefix);
     if (it == entries_.end()) continue;
     Entry& e = it->second;
@@ -177,7 +197,7 @@ void Fib::on_programmed(std::vector<NlAck> acks) {
   }
   batch_.clear();
   arm_retry_timer();
-  if (!dirty_.empty() || resync_wanted_) {
+  if (!dirty_.empty() || resync_wanted_ || (!foreign_.empty() && !foreign_held_)) {
     schedule_flush();
   } else {
     check_idle();
@@ -259,11 +279,16 @@ void Fib::reconcile(std::vector<KernelRoute> routes, bool initial) {
   if (!initial) ++counters_.resyncs;
   std::unordered_map<Prefix, const KernelRoute*> seen;
   seen.reserve(routes.size());
+  foreign_.clear();
   for (const auto& kr : routes) {
-    // Several metrics of one prefix: keep the one we program.
-    auto [it, inserted] = seen.emplace(kr.prefix, &kr);
-    if (!inserted && kr.metric == opts_.keys.metric) it->second = &kr;
+    if (kr.metric != opts_.keys.metric) {
+      // Ours, but from a run configured with another metric: delete it.
+      foreign_.push_back(RouteOp{RouteOp::Kind::Delete, kr.prefix, {}, kr.metric});
+      continue;
+    }
+    seen.emplace(kr.prefix, &kr);
   }
+  if (initial && stale_hold_.count() > 0 && !foreign_.empty()) foreign_held_ = true;
   // What we believe installed but the kernel lost (link down, someone else deleted it).
   for (auto& [p, e] : entries_) {
     if (e.installed && !seen.count(p) && !e.in_flight) {
@@ -308,6 +333,7 @@ void Fib::reconcile(std::vector<KernelRoute> routes, bool initial) {
 }
 
 void Fib::purge_stale() {
+  foreign_held_ = false;
   for (auto& [p, e] : entries_) {
     if (!e.stale) continue;
     e.stale = false;
@@ -332,6 +358,7 @@ void Fib::shutdown(std::function<void()> done) {
     return;
   }
   shutdown_done_ = std::move(done);
+  foreign_held_ = false;
   for (auto& [p, e] : entries_) {
     e.desired.reset();
     e.stale = false;
@@ -344,11 +371,11 @@ void Fib::shutdown(std::function<void()> done) {
 
 bool Fib::idle() const {
   return started_ && !program_in_flight_ && dirty_.empty() && !resyncing_ && !flush_posted_ &&
-         !resync_wanted_;
+         !resync_wanted_ && (foreign_.empty() || foreign_held_);
 }
 
 bool Fib::converged() const {
-  if (!idle() || !retry_.empty()) return false;
+  if (!idle() || !retry_.empty() || !foreign_.empty()) return false;
   for (const auto& [p, e] : entries_) {
     if (e.stale || e.desired != e.installed) return false;
   }

@@ -45,7 +45,8 @@ struct FibOptions {
   std::chrono::milliseconds backoff_max{30000};
   size_t max_ops_per_program = 16384;
   bool keep_on_shutdown = false;
-  // For stats output only (the RouteKernel owns the real keys).
+  // Must equal the RouteKernel's keys: the metric tells our routes from ones
+  // a previous run left with another metric (those are deleted).
   RouteKeys keys;
 };
 
@@ -151,6 +152,10 @@ class Fib {
   std::deque<Prefix> dirty_;
   std::unordered_map<Prefix, RetryState> retry_;
   std::vector<RouteOp> batch_;  // ops of the program() call in flight
+  // Deletes of our routes with a foreign metric (not in entries_); held until
+  // purge_stale() during a graceful restart.
+  std::vector<RouteOp> foreign_;
+  bool foreign_held_ = false;
   std::unordered_map<RouteTarget, std::weak_ptr<const RouteTarget>, RouteTargetHash> interned_;
   size_t intern_sweep_at_ = 1024;
 

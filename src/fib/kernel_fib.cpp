@@ -63,7 +63,10 @@ void KernelFib::send_next(std::shared_ptr<Job> job) {
     const uint32_t seq = seq0 + count;
     const size_t len = op.kind == RouteOp::Kind::Replace
                            ? build_route_replace(slot, op.prefix, op.target, opts_.keys, seq)
-                           : build_route_delete(slot, op.prefix, opts_.keys, seq);
+                           : build_route_delete(slot, op.prefix,
+                                                RouteKeys{opts_.keys.table, opts_.keys.protocol,
+                                                          op.metric.value_or(opts_.keys.metric)},
+                                                seq);
     if (len == 0) {
       // Not encodable (no next hop, too many next hops): fail this op only.
       job->acks[job->next] = NlAck{-EINVAL, "route cannot be encoded"};

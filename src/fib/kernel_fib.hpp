@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ struct RouteOp {
   Kind kind = Kind::Replace;
   Prefix prefix;
   RouteTarget target;  // Replace only
+  // Delete only: a metric other than ours, for routes a previous run left
+  // with another configured metric.
+  std::optional<uint32_t> metric;
 };
 
 class RouteKernel {

@@ -131,14 +131,19 @@ TEST_F(FibNetns, ReconcileRemovesStaleAndAdoptsMatching) {
   sh("ip route add 10.50.1.0/24 via 10.1.0.2 dev fva proto 200 metric 20 table 100");
   sh("ip route add 10.50.2.0/24 via 10.1.0.3 dev fva proto 200 metric 20 table 100");
   sh("ip route add 10.50.3.0/24 via 10.1.0.3 dev fva proto ospf table 100");
+  // Left with another metric (configuration changed since): deleted too.
+  sh("ip route add 10.50.4.0/24 via 10.1.0.3 dev fva proto 200 metric 10 table 100");
   KernelFib kfib(client, kopts);
-  Fib fib(io, kfib, FibOptions{});
+  FibOptions fo;
+  fo.keys = kopts.keys;
+  Fib fib(io, kfib, fo);
   fib.set(pfx("10.50.0.0/24"), {gw("10.1.0.2")});  // same: adopt
   fib.set(pfx("10.50.2.0/24"), {gw("10.1.0.2")});  // differs: replace
   fib.start();
   ASSERT_TRUE(run_until(io, [&] { return fib.converged(); })) << fib.stats().dump();
   EXPECT_EQ(fib.counters().adopted, 1u);
-  EXPECT_EQ(fib.counters().programmed, 2u);  // delete 10.50.1.0/24, replace 10.50.2.0/24
+  // delete 10.50.1.0/24, replace 10.50.2.0/24, delete 10.50.4.0/24 metric 10
+  EXPECT_EQ(fib.counters().programmed, 3u);
   auto routes = kernel_routes();
   EXPECT_EQ(routes.size(), 2u);
   EXPECT_EQ(routes.at("10.50.2.0/24")["gateway"], "10.1.0.2");

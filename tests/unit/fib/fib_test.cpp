@@ -36,7 +36,12 @@ class FakeKernel : public RouteKernel {
     std::vector<NlAck> acks;
     for (const auto& op : ops) {
       ops_log.push_back((op.kind == RouteOp::Kind::Replace ? "replace " : "delete ") +
-                        op.prefix.str());
+                        op.prefix.str() +
+                        (op.metric ? " metric " + std::to_string(*op.metric) : ""));
+      if (op.metric) {
+        acks.push_back(foreign.erase(op.prefix) ? NlAck{} : NlAck{-ESRCH, {}});
+        continue;
+      }
       if (lose_replies > 0) {
         --lose_replies;
         apply(op);  // the kernel did it, but we never hear about it
@@ -78,6 +83,14 @@ class FakeKernel : public RouteKernel {
       kr.target = t;
       out.push_back(kr);
     }
+    for (const auto& [p, m] : foreign) {
+      KernelRoute kr;
+      kr.prefix = p;
+      kr.protocol = 200;
+      kr.metric = m;
+      kr.target = RouteTarget::blackhole();
+      out.push_back(kr);
+    }
     asio::post(io_, [done, out]() mutable { done(0, std::move(out)); });
   }
 
@@ -88,7 +101,8 @@ class FakeKernel : public RouteKernel {
   }
 
   std::map<Prefix, RouteTarget> routes;
-  std::map<Prefix, int> fail;  // prefix -> how many more times to fail
+  std::map<Prefix, int> fail;          // prefix -> how many more times to fail
+  std::map<Prefix, uint32_t> foreign;  // our protocol, another metric
   int lose_replies = 0;
   int dump_errors = 0;
   bool hold = false;
@@ -358,4 +372,24 @@ TEST_F(FibTest, StatsAndRoutesJson) {
   EXPECT_EQ(r[0]["nexthops"][0]["gateway"], "10.1.0.2");
   EXPECT_EQ(r[0]["nexthops"][0]["dev"], "if5");
   EXPECT_EQ(r[0]["state"], "installed");
+}
+
+TEST_F(FibTest, RoutesWithAnotherMetricFromAPreviousRunAreDeleted) {
+  kernel.routes[pfx("10.0.0.0/24")] = RouteTarget::via({gw("10.1.0.2")});
+  kernel.foreign[pfx("10.0.0.0/24")] = 10;
+  kernel.foreign[pfx("10.9.0.0/24")] = 10;
+  opts.keys.metric = 20;
+  Fib fib(io, kernel, opts);
+  fib.set(pfx("10.0.0.0/24"), {gw("10.1.0.2")});
+  fib.start(std::chrono::hours(1));
+  ASSERT_TRUE(run_until([&] { return fib.started() && fib.idle(); }));
+  EXPECT_TRUE(kernel.ops_log.empty());  // held during a graceful restart
+  fib.purge_stale();
+  ASSERT_TRUE(run_until([&] { return fib.converged(); }));
+  std::sort(kernel.ops_log.begin(), kernel.ops_log.end());
+  EXPECT_EQ(kernel.ops_log, (std::vector<std::string>{"delete 10.0.0.0/24 metric 10",
+                                                      "delete 10.9.0.0/24 metric 10"}));
+  EXPECT_TRUE(kernel.foreign.empty());
+  EXPECT_EQ(kernel.routes.size(), 1u);  // the metric-20 route was adopted
+  EXPECT_EQ(fib.counters().adopted, 1u);
 }
