@@ -445,12 +445,14 @@ Json Fib::stats() const {
   return j;
 }
 
-Json Fib::routes() const {
+Json Fib::routes(const std::optional<Prefix>& within, size_t limit) const {
   Json arr = Json::array();
   std::vector<const std::pair<const Prefix, Entry>*> sorted;
-  sorted.reserve(entries_.size());
-  for (const auto& kv : entries_) sorted.push_back(&kv);
+  for (const auto& kv : entries_) {
+    if (!within || within->contains(kv.first)) sorted.push_back(&kv);
+  }
   std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->first < b->first; });
+  if (sorted.size() > limit) sorted.resize(limit);
   for (const auto* kv : sorted) {
     const Entry& e = kv->second;
     Json r;

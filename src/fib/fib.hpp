@@ -116,7 +116,8 @@ class Fib {
 
   // JSON for "show fib": counters and state, and the route list.
   Json stats() const;
-  Json routes() const;
+  // Sorted by prefix; only prefixes inside `within` if given; at most `limit`.
+  Json routes(const std::optional<Prefix>& within = std::nullopt, size_t limit = 100000) const;
 
  private:
   struct Entry {

@@ -137,6 +137,10 @@ void NetlinkClient::request(std::span<const uint8_t> bytes, uint32_t first_seq, 
     asio::post(io_, [h = std::move(h), acks = std::move(acks)]() mutable { h(std::move(acks)); });
     return;
   }
+  expect(first_seq, count, std::move(h));
+}
+
+void NetlinkClient::expect(uint32_t first_seq, uint32_t count, AckHandler h) {
   Batch b;
   b.count = count;
   b.acks.resize(count, NlAck{1, {}});  // 1: no reply yet

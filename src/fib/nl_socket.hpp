@@ -102,6 +102,13 @@ class NetlinkClient {
   // Called on ENOBUFS (after outstanding requests were failed).
   void set_overrun_handler(std::function<void()> h) { on_overrun_ = std::move(h); }
 
+  // The bookkeeping half of request(): waits for the replies of requests
+  // first_seq..first_seq+count-1 already sent. Public for tests, which feed
+  // replies through handle_datagram() and socket errors through handle_error().
+  void expect(uint32_t first_seq, uint32_t count, AckHandler h);
+  void handle_datagram(std::span<const uint8_t> data) { on_data(data); }
+  void handle_error(int err) { on_error(err); }
+
   const Counters& counters() const { return counters_; }
   asio::io_context& io_context() { return io_; }
   size_t outstanding() const { return batches_.size() + dumps_.size(); }
