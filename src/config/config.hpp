@@ -41,6 +41,7 @@ struct RouterConfig {
   std::string control_socket = "/run/ferry/ferry.sock";
   std::string control_group;  // empty: root's group
   std::string user;           // drop privileges to this user after setup; empty: stay root
+  bool operator==(const RouterConfig&) const = default;
 };
 
 struct TunnelPeerConfig {
@@ -50,6 +51,7 @@ struct TunnelPeerConfig {
   std::optional<Endpoint> endpoint;
   std::vector<Prefix> allowed_ips;
   uint16_t persistent_keepalive = 0;  // seconds, 0 = off
+  bool operator==(const TunnelPeerConfig&) const = default;
 };
 
 struct TunnelConfig {
@@ -62,6 +64,7 @@ struct TunnelConfig {
   // Test-only: scales the protocol's rekey timers down (1.0 = real timers).
   double timer_scale = 1.0;
   std::vector<TunnelPeerConfig> peers;
+  bool operator==(const TunnelConfig&) const = default;
 };
 
 enum class MaxPrefixAction { Warn, Restart };
@@ -92,6 +95,7 @@ struct BgpNeighborConfig {
   bool bfd = false;
   bool graceful_restart = false;
   std::string description;
+  bool operator==(const BgpNeighborConfig&) const = default;
 };
 
 struct RedistributeConfig {
@@ -100,12 +104,14 @@ struct RedistributeConfig {
   std::vector<std::string> interfaces;  // connected: only these (empty: all but lo and the tunnel)
   std::vector<std::string> protocols;   // kernel: "ospf", "bird", "zebra", numbers; empty: all but ferry's
   std::optional<uint32_t> table;        // kernel: table to read (default main)
+  bool operator==(const RedistributeConfig&) const = default;
 };
 
 struct BfdConfig {
   uint32_t min_tx_ms = 300;
   uint32_t min_rx_ms = 300;
   uint32_t multiplier = 3;
+  bool operator==(const BfdConfig&) const = default;
 };
 
 struct BgpConfig {
@@ -119,6 +125,7 @@ struct BgpConfig {
   std::optional<IpAddress> listen_address;
   uint32_t graceful_restart_time = 120;  // seconds
   BfdConfig bfd;
+  bool operator==(const BgpConfig&) const = default;
 };
 
 struct StaticRouteConfig {
@@ -126,6 +133,7 @@ struct StaticRouteConfig {
   std::optional<IpAddress> next_hop;
   std::string interface;
   bool blackhole = false;
+  bool operator==(const StaticRouteConfig&) const = default;
 };
 
 struct FibConfig {
@@ -134,6 +142,7 @@ struct FibConfig {
   uint32_t metric = 20;
   bool install = true;
   bool keep_on_shutdown = false;  // graceful restart: leave routes installed
+  bool operator==(const FibConfig&) const = default;
 };
 
 // ---- Policy -----------------------------------------------------------------
@@ -160,6 +169,7 @@ struct PolicyMatch {
   std::optional<Family> family;
   std::optional<std::string> source;     // "bgp", "static", "connected", "kernel", "network"
   bool empty() const;
+  bool operator==(const PolicyMatch&) const = default;
 };
 
 struct PolicySet {
@@ -176,6 +186,7 @@ struct PolicySet {
   std::vector<std::vector<uint32_t>> large_community_remove;
   std::optional<IpAddress> next_hop;
   bool next_hop_self = false;
+  bool operator==(const PolicySet&) const = default;
 };
 
 enum class PolicyAction { Accept, Reject, NextTerm };
@@ -185,6 +196,7 @@ struct PolicyTerm {
   PolicyMatch match;
   PolicySet set;
   PolicyAction action = PolicyAction::NextTerm;
+  bool operator==(const PolicyTerm&) const = default;
 };
 
 struct PolicyConfig {
@@ -192,6 +204,7 @@ struct PolicyConfig {
   std::vector<PolicyTerm> terms;
   // What happens when no term decided: reject (the default), or accept.
   PolicyAction default_action = PolicyAction::Reject;
+  bool operator==(const PolicyConfig&) const = default;
 };
 
 // -----------------------------------------------------------------------------
@@ -208,6 +221,8 @@ struct Config {
   // nullptr for unknown names and for the built-ins "accept-all" / "reject-all",
   // which are never stored in `policies`.
   const PolicyConfig* find_policy(const std::string& name) const;
+  // Field-wise (path included): modules compare old and new values on reload.
+  bool operator==(const Config&) const = default;
 };
 
 // Parses and validates a file. The error names file:line, the key and what was expected.

@@ -39,6 +39,13 @@ void expect_fixed_point(const std::string& printed, const std::string& what) {
   EXPECT_EQ(print(*again), printed) << what;
 }
 
+// parse(print(c)) gives back c itself, not just the same text.
+void expect_same_value(const Config& c) {
+  auto again = parse(print(c), c.path);
+  ASSERT_TRUE(again.ok()) << again.error();
+  EXPECT_TRUE(*again == c) << c.path;
+}
+
 }  // namespace
 
 TEST(ConfigGolden, PrintsNormalisedForm) {
@@ -55,6 +62,7 @@ TEST(ConfigGolden, PrintsNormalisedForm) {
     if (update) std::ofstream(ok, std::ios::binary) << printed;
     EXPECT_EQ(printed, read_file(ok));
     expect_fixed_point(printed, f.string());
+    expect_same_value(*c);
   }
 }
 
@@ -64,6 +72,7 @@ TEST(ConfigGolden, ExamplesCheckAndRoundTrip) {
     auto c = load(std::string(FERRY_EXAMPLES_DIR) + "/" + name);
     ASSERT_TRUE(c.ok()) << c.error();
     expect_fixed_point(print(*c), name);
+    expect_same_value(*c);
   }
   const std::string broken = std::string(FERRY_EXAMPLES_DIR) + "/broken.toml";
   auto c = load(broken);
