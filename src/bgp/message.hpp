@@ -3,7 +3,7 @@
 // Data flow: the session appends bytes read from TCP to a MessageFramer,
 // then calls next() until it returns NeedMore. Each Frame is a view of one
 // complete, header-checked message inside the framer's buffer, valid until
-// the next append()/next(). The body is handed to decode_open,
+// the next append()/prepare(). The body is handed to decode_open,
 // decode_update (update_codec.hpp), decode_notification or
 // decode_route_refresh. A framing error yields the NOTIFICATION to send
 // (RFC 4271 §6.1); after it the stream is unusable.
