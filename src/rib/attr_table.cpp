@@ -1,62 +1,236 @@
 #include "rib/attr_table.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <new>
+
+#include "common/bytes.hpp"
 
 namespace ferry::rib {
 namespace {
 
 AttrNode* const kTomb = reinterpret_cast<AttrNode*>(uintptr_t{1});
 
-inline size_t mix(size_t h, uint64_t v) {
-  // 64-bit multiply-xorshift mixing (splitmix64 finaliser applied per word).
-  v += 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+inline uint64_t mix(uint64_t v) {
   v = (v ^ (v >> 30)) * 0xbf58476d1ce4e5b9ULL;
   v = (v ^ (v >> 27)) * 0x94d049bb133111ebULL;
-  return h ^ (v ^ (v >> 31));
+  return v ^ (v >> 31);
 }
 
-size_t hash_addr(size_t h, const std::optional<IpAddress>& a) {
-  if (!a) return mix(h, 0x51);
-  uint64_t x, y;
-  std::memcpy(&x, a->bytes(), 8);
-  std::memcpy(&y, a->bytes() + 8, 8);
-  h = mix(h, x);
-  h = mix(h, y);
-  return mix(h, static_cast<uint64_t>(a->family()));
+size_t hash_bytes(const uint8_t* p, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ n;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    h = mix(h ^ w) + 0x9e3779b97f4a7c15ULL;
+  }
+  uint64_t w = 0;
+  std::memcpy(&w, p + i, n - i);
+  return mix(h ^ w);
+}
+
+// Presence bits of the encoding's first byte.
+constexpr uint8_t kNh = 1, kNhLl = 2, kMed = 4, kLp = 8, kAtomic = 16, kAggr = 32, kOrig = 64;
+
+void put_addr(ByteWriter& w, const IpAddress& a) {
+  w.u8(static_cast<uint8_t>(a.family()));
+  w.bytes(a.bytes(), static_cast<size_t>(a.byte_len()));
+}
+
+bool get_addr(ByteReader& r, IpAddress& a) {
+  auto f = r.u8();
+  if (!f || (*f != 4 && *f != 6)) return false;
+  auto b = r.bytes(*f == 4 ? 4 : 16);
+  if (!b) return false;
+  a = IpAddress::from_bytes(static_cast<Family>(*f), b->data());
+  return true;
 }
 
 }  // namespace
 
-size_t attr_hash(const bgp::PathAttributes& a) {
-  size_t h = mix(0, static_cast<uint64_t>(a.origin));
-  for (const auto& seg : a.as_path) {
-    h = mix(h, 0x100 + static_cast<uint64_t>(seg.type));
-    for (uint32_t asn : seg.asns) h = mix(h, asn);
-  }
-  h = hash_addr(h, a.next_hop);
-  h = hash_addr(h, a.next_hop_ll);
-  h = mix(h, a.med ? (uint64_t{1} << 32) | *a.med : 0);
-  h = mix(h, a.local_pref ? (uint64_t{1} << 32) | *a.local_pref : 0);
-  h = mix(h, a.atomic_aggregate);
+// The encoding, in order: presence bits, origin, then each present optional
+// field, then counted lists (u16 counts: an UPDATE is at most 64 KiB).
+void encode_attrs(const bgp::PathAttributes& a, std::vector<uint8_t>& out) {
+  out.clear();
+  ByteWriter w(out);
+  uint8_t bits = (a.next_hop ? kNh : 0) | (a.next_hop_ll ? kNhLl : 0) | (a.med ? kMed : 0) |
+                 (a.local_pref ? kLp : 0) | (a.atomic_aggregate ? kAtomic : 0) |
+                 (a.aggregator ? kAggr : 0) | (a.originator_id ? kOrig : 0);
+  w.u8(bits);
+  w.u8(static_cast<uint8_t>(a.origin));
+  if (a.next_hop) put_addr(w, *a.next_hop);
+  if (a.next_hop_ll) put_addr(w, *a.next_hop_ll);
+  if (a.med) w.u32(*a.med);
+  if (a.local_pref) w.u32(*a.local_pref);
   if (a.aggregator) {
-    h = mix(h, a.aggregator->asn);
-    h = hash_addr(h, a.aggregator->address);
+    w.u32(a.aggregator->asn);
+    put_addr(w, a.aggregator->address);
   }
-  h = mix(h, 0x200 + a.communities.size());
-  for (uint32_t c : a.communities) h = mix(h, c);
-  h = mix(h, 0x300 + a.ext_communities.size());
-  for (uint64_t c : a.ext_communities) h = mix(h, c);
-  h = mix(h, 0x400 + a.large_communities.size());
-  for (const auto& c : a.large_communities)
-    h = mix(h, (uint64_t{c.global} << 32 | c.local1) ^ (uint64_t{c.local2} << 17));
-  h = mix(h, a.originator_id ? (uint64_t{1} << 32) | *a.originator_id : 0);
-  h = mix(h, 0x500 + a.cluster_list.size());
-  for (uint32_t c : a.cluster_list) h = mix(h, c);
+  if (a.originator_id) w.u32(*a.originator_id);
+  w.u16(static_cast<uint16_t>(a.as_path.size()));
+  for (const auto& seg : a.as_path) {
+    w.u8(static_cast<uint8_t>(seg.type));
+    w.u16(static_cast<uint16_t>(seg.asns.size()));
+    for (uint32_t x : seg.asns) w.u32(x);
+  }
+  w.u16(static_cast<uint16_t>(a.communities.size()));
+  for (uint32_t c : a.communities) w.u32(c);
+  w.u16(static_cast<uint16_t>(a.ext_communities.size()));
+  for (uint64_t c : a.ext_communities) w.u64(c);
+  w.u16(static_cast<uint16_t>(a.large_communities.size()));
+  for (const auto& c : a.large_communities) {
+    w.u32(c.global);
+    w.u32(c.local1);
+    w.u32(c.local2);
+  }
+  w.u16(static_cast<uint16_t>(a.cluster_list.size()));
+  for (uint32_t c : a.cluster_list) w.u32(c);
+  w.u16(static_cast<uint16_t>(a.unknown.size()));
   for (const auto& u : a.unknown) {
-    h = mix(h, uint64_t{u.flags} << 8 | u.type);
-    for (uint8_t b : u.value) h = mix(h, b);
+    w.u8(u.flags);
+    w.u8(u.type);
+    w.u16(static_cast<uint16_t>(u.value.size()));
+    w.bytes(u.value.data(), u.value.size());
   }
-  return h;
+}
+
+bool decode_attrs(const uint8_t* p, size_t len, bgp::PathAttributes& a) {
+  ByteReader r(p, len);
+  a = bgp::PathAttributes();
+  auto bits = r.u8();
+  auto origin = r.u8();
+  if (!bits || !origin) return false;
+  a.origin = static_cast<bgp::Origin>(*origin);
+  if (*bits & kNh) {
+    a.next_hop.emplace();
+    if (!get_addr(r, *a.next_hop)) return false;
+  }
+  if (*bits & kNhLl) {
+    a.next_hop_ll.emplace();
+    if (!get_addr(r, *a.next_hop_ll)) return false;
+  }
+  if (*bits & kMed) {
+    auto v = r.u32();
+    if (!v) return false;
+    a.med = *v;
+  }
+  if (*bits & kLp) {
+    auto v = r.u32();
+    if (!v) return false;
+    a.local_pref = *v;
+  }
+  a.atomic_aggregate = *bits & kAtomic;
+  if (*bits & kAggr) {
+    auto asn = r.u32();
+    if (!asn) return false;
+    a.aggregator.emplace();
+    a.aggregator->asn = *asn;
+    if (!get_addr(r, a.aggregator->address)) return false;
+  }
+  if (*bits & kOrig) {
+    auto v = r.u32();
+    if (!v) return false;
+    a.originator_id = *v;
+  }
+  auto nseg = r.u16();
+  if (!nseg) return false;
+  a.as_path.resize(*nseg);
+  for (auto& seg : a.as_path) {
+    auto t = r.u8();
+    auto n = r.u16();
+    if (!t || !n) return false;
+    seg.type = static_cast<bgp::SegmentType>(*t);
+    seg.asns.resize(*n);
+    for (auto& x : seg.asns) {
+      auto v = r.u32();
+      if (!v) return false;
+      x = *v;
+    }
+  }
+  auto n = r.u16();
+  if (!n) return false;
+  a.communities.resize(*n);
+  for (auto& c : a.communities) {
+    auto v = r.u32();
+    if (!v) return false;
+    c = *v;
+  }
+  n = r.u16();
+  if (!n) return false;
+  a.ext_communities.resize(*n);
+  for (auto& c : a.ext_communities) {
+    auto v = r.u64();
+    if (!v) return false;
+    c = *v;
+  }
+  n = r.u16();
+  if (!n) return false;
+  a.large_communities.resize(*n);
+  for (auto& c : a.large_communities) {
+    auto g = r.u32(), l1 = r.u32(), l2 = r.u32();
+    if (!g || !l1 || !l2) return false;
+    c = {*g, *l1, *l2};
+  }
+  n = r.u16();
+  if (!n) return false;
+  a.cluster_list.resize(*n);
+  for (auto& c : a.cluster_list) {
+    auto v = r.u32();
+    if (!v) return false;
+    c = *v;
+  }
+  n = r.u16();
+  if (!n) return false;
+  a.unknown.resize(*n);
+  for (auto& u : a.unknown) {
+    auto f = r.u8(), t = r.u8();
+    auto l = r.u16();
+    if (!f || !t || !l) return false;
+    u.flags = *f;
+    u.type = *t;
+    auto b = r.bytes(*l);
+    if (!b) return false;
+    u.value.assign(b->begin(), b->end());
+  }
+  return r.empty();
+}
+
+size_t attr_hash(const bgp::PathAttributes& a) {
+  std::vector<uint8_t> buf;
+  encode_attrs(a, buf);
+  return hash_bytes(buf.data(), buf.size());
+}
+
+AttrSummary summarize(const bgp::PathAttributes& a) {
+  AttrSummary s;
+  if (a.local_pref) {
+    s.local_pref = *a.local_pref;
+    s.has |= AttrSummary::kHasLocalPref;
+  }
+  if (a.med) {
+    s.med = *a.med;
+    s.has |= AttrSummary::kHasMed;
+  }
+  if (a.originator_id) {
+    s.originator_id = *a.originator_id;
+    s.has |= AttrSummary::kHasOriginator;
+  }
+  if (a.next_hop) {
+    s.next_hop = *a.next_hop;
+    s.has |= AttrSummary::kHasNextHop;
+  }
+  s.neighbor_as = neighbor_as(a);
+  s.as_path_len = static_cast<uint16_t>(std::min(as_path_length(a), 0xffff));
+  s.cluster_len = static_cast<uint16_t>(std::min<size_t>(a.cluster_list.size(), 0xffff));
+  s.origin = a.origin;
+  return s;
+}
+
+bgp::PathAttributes AttrRef::operator*() const {
+  bgp::PathAttributes a;
+  decode_attrs(n_->data(), n_->len, a);  // our own encoding: cannot fail
+  return a;
 }
 
 int as_path_length(const bgp::PathAttributes& a) {
@@ -111,33 +285,26 @@ void as_path_prepend(bgp::PathAttributes& a, uint32_t asn, uint32_t count) {
   v.insert(v.begin(), count, asn);
 }
 
-size_t attr_heap_bytes(const bgp::PathAttributes& a) {
-  size_t n = sizeof(AttrNode);
-  n += a.as_path.capacity() * sizeof(bgp::AsPathSegment);
-  for (const auto& s : a.as_path) n += s.asns.capacity() * 4;
-  n += a.communities.capacity() * 4 + a.ext_communities.capacity() * 8 +
-       a.large_communities.capacity() * sizeof(bgp::LargeCommunity) + a.cluster_list.capacity() * 4;
-  for (const auto& u : a.unknown) n += sizeof(u) + u.value.capacity();
-  return n;
-}
-
 AttrTable::AttrTable() : slots_(64, nullptr) {}
 
 AttrTable::~AttrTable() {
-  // Handles should be gone by now; free whatever is left so nothing leaks,
-  // and detach the nodes so a late release cannot touch this table.
+  // Handles should be gone by now; free whatever is left so nothing leaks.
   for (AttrNode*& n : slots_) {
-    if (n && n != kTomb) delete n;
+    if (n && n != kTomb) {
+      n->~AttrNode();
+      ::operator delete(n);
+    }
     n = nullptr;
   }
 }
 
-AttrNode* AttrTable::find(const bgp::PathAttributes& a, size_t h) const {
+AttrNode* AttrTable::find(const uint8_t* enc, uint32_t len, size_t h) const {
   size_t mask = slots_.size() - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     AttrNode* n = slots_[i];
     if (!n) return nullptr;
-    if (n != kTomb && n->hash == h && n->value == a) return n;
+    if (n != kTomb && n->hash == h && n->len == len && std::memcmp(n->data(), enc, len) == 0)
+      return n;
   }
 }
 
@@ -156,29 +323,27 @@ void AttrTable::grow() {
   used_ = count_;
 }
 
-AttrRef AttrTable::insert(bgp::PathAttributes&& a, size_t h) {
+AttrRef AttrTable::intern(const bgp::PathAttributes& a) {
+  encode_attrs(a, scratch_);
+  auto len = static_cast<uint32_t>(scratch_.size());
+  size_t h = hash_bytes(scratch_.data(), len);
+  if (AttrNode* n = find(scratch_.data(), len, h)) return AttrRef(n);
   if ((used_ + 1) * 4 > slots_.size() * 3) grow();
-  auto* n = new AttrNode{std::move(a), h, 0, this};
+  void* mem = ::operator new(sizeof(AttrNode) + len);
+  auto* n = new (mem) AttrNode();
+  n->hash = h;
+  n->len = len;
+  n->owner = this;
+  n->sum = summarize(a);
+  std::memcpy(n->data(), scratch_.data(), len);
   size_t mask = slots_.size() - 1;
   size_t i = h & mask;
   while (slots_[i] && slots_[i] != kTomb) i = (i + 1) & mask;
   if (!slots_[i]) ++used_;
   slots_[i] = n;
   ++count_;
-  value_bytes_ += attr_heap_bytes(n->value);
+  value_bytes_ += sizeof(AttrNode) + len + 8;  // + malloc header
   return AttrRef(n);
-}
-
-AttrRef AttrTable::intern(const bgp::PathAttributes& a) {
-  size_t h = attr_hash(a);
-  if (AttrNode* n = find(a, h)) return AttrRef(n);
-  return insert(bgp::PathAttributes(a), h);
-}
-
-AttrRef AttrTable::intern(bgp::PathAttributes&& a) {
-  size_t h = attr_hash(a);
-  if (AttrNode* n = find(a, h)) return AttrRef(n);
-  return insert(std::move(a), h);
 }
 
 void AttrTable::erase(AttrNode* n) {
@@ -197,9 +362,10 @@ void AttrTable::erase(AttrNode* n) {
     }
     if (!slots_[i]) break;  // not found: cannot happen for a live node
   }
-  value_bytes_ -= attr_heap_bytes(n->value);
+  value_bytes_ -= sizeof(AttrNode) + n->len + 8;
   --count_;
-  delete n;
+  n->~AttrNode();
+  ::operator delete(n);
 }
 
 size_t AttrTable::bytes() const {

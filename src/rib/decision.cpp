@@ -44,19 +44,19 @@ DecisionResult decide(std::span<const Candidate> c, const DecisionOptions& opts)
   }
   if (alive.empty()) return r;
 
-  auto lp = [&](int i) { return c[i].attrs->local_pref.value_or(kDefaultLocalPref); };
-  auto nas = [&](int i) { return neighbor_as(*c[i].attrs); };
+  auto lp = [&](int i) { return c[i].attrs->local_pref_or(kDefaultLocalPref); };
+  auto nas = [&](int i) { return c[i].attrs->neighbor_as; };
   // §9.1.1: degree of preference = LOCAL_PREF.
   eliminate(alive, r.reasons, LossReason::LocalPref, lp, true);
   // §9.1.2.2 (a) shortest AS_PATH.
   eliminate(alive, r.reasons, LossReason::AsPathLength,
-            [&](int i) { return as_path_length(*c[i].attrs); });
+            [&](int i) { return c[i].attrs->as_path_len; });
   // (b) lowest ORIGIN.
   eliminate(alive, r.reasons, LossReason::Origin,
             [&](int i) { return static_cast<int>(c[i].attrs->origin); });
   // (c) lowest MED among routes from the same neighbouring AS; missing MED = 0.
   if (alive.size() > 1) {
-    auto med = [&](int i) { return c[i].attrs->med.value_or(0); };
+    auto med = [&](int i) { return c[i].attrs->med_or_zero(); };
     std::vector<int> keep;
     for (int i : alive) {
       bool beaten = false;
@@ -86,7 +86,7 @@ DecisionResult decide(std::span<const Candidate> c, const DecisionOptions& opts)
   eliminate(alive, r.reasons, LossReason::RouterId, [&](int i) { return c[i].router_id; });
   // RFC 4456 §9: shortest CLUSTER_LIST.
   eliminate(alive, r.reasons, LossReason::ClusterList,
-            [&](int i) { return c[i].attrs->cluster_list.size(); });
+            [&](int i) { return c[i].attrs->cluster_len; });
   // (g) lowest peer address; the tiebreak makes the order total.
   eliminate(alive, r.reasons, LossReason::PeerAddress,
             [&](int i) { return std::make_pair(c[i].peer_address, c[i].tiebreak); });
@@ -95,22 +95,22 @@ DecisionResult decide(std::span<const Candidate> c, const DecisionOptions& opts)
 
   if (opts.max_paths > 1 && pool.size() > 1) {
     auto order = [&](int i) {
-      return std::make_tuple(c[i].router_id, c[i].attrs->cluster_list.size(), c[i].peer_address,
+      return std::make_tuple(c[i].router_id, c[i].attrs->cluster_len, c[i].peer_address,
                              c[i].tiebreak);
     };
     std::sort(pool.begin(), pool.end(), [&](int a, int b) { return order(a) < order(b); });
-    const auto& best_nh = c[r.best].attrs->next_hop;
+    const auto best_nh = c[r.best].attrs->nh();
     uint32_t best_as = nas(r.best);
     for (int i : pool) {
       if (r.active.size() >= opts.max_paths) break;
       if (i == r.best) continue;
       if (!opts.multipath_relax && nas(i) != best_as) continue;
       if (c[i].ibgp != c[r.best].ibgp) continue;
-      const auto& nh = c[i].attrs->next_hop;
+      const auto nh = c[i].attrs->nh();
       if (!nh || (best_nh && *nh == *best_nh)) continue;
       bool dup = false;
       for (int j : r.active)
-        if (c[j].attrs->next_hop == nh) dup = true;
+        if (c[j].attrs->nh() == nh) dup = true;
       if (dup) continue;
       r.active.push_back(i);
       r.reasons[i] = LossReason::None;

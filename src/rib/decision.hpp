@@ -18,7 +18,7 @@
 namespace ferry::rib {
 
 struct Candidate {
-  const bgp::PathAttributes* attrs = nullptr;  // post-policy; null: rejected
+  const AttrSummary* attrs = nullptr;  // post-policy; null: rejected
   bool ibgp = false;
   bool local = false;      // locally originated (counts as eBGP at step (d))
   uint32_t router_id = 0;  // ORIGINATOR_ID if present, else the peer's BGP Identifier

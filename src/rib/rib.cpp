@@ -120,13 +120,14 @@ AttrRef Rib::Impl::import_base(PeerState& ps, const AttrRef& pre) {
   // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored (removed,
   // so the decision uses the default unless import policy sets one). Peers
   // rarely send it, so this normally costs nothing.
-  if (!pre->local_pref) return pre;
+  if (!(pre.summary().has & AttrSummary::kHasLocalPref)) return pre;
   bgp::PathAttributes a = *pre;
   a.local_pref.reset();
   return attrs.intern(std::move(a));
 }
 
-AttrRef Rib::Impl::import_attrs(PeerState& ps, const Prefix& prefix, const AttrRef& base) {
+AttrRef Rib::Impl::import_attrs(PeerState& ps, const Prefix& prefix, const AttrRef& base,
+                                const bgp::PathAttributes& base_val) {
   const auto& chain = ps.cfg.import_policies;
   if (chain.empty()) {
     // RFC 8212 §3: without import policy an eBGP session accepts nothing.
@@ -140,7 +141,7 @@ AttrRef Rib::Impl::import_attrs(PeerState& ps, const Prefix& prefix, const AttrR
   in.neighbor_address = &ps.cfg.address;
   in.local_asn = opts.local_asn.value();
   std::optional<bgp::PathAttributes> out;
-  PolicyOutcome r = policy.run(chain, in, *base, out);
+  PolicyOutcome r = policy.run(chain, in, base_val, out);
   if (!r.accept) return AttrRef();
   return out ? attrs.intern(std::move(*out)) : base;
 }
@@ -153,7 +154,8 @@ void Rib::Impl::apply_import(uint32_t peer_id, std::span<const Prefix> prefixes,
     return;
   }
   AttrRef base = import_base(ps, pre);
-  bool loop = import_loop(ps, *base);
+  const bgp::PathAttributes base_val = *base;  // decoded once per UPDATE
+  bool loop = import_loop(ps, base_val);
   if (loop) ps.counters.loops_rejected += prefixes.size();
   bool per_prefix = policy.depends_on_prefix(ps.cfg.import_policies);
   AttrRef cached;
@@ -164,7 +166,7 @@ void Rib::Impl::apply_import(uint32_t peer_id, std::span<const Prefix> prefixes,
       if (!per_prefix && have) {
         post = cached;
       } else {
-        post = import_attrs(ps, p, base);
+        post = import_attrs(ps, p, base, base_val);
         cached = post;
         have = true;
       }
@@ -228,7 +230,7 @@ void Rib::Impl::remove_path(const Prefix& prefix, uint32_t peer_id) {
 Candidate Rib::Impl::candidate(const Path& p) const {
   const PeerState& ps = peers[p.peer];
   Candidate c;
-  c.attrs = p.post.get();
+  c.attrs = p.post ? &p.post.summary() : nullptr;
   c.ibgp = ps.ibgp;
   c.local = ps.local;
   c.tiebreak = p.peer;
@@ -237,11 +239,11 @@ Candidate Rib::Impl::candidate(const Path& p) const {
     c.nh = NextHopInfo{true, 0};
     return c;
   }
-  c.router_id =
-      c.attrs && c.attrs->originator_id ? *c.attrs->originator_id : ps.sess.router_id.value();
+  c.router_id = c.attrs && (c.attrs->has & AttrSummary::kHasOriginator) ? c.attrs->originator_id
+                                                                        : ps.sess.router_id.value();
   c.peer_address = ps.cfg.address;
-  if (c.attrs && c.attrs->next_hop)
-    c.nh = resolver ? resolver(*c.attrs->next_hop) : NextHopInfo{true, 0};
+  if (c.attrs && (c.attrs->has & AttrSummary::kHasNextHop))
+    c.nh = resolver ? resolver(c.attrs->next_hop) : NextHopInfo{true, 0};
   else
     c.nh = NextHopInfo{false, 0};
   return c;
@@ -251,11 +253,11 @@ std::vector<NextHop> Rib::Impl::active_next_hops(const PathList& paths) const {
   std::vector<NextHop> v;
   for (const Path& p : paths)
     if ((p.flags & kPathBest) && p.post)
-      v.push_back({p.post->next_hop.value_or(IpAddress()), PeerId{p.peer}});
+      v.push_back({p.post.summary().nh().value_or(IpAddress()), PeerId{p.peer}});
   if (v.empty()) return v;
   for (const Path& p : paths)
     if ((p.flags & kPathActive) && !(p.flags & kPathBest) && p.post)
-      v.push_back({p.post->next_hop.value_or(IpAddress()), PeerId{p.peer}});
+      v.push_back({p.post.summary().nh().value_or(IpAddress()), PeerId{p.peer}});
   std::sort(v.begin() + 1, v.end(), [](const NextHop& a, const NextHop& b) {
     return std::make_pair(a.address, to_int(a.peer)) < std::make_pair(b.address, to_int(b.peer));
   });
@@ -362,7 +364,8 @@ void Rib::reapply_policies() {
         post = it->second;
       } else {
         AttrRef base = m.import_base(ps, p.pre);
-        if (!m.import_loop(ps, *base)) post = m.import_attrs(ps, prefix, base);
+        const bgp::PathAttributes base_val = *base;
+        if (!m.import_loop(ps, base_val)) post = m.import_attrs(ps, prefix, base, base_val);
         if (!per_prefix[p.peer]) cache.emplace(key, post);
       }
       if (p.post) --ps.counters.accepted;

@@ -113,6 +113,21 @@ constexpr int kAdvBits = 32;
 
 constexpr uint32_t kFirstBgpPeer = 8;
 
+// Export results for one pull: (source attributes, source peer, family) ->
+// exported attributes (null: not exported).
+struct ExportKey {
+  const void* attrs;
+  uint32_t peer;
+  int fam;
+  bool operator==(const ExportKey&) const = default;
+};
+struct ExportKeyHash {
+  size_t operator()(const ExportKey& k) const noexcept {
+    return std::hash<const void*>{}(k.attrs) * 31 + k.peer * 2 + static_cast<size_t>(k.fam);
+  }
+};
+using ExportCache = std::unordered_map<ExportKey, AttrRef, ExportKeyHash>;
+
 struct PeerState {
   bool used = false;
   bool local = false;  // pseudo-peer for a RouteSource
@@ -187,7 +202,8 @@ class Rib::Impl {
   uint32_t cluster_id() const { return opts.cluster_id.value_or(opts.router_id).value(); }
 
   // Import: returns the post-policy attributes or null (rejected).
-  AttrRef import_attrs(PeerState& ps, const Prefix& prefix, const AttrRef& pre);
+  AttrRef import_attrs(PeerState& ps, const Prefix& prefix, const AttrRef& base,
+                       const bgp::PathAttributes& base_val);
   // Normalises what an eBGP peer sent before policy (RFC 4271 §5.1.5: LOCAL_PREF ignored).
   AttrRef import_base(PeerState& ps, const AttrRef& pre);
   bool import_loop(PeerState& ps, const bgp::PathAttributes& a);
@@ -219,8 +235,7 @@ class Rib::Impl {
   uint32_t used_bits = 0;  // out_bit allocation
   void mark_dirty(const Prefix& prefix, PathList& e);
   void start_walk(PeerState& ps, Family f, bool eor);
-  AttrRef export_attrs(PeerState& to, const Prefix& prefix, const Path& best,
-                       std::unordered_map<uint64_t, AttrRef>* cache);
+  AttrRef export_attrs(PeerState& to, const Prefix& prefix, const Path& best, ExportCache* cache);
   bool advertised(const PeerState& ps, const Prefix& prefix, const PathList* e) const;
   void set_advertised(PeerState& ps, const Prefix& prefix, PathList* e, bool on);
   // Forgets everything sent to and queued for the peer (session down).

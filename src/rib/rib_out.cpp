@@ -104,18 +104,32 @@ void Rib::Impl::start_walk(PeerState& ps, Family f, bool eor) {
 }
 
 AttrRef Rib::Impl::export_attrs(PeerState& to, const Prefix& prefix, const Path& best,
-                                std::unordered_map<uint64_t, AttrRef>* cache) {
+                                ExportCache* cache) {
   uint32_t to_id = static_cast<uint32_t>(&to - peers.data());
   if (best.peer == to_id || !best.post) return AttrRef();  // never back to where it came from
   const PeerState& from = peers[best.peer];
-  const bgp::PathAttributes& src = *best.post;
   bool to_ebgp = !to.ibgp;
+  Family fam = prefix.family();
+  const auto& chain = to.cfg.export_policies;
+  // Everything below depends only on (source attributes, source peer,
+  // family) unless the export policy looks at the prefix: cache per pull.
+  bool prefix_dep = !chain.empty() && policy.depends_on_prefix(chain);
+  ExportKey key{best.post.id(), best.peer, fam_index(fam)};
+  if (cache && !prefix_dep) {
+    auto it = cache->find(key);
+    if (it != cache->end()) return it->second;
+  }
+  auto fail = [&]() {
+    if (cache && !prefix_dep) cache->emplace(key, AttrRef());
+    return AttrRef();
+  };
+  const bgp::PathAttributes src = *best.post;
 
   // RFC 1997: well-known communities.
-  if (has_community(src, bgp::kNoAdvertise)) return AttrRef();
+  if (has_community(src, bgp::kNoAdvertise)) return fail();
   if (to_ebgp &&
       (has_community(src, bgp::kNoExport) || has_community(src, bgp::kNoExportSubconfed)))
-    return AttrRef();
+    return fail();
 
   // iBGP split horizon (RFC 4271 §9.2) and route reflection (RFC 4456 §8).
   bool reflect = false;
@@ -123,26 +137,16 @@ AttrRef Rib::Impl::export_attrs(PeerState& to, const Prefix& prefix, const Path&
     bool from_client = from.cfg.route_reflector_client;
     bool to_client = to.cfg.route_reflector_client;
     // From a client: reflect to everyone. From a non-client: only to clients.
-    if (!from_client && !to_client) return AttrRef();
+    if (!from_client && !to_client) return fail();
     reflect = true;
     // Do not reflect a route back to the router that originated it.
     uint32_t originator = src.originator_id.value_or(from.sess.router_id.value());
-    if (originator == to.sess.router_id.value()) return AttrRef();
+    if (originator == to.sess.router_id.value()) return fail();
   }
   // Sender-side loop detection: the peer would drop it anyway (RFC 4271 §9.1.2).
-  if (to_ebgp && as_path_contains(src, to.cfg.remote_asn.value())) return AttrRef();
+  if (to_ebgp && as_path_contains(src, to.cfg.remote_asn.value())) return fail();
 
-  const auto& chain = to.cfg.export_policies;
-  if (chain.empty() && to_ebgp) return AttrRef();  // RFC 8212 §3: send nothing
-
-  Family fam = prefix.family();
-  bool prefix_dep = !chain.empty() && policy.depends_on_prefix(chain);
-  uint64_t key = (reinterpret_cast<uintptr_t>(best.post.id()) * 0x9e3779b97f4a7c15ULL) ^
-                 (uint64_t{best.peer} << 1) ^ static_cast<uint64_t>(fam_index(fam));
-  if (cache && !prefix_dep) {
-    auto it = cache->find(key);
-    if (it != cache->end()) return it->second;
-  }
+  if (chain.empty() && to_ebgp) return fail();  // RFC 8212 §3: send nothing
 
   std::optional<IpAddress> self;
   if (fam == Family::V4)
@@ -162,8 +166,7 @@ AttrRef Rib::Impl::export_attrs(PeerState& to, const Prefix& prefix, const Path&
     in.self_next_hop = self;
     pr = policy.run(chain, in, src, out);
     if (!pr.accept) {
-      if (cache && !prefix_dep) cache->emplace(key, AttrRef());
-      return AttrRef();
+      return fail();
     }
   }
   bgp::PathAttributes a = out ? std::move(*out) : src;
@@ -193,8 +196,7 @@ AttrRef Rib::Impl::export_attrs(PeerState& to, const Prefix& prefix, const Path&
   if (set_self) {
     if (!self) {
       // No local address of this family on the session: cannot be announced.
-      if (cache && !prefix_dep) cache->emplace(key, AttrRef());
-      return AttrRef();
+      return fail();
     }
     a.next_hop = *self;
     a.next_hop_ll = fam == Family::V6 ? to.sess.local_v6_ll : std::nullopt;
@@ -202,8 +204,7 @@ AttrRef Rib::Impl::export_attrs(PeerState& to, const Prefix& prefix, const Path&
   if (!a.next_hop || a.next_hop->family() != fam) {
     // RFC 4271 §5.1.3 / RFC 4760: the next hop must be usable for the family.
     if (!(fam == Family::V6 && a.next_hop)) {
-      if (cache && !prefix_dep) cache->emplace(key, AttrRef());
-      return AttrRef();
+      return fail();
     }
   }
   AttrRef r = attrs.intern(std::move(a));
@@ -216,7 +217,7 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
   PeerState* ps = peer(p);
   if (!ps || ps->local || !ps->up) return res;
   if (budget == 0) budget = 1;
-  std::unordered_map<uint64_t, AttrRef> cache;
+  ExportCache cache;
   std::unordered_map<const void*, size_t> batch_of;  // attrs -> index in res.announce
   size_t emitted = 0;
 

@@ -28,9 +28,12 @@ struct Two {
     ca.tiebreak = 1;
     cb.tiebreak = 2;
   }
+  AttrSummary sa, sb;
   DecisionResult run(DecisionOptions o = {}) {
-    ca.attrs = &a;
-    cb.attrs = &b;
+    sa = summarize(a);
+    sb = summarize(b);
+    ca.attrs = &sa;
+    cb.attrs = &sb;
     std::vector<Candidate> v = {cb, ca};  // the winner is not first
     return decide(v, o);
   }
@@ -152,7 +155,8 @@ TEST(Decision, UnreachableNextHopIsIneligible) {
 TEST(Decision, RejectedPathIsNotACandidate) {
   Two t;
   DecisionResult r;
-  t.ca.attrs = &t.a;
+  AttrSummary sa = summarize(t.a);
+  t.ca.attrs = &sa;
   t.cb.attrs = nullptr;
   std::vector<Candidate> v = {t.cb, t.ca};
   r = decide(v, {});
@@ -174,9 +178,9 @@ TEST(Decision, EcmpUpToIgpCostStepWithDistinctNextHops) {
                       a3 = attrs({65001}, "10.0.0.2"), a4 = attrs({65002}, "10.0.0.4"),
                       a5 = attrs({65001}, "10.0.0.5");
   std::vector<Candidate> c(5);
-  const bgp::PathAttributes* as[] = {&a1, &a2, &a3, &a4, &a5};
+  AttrSummary as[] = {summarize(a1), summarize(a2), summarize(a3), summarize(a4), summarize(a5)};
   for (int i = 0; i < 5; ++i) {
-    c[i].attrs = as[i];
+    c[i].attrs = &as[i];
     c[i].router_id = 10 + i;
     c[i].peer_address = ip("10.0.0." + std::to_string(i + 1));
     c[i].tiebreak = i;
