@@ -205,8 +205,11 @@ PolicyMatch parse_match(const TableReader& t, std::vector<NeighborRef>& refs) {
   if (auto v = t.get("communities")) m.communities = communities(*v);
   if (auto v = t.get("large-communities")) m.large_communities = large_communities(*v);
   if (auto v = t.get("neighbors")) {
-    for (const auto& e : v->array("neighbor names")) {
-      m.neighbors.push_back(e.string());
+    for (const auto& e : v->array("neighbor names or addresses")) {
+      // A neighbor's name, or its address in canonical text (what the RIB compares).
+      std::string ref = e.string();
+      if (auto a = IpAddress::parse(ref)) ref = a->str();
+      m.neighbors.push_back(std::move(ref));
       refs.push_back({m.neighbors.back(), e.line, e.path});
     }
   }
@@ -549,11 +552,14 @@ Config parse_document(const Ctx& ctx, const toml::table& root) {
                       c);
   }
   for (const auto& r : refs) {
-    const bool found = c.bgp && std::any_of(c.bgp->neighbors.begin(), c.bgp->neighbors.end(),
-                                            [&](const auto& n) { return n.name == r.name; });
+    const bool found =
+        c.bgp && std::any_of(c.bgp->neighbors.begin(), c.bgp->neighbors.end(), [&](const auto& n) {
+          return n.name == r.name || n.address.str() == r.name;
+        });
     if (!found)
       ctx.fail(r.line, r.path,
-               "expected the name of a [[bgp.neighbors]] entry, got undefined neighbor " +
+               "expected the name or address of a [[bgp.neighbors]] entry, got undefined "
+               "neighbor " +
                    quote(r.name));
   }
 

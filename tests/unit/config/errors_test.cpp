@@ -183,8 +183,8 @@ TEST(ConfigErrors, UndefinedPolicyReferences) {
             "\"accept-all\" or \"reject-all\", got undefined policy \"prefer-c\"");
   EXPECT_EQ(error_of(kRouter + "[[policies]]\nname = \"p\"\n[[policies.terms]]\n"
                                "match = { neighbors = [\"ghost\"] }\n"),
-            "ferry.toml:7: policies[0].terms[0].match.neighbors[0]: expected the name of a "
-            "[[bgp.neighbors]] entry, got undefined neighbor \"ghost\"");
+            "ferry.toml:7: policies[0].terms[0].match.neighbors[0]: expected the name or "
+            "address of a [[bgp.neighbors]] entry, got undefined neighbor \"ghost\"");
   EXPECT_EQ(error_of(kRouter + "[[policies]]\nname = \"accept-all\"\n"),
             "ferry.toml:5: policies[0].name: expected a name other than the built-in "
             "\"accept-all\"");

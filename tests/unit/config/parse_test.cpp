@@ -172,6 +172,20 @@ set = { prepend = 3, next-hop = "192.0.2.1" }
   EXPECT_FALSE(u.set.next_hop_self);
 }
 
+TEST(Parse, PolicyNeighborByAddressIsCanonicalised) {
+  Config c = must_parse(std::string(kRouter) + R"(
+[[bgp.neighbors]]
+name = "b"
+address = "2001:db8::2"
+remote-asn = 65002
+[[policies]]
+name = "p"
+[[policies.terms]]
+match = { neighbors = ["b", "2001:DB8:0::2"] }
+)");
+  EXPECT_EQ(c.policies[0].terms[0].match.neighbors, (std::vector<std::string>{"b", "2001:db8::2"}));
+}
+
 TEST(Parse, StaticRoutesAndFib) {
   Config c = must_parse(std::string(kRouter) + R"(
 [[static-routes]]
