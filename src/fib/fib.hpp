@@ -22,6 +22,11 @@
 // share one RouteTarget, so an entry costs a few words.
 #pragma once
 
+// A C++ standard header first: Asio's config must see libstdc++'s macros
+// (_GLIBCXX_HAVE_ALIGNED_ALLOC) in every translation unit, or its allocator
+// differs between TUs (ASan: alloc-dealloc-mismatch).
+#include <cstddef>
+
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 

@@ -17,6 +17,11 @@
 // only the differences are reported.
 #pragma once
 
+// A C++ standard header first: Asio's config must see libstdc++'s macros
+// (_GLIBCXX_HAVE_ALIGNED_ALLOC) in every translation unit, or its allocator
+// differs between TUs (ASan: alloc-dealloc-mismatch).
+#include <cstddef>
+
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 

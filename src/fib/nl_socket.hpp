@@ -17,6 +17,11 @@
 // number nobody waits for (multicast notifications) go to a notify handler.
 #pragma once
 
+// A C++ standard header first: Asio's config must see libstdc++'s macros
+// (_GLIBCXX_HAVE_ALIGNED_ALLOC) in every translation unit, or its allocator
+// differs between TUs (ASan: alloc-dealloc-mismatch).
+#include <cstddef>
+
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 

@@ -3,6 +3,11 @@
 // outside it and everything vanishes when the process exits, even on a crash.
 #pragma once
 
+// A C++ standard header first: Asio's config must see libstdc++'s macros
+// (_GLIBCXX_HAVE_ALIGNED_ALLOC) in every translation unit, or its allocator
+// differs between TUs (ASan: alloc-dealloc-mismatch).
+#include <cstddef>
+
 #include <sched.h>
 #include <unistd.h>
 
