@@ -215,7 +215,8 @@ class Rib {
   void add_listener(BestPathListener* l);
   void remove_listener(BestPathListener* l);
   // Called (once per transition from nothing pending to something pending)
-  // so the speaker can schedule pull_updates for that peer.
+  // so the speaker can schedule pull_updates for that peer. It runs in the
+  // middle of a RIB call: post a task, do not call back into the Rib from it.
   void set_pending_callback(std::function<void(PeerId)> cb);
 
   // ---- peer lifecycle ----

@@ -288,7 +288,12 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
       if (e) maybe_erase(prefix, *e);
     }
     if (ps->queue_head == ps->queue.size()) {
-      ps->queue.clear();
+      // Drained. After a full-table burst the queue may hold megabytes of
+      // capacity; give it back rather than keep it for the next burst.
+      if (ps->queue.capacity() > 4096)
+        std::vector<Prefix>().swap(ps->queue);
+      else
+        ps->queue.clear();
       ps->queue_head = 0;
       ps->queued.clear();
     }
