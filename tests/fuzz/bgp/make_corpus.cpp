@@ -3,7 +3,8 @@
 //     attributes,update_codec,update_encoder}.cpp ../../../src/common/{ip,types}.cpp -o /tmp/mk
 //   /tmp/mk
 // Each seed is one realistic message (or a short session stream) built with
-// the codec itself, plus a few hand-written edge cases.
+// the codec itself, plus a few hand-written edge cases. The captured_* seeds
+// are real GoBGP/BIRD messages recorded with record_peer.py.
 #include <cstdio>
 #include <filesystem>
 #include <string>
