@@ -7,6 +7,7 @@
 // The first problem found aborts the walk with "file:line: key.path: what";
 // see reader.hpp for how positions are tracked.
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
