@@ -134,7 +134,10 @@ void RouteSourceTable::apply_addr(const AddrMessage& a) {
 
 void RouteSourceTable::apply_route(const RouteMessage& r) {
   const KernelRoute& kr = r.route;
-  if (kr.table != filter_.table || (kr.rtm_flags & RTM_F_CLONED)) return;
+  if (!filter_.kernel || kr.table != filter_.table || (kr.rtm_flags & RTM_F_CLONED)) return;
+  // Keep only what could be exported: never ferry's own routes, which may be a
+  // full table in the same kernel table.
+  if (!protocol_selected(kr.protocol)) return;
   switch (kr.target.type) {
     case RouteType::Unicast:
     case RouteType::Blackhole:
@@ -246,7 +249,10 @@ void RouteSourceTable::end_resync() {
 
 KernelRoutes::KernelRoutes(asio::io_context& io, RouteSourceFilter filter,
                            RouteSourceListener& listener)
-    : table_(std::move(filter), listener), client_(io), timer_(io) {}
+    : kernel_enabled_(filter.kernel),
+      table_(std::move(filter), listener),
+      client_(io),
+      timer_(io) {}
 
 KernelRoutes::~KernelRoutes() {
   *alive_ = false;
@@ -254,8 +260,14 @@ KernelRoutes::~KernelRoutes() {
 }
 
 Result<void> KernelRoutes::start(std::function<void(int)> done) {
-  auto r = client_.open({RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE,
-                         RTNLGRP_IPV6_ROUTE});
+  // Route notifications only when kernel routes are wanted: ferry's own
+  // installs would otherwise flood this socket.
+  std::vector<unsigned> groups = {RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR};
+  if (kernel_enabled_) {
+    groups.push_back(RTNLGRP_IPV4_ROUTE);
+    groups.push_back(RTNLGRP_IPV6_ROUTE);
+  }
+  auto r = client_.open(groups);
   if (!r) return r;
   client_.set_notify_handler([this](const NlMessage& m) {
     ++notifications_;
@@ -294,6 +306,10 @@ void KernelRoutes::dump_step(int step) {
   // One dump at a time per socket: links, then addresses, then routes.
   uint8_t buf[64];
   const uint32_t seq = client_.alloc_seq(1);
+  if (step == 2 && !kernel_enabled_) {
+    dump_step(3);
+    return;
+  }
   const size_t len = step == 0   ? build_link_dump(buf, seq)
                      : step == 1 ? build_addr_dump(buf, AF_UNSPEC, seq)
                                  : build_route_dump(buf, AF_UNSPEC, seq);

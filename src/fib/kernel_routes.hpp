@@ -147,6 +147,7 @@ class KernelRoutes {
   void dump_step(int step);
   void schedule_resync();
 
+  bool kernel_enabled_;
   RouteSourceTable table_;
   NetlinkClient client_;
   asio::steady_timer timer_;
