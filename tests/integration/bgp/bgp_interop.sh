@@ -157,7 +157,14 @@ for R in A B; do
   ft_wait 15 "$R received D's routes again after ROUTE-REFRESH (counter was $before)" rx_grew
 done
 # D asks each peer to resend (D's side of RFC 2918).
+# Skipped for peers that, even with BIRD as D, do not resend on a refresh here
+# (OpenBGPD logs "route refresh: AID IPv4 unicast not negotiated"; ExaBGP's
+# static routes are not re-announced): the check would blame D for the peer.
 for N in a4 b4; do
+  if [[ " openbgpd exabgp " == *" $PEER "* ]]; then
+    ft_log "note: $PEER does not answer ROUTE-REFRESH in this setup; D's refresh not exercised"
+    break
+  fi
   before=$("dut_${DUT}_rx_updates" "$N")
   "dut_${DUT}_refresh" "$N"
   dut_rx_grew() { local n; n=$("dut_${DUT}_rx_updates" "$N"); [[ -n "$n" && "$n" -gt "$before" ]]; }

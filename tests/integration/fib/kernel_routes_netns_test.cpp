@@ -3,6 +3,8 @@
 // not, connected networks follow interface state and address changes.
 #include <gtest/gtest.h>
 
+#include "fib/fib.hpp"
+#include "fib/kernel_fib.hpp"
 #include "fib/kernel_routes.hpp"
 #include "fib/link.hpp"
 #include "netns.hpp"
@@ -81,4 +83,38 @@ TEST(KernelRoutesNetns, LearnsConnectedAndForeignRoutes) {
   EXPECT_TRUE(kr.synced());
   EXPECT_EQ(kr.stats()["malformed"], 0);
   sh("ip link del kra");
+}
+
+// Ferry's own routes (a large table in the same kernel table) are never
+// redistributed and do not disturb learning a third party's route.
+TEST(KernelRoutesNetns, IgnoresOwnRoutesInTheSameTable) {
+  if (!enter_private_netns()) GTEST_SKIP() << "needs root (unshare CLONE_NEWNET)";
+  sh("ip link add kta type veth peer name ktb && ip link set kta up && ip link set ktb up");
+  sh("ip addr add 10.4.0.1/24 dev kta");
+  asio::io_context io;
+  Listener l;
+  RouteSourceFilter f;
+  f.kernel = true;
+  KernelRoutes kr(io, f, l);
+  ASSERT_TRUE(kr.start().ok());
+  ASSERT_TRUE(run_until(io, [&] { return kr.synced(); }));
+
+  NetlinkClient client(io);
+  ASSERT_TRUE(client.open().ok());
+  KernelFib kfib(client, KernelFibOptions{RouteKeys{254, 200, 20}, 64 * 1024});
+  Fib fib(io, kfib, FibOptions{});
+  fib.start();
+  NextHop nh;
+  nh.gateway = *IpAddress::parse("10.4.0.2");
+  for (uint32_t i = 0; i < 300000; ++i)
+    fib.set(Prefix(IpAddress::v4(0x0b000000u + (i << 8)), 24), {nh});
+  ASSERT_TRUE(run_until(io, [&] { return fib.converged(); }));
+  sh("ip route add 10.66.0.0/24 via 10.4.0.2 proto ospf");
+  ASSERT_TRUE(run_until(io, [&] { return l.has(K, "10.66.0.0/24") && kr.synced(); }));
+  EXPECT_EQ(l.routes.size(), 1u);
+  printf("%s\n", kr.stats().dump().substr(0, 200).c_str());
+  bool done = false;
+  fib.shutdown([&] { done = true; });
+  ASSERT_TRUE(run_until(io, [&] { return done; }));
+  sh("ip link del kta");
 }
