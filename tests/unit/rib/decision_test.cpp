@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 
 #include "rib/decision.hpp"
@@ -321,6 +322,70 @@ TEST(DecisionOrder, EveryWithdrawalOrderMatchesAFreshRib) {
       EXPECT_EQ(got.reasons, fresh.reasons);
     }
   }
+}
+
+// iBGP / route-reflection candidates: IGP cost from the resolver, ORIGINATOR_ID
+// versus router id, CLUSTER_LIST length, and an unreachable next hop.
+TEST(DecisionOrder, IbgpReflectedCandidatesAreOrderIndependentToo) {
+  struct In {
+    std::string addr;
+    uint32_t asn, rid;
+    bgp::PathAttributes a;
+  };
+  auto mk = [](const char* nh, std::optional<uint32_t> orig, std::vector<uint32_t> cl) {
+    bgp::PathAttributes a = attrs({65010}, nh);
+    a.local_pref = 100;
+    a.originator_id = orig;
+    a.cluster_list = std::move(cl);
+    return a;
+  };
+  std::vector<In> set = {
+      {"10.0.0.1", 65000, 0x05050505, mk("10.1.0.1", 0x09090909, {1})},   // cost 10
+      {"10.0.0.2", 65000, 0x06060606, mk("10.1.0.2", std::nullopt, {})},  // cost 10, rid 6.6.6.6
+      {"10.0.0.3", 65000, 0x01010101,
+       mk("10.1.0.3", 0x06060606, {1, 2})},  // cost 10, orig 6.6.6.6, longer CL
+      {"10.0.0.4", 65000, 0x02020202, mk("10.1.0.4", std::nullopt, {})},  // cost 20
+      {"10.0.0.5", 65000, 0x00000001, mk("10.9.9.9", std::nullopt, {})},  // unreachable
+  };
+  auto resolve = [](const IpAddress& nh) {
+    if (nh == ip("10.9.9.9")) return NextHopInfo{false, 0};
+    return NextHopInfo{true, nh == ip("10.1.0.4") ? 20u : 10u};
+  };
+  auto run = [&](const std::vector<int>& order) {
+    RibOptions o = test::options();
+    o.max_paths = 2;
+    Rib rib(o, resolve);
+    std::vector<PeerId> ids;
+    for (const auto& s : set) {
+      PeerId id = rib.add_peer(test::peer_cfg("p" + s.addr, s.addr, s.asn));
+      rib.peer_up(id, test::session(s.rid));
+      ids.push_back(id);
+    }
+    Prefix p = pfx("203.0.113.0/24");
+    for (int i : order)
+      rib.announce(ids[static_cast<size_t>(i)], set[static_cast<size_t>(i)].a, std::span(&p, 1));
+    std::map<std::string, std::pair<bool, LossReason>> out;
+    for (const auto& v : rib.show_route(p)) out[v.peer_name] = {v.active, v.reason};
+    return out;
+  };
+  std::vector<int> order = {0, 1, 2, 3, 4};
+  auto ref = run(order);
+  // 10.0.0.2 (router id 6.6.6.6, empty CLUSTER_LIST) is best: 10.0.0.3 ties on
+  // router id through its ORIGINATOR_ID 6.6.6.6 and loses only at the cluster
+  // list, so it is the second ECMP member (the pool is everything equal up to
+  // the IGP cost step, taken in tie-break order); 10.0.0.1 (ORIGINATOR_ID
+  // 9.9.9.9) would be third and stays out with max_paths 2.
+  EXPECT_EQ(ref["p10.0.0.2"], std::make_pair(true, LossReason::None));
+  EXPECT_EQ(ref["p10.0.0.3"], std::make_pair(true, LossReason::None));
+  EXPECT_EQ(ref["p10.0.0.1"], std::make_pair(false, LossReason::RouterId));
+  EXPECT_EQ(ref["p10.0.0.4"], std::make_pair(false, LossReason::IgpCost));
+  EXPECT_EQ(ref["p10.0.0.5"], std::make_pair(false, LossReason::NextHopUnreachable));
+  int n = 0;
+  do {
+    ASSERT_EQ(run(order), ref) << "order #" << n;
+    ++n;
+  } while (std::next_permutation(order.begin(), order.end()));
+  EXPECT_EQ(n, 120);
 }
 
 }  // namespace
