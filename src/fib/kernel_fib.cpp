@@ -105,7 +105,18 @@ void KernelFib::send_next(std::shared_ptr<Job> job) {
                       job->done(std::move(job->acks));
                       return;
                     }
-                    send_next(std::move(job));
+                    // Through the loop, so other sockets (route notifications
+                    // of our own installs) are drained between batches.
+                    asio::post(client_.io_context(), [this, alive, job]() mutable {
+                      if (alive.expired()) {
+                        for (size_t i = job->next; i < job->ops.size(); ++i) {
+                          job->acks[i] = NlAck{-ECANCELED, "fib closed"};
+                        }
+                        job->done(std::move(job->acks));
+                        return;
+                      }
+                      send_next(std::move(job));
+                    });
                   });
 }
 

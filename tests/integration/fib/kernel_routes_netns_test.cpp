@@ -106,13 +106,12 @@ TEST(KernelRoutesNetns, IgnoresOwnRoutesInTheSameTable) {
   fib.start();
   NextHop nh;
   nh.gateway = *IpAddress::parse("10.4.0.2");
-  for (uint32_t i = 0; i < 300000; ++i)
+  for (uint32_t i = 0; i < 20000; ++i)
     fib.set(Prefix(IpAddress::v4(0x0b000000u + (i << 8)), 24), {nh});
   ASSERT_TRUE(run_until(io, [&] { return fib.converged(); }));
   sh("ip route add 10.66.0.0/24 via 10.4.0.2 proto ospf");
   ASSERT_TRUE(run_until(io, [&] { return l.has(K, "10.66.0.0/24") && kr.synced(); }));
   EXPECT_EQ(l.routes.size(), 1u);
-  printf("%s\n", kr.stats().dump().substr(0, 200).c_str());
   bool done = false;
   fib.shutdown([&] { done = true; });
   ASSERT_TRUE(run_until(io, [&] { return done; }));
