@@ -243,10 +243,18 @@ Candidate Rib::Impl::candidate(const Path& p) const {
                                                                         : ps.sess.router_id.value();
   c.peer_address = ps.cfg.address;
   if (c.attrs && (c.attrs->has & AttrSummary::kHasNextHop))
-    c.nh = resolver ? resolver(c.attrs->next_hop) : NextHopInfo{true, 0};
+    c.nh = resolve(c.attrs->next_hop);
   else
     c.nh = NextHopInfo{false, 0};
   return c;
+}
+
+NextHopInfo Rib::Impl::resolve(const IpAddress& nh) const {
+  if (!resolver) return NextHopInfo{true, 0};
+  if (batch_depth == 0) return resolver(nh);
+  auto [it, fresh] = nh_cache.try_emplace(nh);
+  if (fresh) it->second = resolver(nh);
+  return it->second;
 }
 
 std::vector<NextHop> Rib::Impl::active_next_hops(const PathList& paths) const {

@@ -187,12 +187,19 @@ class Rib::Impl {
   std::function<void(PeerId)> pending_cb;
   std::vector<BestChange> changes;  // batched for listeners
   int batch_depth = 0;
+  // Resolver answers within one public call (they cannot change during it):
+  // a full-table recompute asks about a handful of next hops a million times.
+  mutable std::unordered_map<IpAddress, NextHopInfo> nh_cache;
+  NextHopInfo resolve(const IpAddress& nh) const;
 
   // RAII: deliver batched best-path changes when the outermost public call ends.
   struct Batch {
     explicit Batch(Impl* i) : impl(i) { ++impl->batch_depth; }
     ~Batch() {
-      if (--impl->batch_depth == 0) impl->flush();
+      if (--impl->batch_depth == 0) {
+        impl->nh_cache.clear();
+        impl->flush();
+      }
     }
     Impl* impl;
   };
