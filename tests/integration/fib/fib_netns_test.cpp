@@ -218,3 +218,31 @@ TEST_F(FibNetns, LinkControlSetsMtuStateAndAddresses) {
   EXPECT_FALSE(missing.ok());
   EXPECT_FALSE(links.set_mtu("nosuchif0", 1400).ok());
 }
+
+TEST_F(FibNetns, ReplaceAcrossTypesAndIpv6NextHopForIpv4) {
+  KernelFib kfib(client, kopts);
+  FibOptions fo;
+  fo.keys = kopts.keys;
+  Fib fib(io, kfib, fo);
+  fib.start();
+  fib.set_blackhole(pfx("10.80.0.0/24"));
+  fib.set_blackhole(pfx("2001:db8:80::/48"));
+  ASSERT_TRUE(run_until(io, [&] { return fib.converged(); })) << fib.last_error();
+  EXPECT_EQ(kernel_routes().at("2001:db8:80::/48")["type"], "blackhole");
+  // Blackhole -> unicast, and an IPv4 route via an IPv6 link-local next hop (RFC 8950).
+  fib.set(pfx("10.80.0.0/24"), {gw("fe80::2")});
+  fib.set(pfx("2001:db8:80::/48"), {gw("2001:db8::2")});
+  ASSERT_TRUE(run_until(io, [&] { return fib.converged(); })) << fib.last_error();
+  auto routes = kernel_routes();
+  EXPECT_EQ(routes.at("10.80.0.0/24")["via"]["host"], "fe80::2")
+      << routes.at("10.80.0.0/24").dump();
+  EXPECT_EQ(routes.at("2001:db8:80::/48")["gateway"], "2001:db8::2");
+  EXPECT_EQ(fib.counters().failures, 0u) << fib.last_error();
+  // Unicast -> blackhole again.
+  fib.set_blackhole(pfx("10.80.0.0/24"));
+  ASSERT_TRUE(run_until(io, [&] { return fib.converged(); })) << fib.last_error();
+  EXPECT_EQ(kernel_routes().at("10.80.0.0/24")["type"], "blackhole");
+  bool done = false;
+  fib.shutdown([&] { done = true; });
+  ASSERT_TRUE(run_until(io, [&] { return done; }));
+}
