@@ -142,4 +142,12 @@ void KernelFib::dump(DumpDone done) {
                });
 }
 
+void NoopRouteKernel::program(std::vector<RouteOp> ops, ProgramDone done) {
+  asio::post(io_, [n = ops.size(), done = std::move(done)]() { done(std::vector<NlAck>(n)); });
+}
+
+void NoopRouteKernel::dump(DumpDone done) {
+  asio::post(io_, [done = std::move(done)]() { done(0, {}); });
+}
+
 }  // namespace ferry::fib

@@ -45,6 +45,18 @@ class RouteKernel {
   virtual void dump(DumpDone done) = 0;
 };
 
+// For `fib.install = false`: accepts every op without touching the kernel
+// and owns no routes, so the Fib still shows the desired table.
+class NoopRouteKernel : public RouteKernel {
+ public:
+  explicit NoopRouteKernel(asio::io_context& io) : io_(io) {}
+  void program(std::vector<RouteOp> ops, ProgramDone done) override;
+  void dump(DumpDone done) override;
+
+ private:
+  asio::io_context& io_;
+};
+
 struct KernelFibOptions {
   RouteKeys keys;                  // table, protocol, metric
   size_t batch_bytes = 64 * 1024;  // sendmsg size limit per batch

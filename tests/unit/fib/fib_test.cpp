@@ -393,3 +393,13 @@ TEST_F(FibTest, RoutesWithAnotherMetricFromAPreviousRunAreDeleted) {
   EXPECT_EQ(kernel.routes.size(), 1u);  // the metric-20 route was adopted
   EXPECT_EQ(fib.counters().adopted, 1u);
 }
+
+TEST_F(FibTest, NoopKernelTracksDesiredStateOnly) {
+  NoopRouteKernel noop(io);
+  Fib fib(io, noop, opts);
+  fib.start();
+  fib.set(pfx("10.0.0.0/24"), {gw("10.1.0.2")});
+  ASSERT_TRUE(run_until([&] { return fib.converged(); }));
+  EXPECT_EQ(fib.stats()["installed"], 1);
+  EXPECT_EQ(fib.routes()[0]["prefix"], "10.0.0.0/24");
+}
