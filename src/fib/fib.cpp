@@ -186,11 +186,12 @@ void Fib::on_programmed(std::vector<NlAck> acks) {
         r.error = ack.error;
         r.at = now + backoff_delay(opts_, r.failures);
         e.waiting = true;
-        continue;
       }
+      continue;  // during shutdown a failure is counted, not retried
     }
-    if (e.desired != e.installed && !(e.stale && !e.desired) && !shutting_down_) {
-      mark(op.prefix, e);  // desired state moved on while the op was in flight
+    if (e.desired != e.installed && !(e.stale && !e.desired)) {
+      // Desired state moved on while the op was in flight (or shutdown began).
+      mark(op.prefix, e);
     } else {
       maybe_erase(op.prefix);
     }

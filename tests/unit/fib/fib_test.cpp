@@ -403,3 +403,33 @@ TEST_F(FibTest, NoopKernelTracksDesiredStateOnly) {
   EXPECT_EQ(fib.stats()["installed"], 1);
   EXPECT_EQ(fib.routes()[0]["prefix"], "10.0.0.0/24");
 }
+
+TEST_F(FibTest, ShutdownWhileInFlightRemovesWhatJustGotInstalled) {
+  Fib fib(io, kernel, opts);
+  fib.start();
+  ASSERT_TRUE(run_until([&] { return fib.converged(); }));
+  kernel.hold = true;
+  fib.set(pfx("10.0.0.0/24"), {gw("10.1.0.2")});
+  ASSERT_TRUE(run_until([&] { return kernel.held.size() == 1; }));
+  bool done = false;
+  fib.shutdown([&] { done = true; });
+  run_idle();
+  EXPECT_FALSE(done);
+  kernel.hold = false;
+  kernel.release_held();
+  ASSERT_TRUE(run_until([&] { return done; }));
+  EXPECT_TRUE(kernel.routes.empty());
+}
+
+TEST_F(FibTest, FailuresDuringShutdownAreNotRetried) {
+  Fib fib(io, kernel, opts);
+  fib.start();
+  fib.set(pfx("10.0.0.0/24"), {gw("10.1.0.2")});
+  ASSERT_TRUE(run_until([&] { return fib.converged(); }));
+  kernel.fail[pfx("10.0.0.0/24")] = 100;
+  bool done = false;
+  fib.shutdown([&] { done = true; });
+  ASSERT_TRUE(run_until([&] { return done; }));
+  EXPECT_EQ(fib.counters().failures, 1u);
+  EXPECT_EQ(kernel.program_calls, 2);
+}
