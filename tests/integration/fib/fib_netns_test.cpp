@@ -30,7 +30,7 @@ class FibNetns : public ::testing::Test {
     sh("ip link del fva 2>/dev/null || true");
     sh("ip link add fva type veth peer name fvb && ip link set fva up && ip link set fvb up");
     sh("ip addr add 10.1.0.1/24 dev fva && ip -6 addr add 2001:db8::1/64 dev fva nodad");
-    sh("ip route flush table 100 || true");
+    sh("ip route flush table 100 2>/dev/null || true");
     LinkControl links;
     auto idx = links.ifindex("fva");
     ASSERT_TRUE(idx.ok()) << idx.error();
