@@ -1,6 +1,7 @@
 // Time to install (and remove) N IPv4 routes through Fib + KernelFib into a
 // table of a private network namespace. Prints routes/s and the Fib's memory
 // per route. Usage: bench_fib_install [routes=1000000] [batch_bytes=65536]
+
 // A C++ standard header first: Asio's config must see libstdc++'s macros
 // (_GLIBCXX_HAVE_ALIGNED_ALLOC) in every translation unit, or its allocator
 // differs between TUs (ASan: alloc-dealloc-mismatch).
