@@ -91,9 +91,50 @@ void policy_apply(const config::PolicySet& s, const PolicyInput& in, bgp::PathAt
   }
 }
 
+namespace {
+
+bool same_match(const config::PolicyMatch& a, const config::PolicyMatch& b) {
+  return a.prefixes == b.prefixes && a.as_path_contains == b.as_path_contains &&
+         a.as_path_originates == b.as_path_originates &&
+         a.as_path_length_min == b.as_path_length_min &&
+         a.as_path_length_max == b.as_path_length_max && a.communities == b.communities &&
+         a.large_communities == b.large_communities && a.neighbors == b.neighbors &&
+         a.origin == b.origin && a.family == b.family && a.source == b.source;
+}
+
+bool same_set(const config::PolicySet& a, const config::PolicySet& b) {
+  return a.local_pref == b.local_pref && a.med == b.med && a.prepend_asn == b.prepend_asn &&
+         a.prepend_count == b.prepend_count && a.community_add == b.community_add &&
+         a.community_remove == b.community_remove && a.community_replace == b.community_replace &&
+         a.large_community_add == b.large_community_add &&
+         a.large_community_remove == b.large_community_remove && a.next_hop == b.next_hop &&
+         a.next_hop_self == b.next_hop_self;
+}
+
+}  // namespace
+
+bool same_policy(const config::PolicyConfig& a, const config::PolicyConfig& b) {
+  if (a.name != b.name || a.default_action != b.default_action || a.terms.size() != b.terms.size())
+    return false;
+  for (size_t i = 0; i < a.terms.size(); ++i) {
+    const auto &x = a.terms[i], &y = b.terms[i];
+    if (x.name != y.name || x.action != y.action || !same_match(x.match, y.match) ||
+        !same_set(x.set, y.set))
+      return false;
+  }
+  return true;
+}
+
 void PolicyEngine::set(const std::vector<config::PolicyConfig>& policies) {
-  policies_.clear();
-  for (const auto& p : policies) policies_[p.name] = p;
+  std::unordered_map<std::string, config::PolicyConfig> next;
+  for (const auto& p : policies) next[p.name] = p;
+  for (const auto& [name, p] : next) {
+    auto it = policies_.find(name);
+    if (it == policies_.end() || !same_policy(it->second, p)) versions_[name] = next_version_++;
+  }
+  for (const auto& [name, p] : policies_)
+    if (!next.count(name)) versions_[name] = next_version_++;
+  policies_.swap(next);
 }
 
 bool PolicyEngine::exists(const std::string& name) const {

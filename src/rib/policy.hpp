@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "bgp/attributes.hpp"
@@ -28,7 +29,9 @@ enum class RouteSource : uint8_t;
 struct PolicyInput {
   const Prefix* prefix = nullptr;
   RouteSource source{};
-  const std::string* neighbor_name = nullptr;  // null for locally originated routes
+  // The neighbour matched by `neighbors`: on import the one the route came
+  // from, on export the one it is being sent to.
+  const std::string* neighbor_name = nullptr;
   const IpAddress* neighbor_address = nullptr;
   uint32_t local_asn = 0;
   std::optional<IpAddress> self_next_hop;  // for "next_hop_self" (export)
@@ -49,9 +52,23 @@ bool policy_match(const config::PolicyMatch& m, const PolicyInput& in,
 void policy_apply(const config::PolicySet& s, const PolicyInput& in, bgp::PathAttributes& a,
                   PolicyOutcome& out);
 
+bool same_policy(const config::PolicyConfig& a, const config::PolicyConfig& b);
+
 class PolicyEngine {
  public:
+  // Replaces the policies. Each name has a version that changes whenever the
+  // policy of that name is added, removed or different, so a reload only
+  // re-exports to peers whose policies really changed.
   void set(const std::vector<config::PolicyConfig>& policies);
+  uint64_t version(const std::string& name) const {
+    auto it = versions_.find(name);
+    return it == versions_.end() ? 0 : it->second;
+  }
+  std::vector<uint64_t> versions(const std::vector<std::string>& chain) const {
+    std::vector<uint64_t> v;
+    for (const auto& n : chain) v.push_back(version(n));
+    return v;
+  }
   bool exists(const std::string& name) const;
   // Runs the chain on `in`. If any set action runs, `out` holds the modified
   // attributes (otherwise it is left empty and `in` is the result).
@@ -63,6 +80,8 @@ class PolicyEngine {
 
  private:
   std::unordered_map<std::string, config::PolicyConfig> policies_;
+  std::unordered_map<std::string, uint64_t> versions_;
+  uint64_t next_version_ = 1;
 };
 
 }  // namespace ferry::rib

@@ -382,13 +382,33 @@ void Rib::reapply_policies() {
     }
     m.recompute(prefix, paths, old);
   });
-  // Export side: every established peer re-evaluates the whole table; only
-  // differences against its Adj-RIB-Out are sent.
+  // Export side: a peer whose export settings or export policies changed
+  // gets the whole table re-evaluated and re-sent (the Adj-RIB-Out keeps
+  // which prefixes were sent, not their attributes, so everything exportable
+  // is announced again and what is no longer exportable is withdrawn). Best
+  // path changes caused by the import side above are already queued.
   for (PeerState& ps : m.peers) {
     if (!ps.used || ps.local || !ps.up) continue;
+    const PeerConfig& was = ps.exported_with;
+    bool redo = was.export_policies != ps.cfg.export_policies ||
+                was.next_hop_self != ps.cfg.next_hop_self ||
+                was.route_reflector_client != ps.cfg.route_reflector_client ||
+                was.remote_asn != ps.cfg.remote_asn;
+    redo = redo || ps.exported_versions != m.policy.versions(ps.cfg.export_policies);
+    // Reflection depends on the other peers' client flags too.
+    for (const PeerState& other : m.peers)
+      if (other.used && !other.local &&
+          other.exported_with.route_reflector_client != other.cfg.route_reflector_client)
+        redo = true;
+    if (!redo) continue;
     for (Family f : {Family::V4, Family::V6})
       if (ps.fam[fam_index(f)]) m.start_walk(ps, f, false);
   }
+  for (PeerState& ps : m.peers)
+    if (ps.used && !ps.local) {
+      ps.exported_with = ps.cfg;
+      ps.exported_versions = m.policy.versions(ps.cfg.export_policies);
+    }
 }
 
 void Rib::next_hops_changed() {
@@ -448,6 +468,8 @@ void Rib::peer_up(PeerId p, const PeerSession& s) {
   ps->sess = s;
   ps->fam[0] = ps->fam[1] = false;
   for (Family f : s.families) ps->fam[fam_index(f)] = true;
+  ps->exported_with = ps->cfg;
+  ps->exported_versions = m.policy.versions(ps->cfg.export_policies);
   m.reset_out(*ps);
   for (Family f : {Family::V4, Family::V6})
     if (ps->fam[fam_index(f)]) m.start_walk(*ps, f, true);

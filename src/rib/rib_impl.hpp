@@ -137,6 +137,10 @@ struct PeerState {
   bool ibgp = false;
   PeerSession sess;
   bool fam[2] = {false, false};  // negotiated V4, V6
+  // The export-relevant settings the Adj-RIB-Out was generated with; a reload
+  // re-exports the table to this peer only when they (or a policy they name) change.
+  PeerConfig exported_with;
+  std::vector<uint64_t> exported_versions;  // PolicyEngine::versions of its export chain
   PeerCounters counters;
 
   // ---- Adj-RIB-Out and the pending queue (filled while up, cleared on down) ----

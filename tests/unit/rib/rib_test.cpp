@@ -507,6 +507,30 @@ TEST_F(RibFixture, ReapplyPoliciesUsesStoredPrePolicyRoutes) {
   EXPECT_EQ(pull_all(rib, b).withdraw, (std::vector<Prefix>{p1}));
 }
 
+TEST_F(RibFixture, ReloadWithoutExportChangesSendsNothing) {
+  config::PolicyConfig out;
+  out.name = "out";
+  out.default_action = config::PolicyAction::Accept;
+  rib.set_policies({out});
+  PeerId a = up(peer_cfg("a", "192.0.2.2", 65001), 2);
+  PeerId b = up(peer_cfg("b", "198.51.100.2", 65002, {"accept-all"}, {"out"}), 3, "198.51.100.1");
+  announce(a, attrs({65001}, "192.0.2.2"), p1);
+  EXPECT_TRUE(find_announce(pull_all(rib, b), p1));
+  rib.set_policies({out});  // same content
+  rib.reapply_policies();
+  EXPECT_FALSE(rib.has_pending(b));
+  // A real change to a policy b uses: re-exported.
+  config::PolicyTerm t;
+  t.set.med = 5;
+  t.action = config::PolicyAction::Accept;
+  out.terms = {t};
+  rib.set_policies({out});
+  rib.reapply_policies();
+  auto x = find_announce(pull_all(rib, b), p1);
+  ASSERT_TRUE(x);
+  EXPECT_EQ(x->attrs->med, 5u);
+}
+
 TEST_F(RibFixture, InterningSharesAttributeSetsAndFreesThem) {
   PeerId a = up(peer_cfg("a", "192.0.2.2", 65001), 2);
   std::vector<Prefix> v;
