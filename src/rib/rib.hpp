@@ -11,14 +11,16 @@
 // established peer. The speaker then calls pull_updates(peer, budget) when its
 // socket can take more; the RIB evaluates the export rules and export policy
 // for the dirty prefixes at that moment (so a prefix that changed twice is
-// sent once, in its latest state), compares against what the peer was last
-// sent (Adj-RIB-Out) and returns announcements grouped by attribute set, plus
-// withdrawals and End-of-RIB markers.
+// sent once, in its latest state), and returns announcements grouped by
+// attribute set, withdrawals (for prefixes the peer had been sent and may no
+// longer have) and End-of-RIB markers.
 //
 // Pure logic: no I/O, no threads, no timers; runs on the control-plane loop.
 // Storage: one flat hash table per address family keyed by the prefix, each
-// slot holding a small vector of paths (one per peer); attributes are interned
-// (attr_table.hpp), so a path is a few words.
+// slot holding a small array of paths (one per peer, 24 bytes each) and the
+// Adj-RIB-Out as one bit per peer (whether the prefix was sent, not with
+// what: the attributes are recomputed when needed). Attributes are interned
+// in a compact encoding (attr_table.hpp). See bench/rib for bytes per route.
 #pragma once
 
 #include <cstdint>
