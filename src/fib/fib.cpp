@@ -429,7 +429,7 @@ Json Fib::stats() const {
     desired += e.desired != nullptr;
     stale += e.stale;
   }
-  j["routes"] = desired;
+  j["desired"] = desired;
   j["installed"] = installed_count();
   j["pending"] = pending_count();
   j["retrying"] = retry_.size();
