@@ -438,6 +438,25 @@ TEST_F(RibFixture, PeerDownRemovesRoutesAndWithdrawsFromOthers) {
   EXPECT_EQ(rib.peer_status(a)->counters.received, 0u);
 }
 
+TEST_F(RibFixture, RemovePeerDropsItsRoutesAndFreesItsSlot) {
+  PeerId a = up(peer_cfg("a", "192.0.2.2", 65001), 2);
+  PeerId b = up(peer_cfg("b", "198.51.100.2", 65002), 3, "198.51.100.1");
+  announce(a, attrs({65001}, "192.0.2.2"), p1);
+  pull_all(rib, b);
+  EXPECT_EQ(rib.find_peer(ip("192.0.2.2")), a);
+  rib.remove_peer(a);
+  EXPECT_FALSE(rib.peer_status(a));
+  EXPECT_FALSE(rib.find_peer(ip("192.0.2.2")));
+  EXPECT_EQ(rib.peers().size(), 1u);
+  EXPECT_EQ(rib.prefix_count(), 0u);
+  EXPECT_EQ(pull_all(rib, b).withdraw, (std::vector<Prefix>{p1}));
+  // A new peer reuses the Adj-RIB-Out bit without inheriting state.
+  PeerId c = up(peer_cfg("c", "203.0.113.2", 65003), 4, "203.0.113.1");
+  EXPECT_EQ(rib.peer_status(c)->counters.advertised, 0u);
+  announce(b, attrs({65002}, "198.51.100.2"), p2);
+  EXPECT_TRUE(find_announce(pull_all(rib, c), p2));
+}
+
 // ---- best-path feed -------------------------------------------------------------------
 
 TEST_F(RibFixture, ListenerGetsBatchesWithEcmpNextHops) {
