@@ -17,7 +17,8 @@
 #  4. ROUTE-REFRESH from each peer makes D resend its routes, and D's own
 #     ROUTE-REFRESH makes the peers resend theirs (sessions stay up);
 #  5. stopping D sends a Cease that the peers record.
-# Env: DUT, FERRY_BUILD (dir with bin/ferryd, bin/ferryctl), FT_KEEP=1 keeps logs.
+# Env: DUT, FERRY_BUILD (dir with bin/ferryd, bin/ferryctl), FT_KEEP=1 keeps logs,
+# KEEP_GOING=1 reports every route mismatch instead of stopping at the first.
 # shellcheck disable=SC2034  # the role variables are read indirectly by bgp_peers.sh
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -72,6 +73,7 @@ ft_addr d "$(ft_ifname d b 1)" "$D_B6/64"
 ft_addr b "$(ft_ifname b d 1)" "$B_ADDR6/64"
 
 # ---- helpers ------------------------------------------------------------------
+SOFT_FAILS=0
 all_established() { "dut_${DUT}_established" && "${PEER}_established" A && "${PEER}_established" B; }
 
 # expect WHERE FIELDS REGEX WANT: the routes at WHERE (A, B or D) whose prefix
@@ -90,6 +92,11 @@ expect() {
   until matches "$where" "$fields" "$only" "$want"; do
     if (($(date +%s) > deadline)); then
       got=$(routes_at "$where" | python3 "$FT_LIB/bgp_routes.py" lines --fields "$fields" --only "$only")
+      if [[ "${KEEP_GOING:-0}" == 1 ]]; then  # diagnosis: report every mismatch, fail at the end
+        (ft_expect_eq "routes at $where ($fields, $only)" "$got" "$want") || true
+        SOFT_FAILS=$((SOFT_FAILS + 1))
+        return 0
+      fi
       ft_expect_eq "routes at $where ($fields, $only)" "$got" "$want"
     fi
     sleep 0.3
@@ -179,4 +186,5 @@ for R in A B; do
   ft_wait 15 "$R logged the Cease from D" got_cease
   ft_log "$R: $("${PEER}_last_error" "$R" | head -3 | tr '\n' ' ')"
 done
+((SOFT_FAILS == 0)) || ft_fail "$SOFT_FAILS route checks failed (KEEP_GOING=1)"
 ft_pass "$PEER <-> $DUT"
