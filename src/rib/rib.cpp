@@ -202,7 +202,10 @@ void Rib::Impl::set_path(const Prefix& prefix, uint32_t peer_id, AttrRef pre, At
   np.peer = peer_id;
   if (np.post) ++ps.counters.accepted;
   size_t at = static_cast<size_t>(it - paths.begin());
-  if (paths.empty()) ++prefix_count;
+  if (paths.empty()) {
+    ++prefix_count;
+    ++prefix_set_version;
+  }
   paths.insert(at, std::move(np));
   ++ps.counters.received;
   ++path_count;
@@ -221,7 +224,10 @@ void Rib::Impl::remove_path(const Prefix& prefix, uint32_t peer_id) {
   --ps.counters.received;
   --path_count;
   paths->erase(static_cast<size_t>(it - paths->begin()));
-  if (paths->empty()) --prefix_count;
+  if (paths->empty()) {
+    --prefix_count;
+    ++prefix_set_version;
+  }
   recompute(prefix, *paths, old);
 }
 
@@ -327,7 +333,9 @@ size_t Rib::Impl::table_bytes() const {
   });
   for (const PeerState& ps : peers)
     n += ps.adj_out_overflow.bytes() + ps.queued.bytes() + ps.queue.capacity() * sizeof(Prefix) +
-         (ps.walk[0].list.capacity() + ps.walk[1].list.capacity()) * sizeof(Prefix);
+         ((ps.walk[0].list ? ps.walk[0].list->capacity() : 0) +
+          (ps.walk[1].list ? ps.walk[1].list->capacity() : 0)) *
+             sizeof(Prefix);  // shared snapshots are counted once per walker
   return n;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <new>
 #include <unordered_map>
 #include <vector>
@@ -165,7 +166,7 @@ struct PeerState {
     bool eor_wait = false;  // walk ended; EoR once the queue is drained up to eor_mark
     size_t eor_mark = 0;
     size_t pos = 0;
-    std::vector<Prefix> list;
+    std::shared_ptr<const std::vector<Prefix>> list;  // set while active
   } walk[2];
   bool notified = false;  // pending callback fired and not yet drained
 };
@@ -187,6 +188,11 @@ class Rib::Impl {
   PrefixMap<PathList> loc;       // Adj-RIB-In + Loc-RIB, one entry per prefix
   size_t path_count = 0;
   size_t prefix_count = 0;  // entries with at least one path
+  // Bumped whenever a prefix gains its first path or loses its last one;
+  // walk snapshots taken at the same version are shared.
+  uint64_t prefix_set_version = 0;
+  std::weak_ptr<const std::vector<Prefix>> snapshot[2];
+  uint64_t snapshot_version[2] = {0, 0};
   std::vector<BestPathListener*> listeners;
   std::function<void(PeerId)> pending_cb;
   std::vector<BestChange> changes;  // batched for listeners

@@ -92,11 +92,21 @@ void Rib::Impl::start_walk(PeerState& ps, Family f, bool eor) {
   w.active = true;
   w.eor = w.eor || eor;
   w.pos = 0;
-  w.list.clear();
-  w.list.reserve(loc.size(f));
-  Prefix prefix;
-  for (size_t i = 0, n = loc.capacity(f); i < n; ++i)
-    if (PathList* e = loc.at(f, i, &prefix); e && !e->empty()) w.list.push_back(prefix);
+  // Walks started while the set of prefixes is unchanged (several peers
+  // coming up, a reload) share one snapshot.
+  int fi = fam_index(f);
+  std::shared_ptr<const std::vector<Prefix>> snap = snapshot[fi].lock();
+  if (!snap || snapshot_version[fi] != prefix_set_version) {
+    auto v = std::make_shared<std::vector<Prefix>>();
+    v->reserve(loc.size(f));
+    Prefix prefix;
+    for (size_t i = 0, n = loc.capacity(f); i < n; ++i)
+      if (PathList* e = loc.at(f, i, &prefix); e && !e->empty()) v->push_back(prefix);
+    snap = std::move(v);
+    snapshot[fi] = snap;
+    snapshot_version[fi] = prefix_set_version;
+  }
+  w.list = std::move(snap);
   if (!ps.notified && pending_cb) {
     ps.notified = true;
     pending_cb(PeerId{static_cast<uint32_t>(&ps - peers.data())});
@@ -256,16 +266,16 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
   for (Family f : {Family::V4, Family::V6}) {
     auto& w = ps->walk[fam_index(f)];
     if (!w.active) continue;
-    while (emitted < budget && w.pos < w.list.size()) {
-      Prefix prefix = w.list[w.pos++];
+    while (emitted < budget && w.pos < w.list->size()) {
+      Prefix prefix = (*w.list)[w.pos++];
       PathList* e = loc.find(prefix);
       if (is_queued(prefix, e)) continue;  // sent from the queue, in its latest state
       process(prefix, e);
       if (e) maybe_erase(prefix, *e);
     }
-    if (w.pos >= w.list.size()) {
+    if (w.pos >= w.list->size()) {
       w.active = false;
-      std::vector<Prefix>().swap(w.list);
+      w.list.reset();
       if (w.eor) {
         w.eor_wait = true;
         w.eor_mark = ps->queue.size();
