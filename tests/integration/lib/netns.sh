@@ -158,7 +158,8 @@ ft_bg() {
   shift 2
   ip netns exec "$ns" "$@" >"$log" 2>&1 &
   FT_BG_PID=$!
-  ft_on_exit "kill $FT_BG_PID; sleep 0.2; kill -9 $FT_BG_PID"
+  # TERM, up to 3 s to exit (a daemon holding a big table takes a while), then KILL.
+  ft_on_exit "kill $FT_BG_PID; for i in \$(seq 30); do kill -0 $FT_BG_PID || break; sleep 0.1; done; kill -9 $FT_BG_PID"
 }
 
 # ft_kill_pidfile FILE: registers cleanup for a daemon that writes a pid file.
