@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/log.hpp"
+#include "tunnel/tun_offload.hpp"
 
 namespace ferry::tunnel {
 
@@ -73,6 +74,10 @@ struct Device::Worker {
   };
   TunQueue* tun = nullptr;
   UdpSocket* udp = nullptr;
+  bool vnet = false;            // TUN offloads on: reads/writes carry a virtio_net_hdr
+  size_t max_segs = 0;          // most packets one GSO read can expand into
+  std::vector<uint8_t> gso_in;  // one TUN read (header + up to 64 KiB)
+  TcpCoalescer gro;             // inbound TCP segments -> one TUN write
   std::vector<uint8_t> txbuf;
   std::vector<TxItem> items;
   std::vector<UdpSend> sends;
@@ -104,7 +109,11 @@ Device::Device(DeviceConfig cfg, std::unique_ptr<TunDevice> tun, std::unique_ptr
     auto w = std::make_unique<Worker>();
     w->tun = &tun_->queue(i);
     w->udp = &udp_->socket(i);
-    w->txbuf.resize(kBatch * (read_cap + 2 * kTransportHeaderSize + kAeadTagSize));
+    w->vnet = w->tun->vnet_hdr();
+    size_t slot = read_cap + 2 * kTransportHeaderSize + kAeadTagSize;
+    w->max_segs = 65535 / std::max<size_t>(1, cfg_.mtu > 100 ? cfg_.mtu - 80 : 20) + 2;
+    w->txbuf.resize((kBatch + (w->vnet ? w->max_segs : 0)) * slot);
+    if (w->vnet) w->gso_in.resize(VnetHdr::kSize + 65536);
     w->rx_slot = udp_->gro() ? 65536 : read_cap + 2 * kTransportHeaderSize + kAeadTagSize;
     w->rxbuf.resize(kRecvBatch * w->rx_slot);
     w->recvs.resize(kRecvBatch);
@@ -325,22 +334,19 @@ size_t Device::tun_step(size_t wi) {
   Peer* last_peer = nullptr;
   std::shared_ptr<Keypair> kp;
   std::optional<UdpEndpoint> ep;
-  while (nread < kBatch && w.txbuf.size() - used >= slot) {
-    uint8_t* at = w.txbuf.data() + used;
-    int n = w.tun->read({at + kTransportHeaderSize, read_cap});
-    if (n <= 0) break;
-    ++nread;
-    std::span<const uint8_t> pkt(at + kTransportHeaderSize, static_cast<size_t>(n));
+  // Encrypts the plaintext packet at at[16 : 16+n] in place; consumes the slot on success.
+  auto process = [&](uint8_t* at, size_t n) {
+    std::span<const uint8_t> pkt(at + kTransportHeaderSize, n);
     InnerPacket ip;
     if (!parse_inner(pkt, ip)) {
       drops_.add(Drop::BadPacket);
-      continue;
+      return;
     }
     PeerIndex pi = ip.version == 4 ? routes.lookup_v4(ip.dst) : routes.lookup_v6(ip.dst);
     Peer* p = pi == kNoPeer || pi >= w.peers->size() ? nullptr : (*w.peers)[pi].get();
     if (p == nullptr) {
       drops_.add(Drop::NoPeer);
-      continue;
+      return;
     }
     if (p != last_peer) {
       last_peer = p;
@@ -352,7 +358,7 @@ size_t Device::tun_step(size_t wi) {
     }
     if (!ep) {
       p->drops.add(Drop::NoEndpoint);
-      continue;
+      return;
     }
     std::optional<size_t> len;
     if (kp) len = kp->encrypt(pkt, {at, slot}, cfg_.mtu, now, reject);
@@ -360,10 +366,52 @@ size_t Device::tun_step(size_t wi) {
       stage(*p, pkt);
       request_handshake(*p);
       kp = nullptr;
-      continue;
+      return;
     }
     w.items.push_back({used, *len, p, *ep});
     used += *len;  // back to back, so equal-size runs can leave as one UDP GSO buffer
+  };
+  // With offloads one read may expand into up to max_segs packets: keep room for them.
+  const size_t reserve = w.vnet ? slot * (w.max_segs + 1) : slot;
+  while (nread < kBatch && w.txbuf.size() - used >= reserve) {
+    if (!w.vnet) {
+      uint8_t* at = w.txbuf.data() + used;
+      int n = w.tun->read({at + kTransportHeaderSize, read_cap});
+      if (n <= 0) break;
+      ++nread;
+      process(at, static_cast<size_t>(n));
+      continue;
+    }
+    int n = w.tun->read(w.gso_in);
+    if (n <= 0) break;
+    ++nread;
+    if (static_cast<size_t>(n) <= VnetHdr::kSize) {
+      drops_.add(Drop::BadPacket);
+      continue;
+    }
+    VnetHdr h = VnetHdr::read(w.gso_in.data());
+    std::span<uint8_t> in(w.gso_in.data() + VnetHdr::kSize,
+                          static_cast<size_t>(n) - VnetHdr::kSize);
+    if (h.gso_type == VnetHdr::kGsoNone) {
+      if (in.size() > read_cap || !complete_checksum(in, h)) {
+        drops_.add(Drop::BadPacket);
+        continue;
+      }
+      uint8_t* at = w.txbuf.data() + used;
+      std::memcpy(at + kTransportHeaderSize, in.data(), in.size());
+      process(at, in.size());
+      continue;
+    }
+    uint8_t* cur = nullptr;
+    int segs = gso_split(
+        in, h,
+        [&](size_t len) -> uint8_t* {
+          if (len > read_cap || w.txbuf.size() - used < slot) return nullptr;
+          cur = w.txbuf.data() + used;
+          return cur + kTransportHeaderSize;
+        },
+        [&](size_t len) { process(cur, len); });
+    if (segs < 0) drops_.add(Drop::BadPacket);
   }
   if (!w.items.empty()) send_transport_batch(w, now);
   // keepKeyFresh on send and the timers, once per peer per batch.
@@ -425,6 +473,12 @@ void Device::send_transport_batch(Worker& w, TimePoint) {
 
 // ---------------------------------------------------------------- inbound
 
+std::function<void(uint8_t*, size_t)> Device::tun_writer(Worker& w) {
+  return [this, &w](uint8_t* p, size_t n) {
+    if (!w.tun->write({p, n})) drops_.add(Drop::SendFailed);
+  };
+}
+
 size_t Device::udp_step(size_t wi) {
   Worker& w = *workers_[wi];
   auto now = Clock::now();
@@ -456,6 +510,7 @@ size_t Device::udp_step(size_t wi) {
     }
     if (rekey) request_handshake(*t.peer);
   }
+  if (w.vnet) w.gro.flush(tun_writer(w));
   w.touched.clear();
   w.cached_peer.reset();  // do not pin a removed peer between batches
   w.cached_kp.reset();
@@ -552,7 +607,12 @@ void Device::receive_datagram(Worker& w, std::span<uint8_t> d, const UdpEndpoint
     p.drops.add(Drop::NotAllowedSource);
     return;
   }
-  if (!w.tun->write(plain.first(ip.length))) p.drops.add(Drop::SendFailed);
+  if (!w.vnet) {
+    if (!w.tun->write(plain.first(ip.length))) p.drops.add(Drop::SendFailed);
+    return;
+  }
+  // 16 bytes of transport header precede the plaintext: room for the virtio_net_hdr.
+  w.gro.add(d.data() + kTransportHeaderSize, ip.length, tun_writer(w));
 }
 
 // ---------------------------------------------------------------- handshake thread

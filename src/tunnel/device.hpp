@@ -29,6 +29,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -130,6 +131,7 @@ class Device {
   void send_transport_batch(Worker& w, TimePoint now);
   void receive_datagram(Worker& w, std::span<uint8_t> d, const UdpEndpoint& from, TimePoint now);
   void stage(Peer& p, std::span<const uint8_t> pkt);
+  std::function<void(uint8_t*, size_t)> tun_writer(Worker& w);
   void request_handshake(Peer& p);
 
   // Handshake-thread pieces.

@@ -16,7 +16,7 @@ namespace {
 // One queue = one open file of /dev/net/tun attached to the interface.
 class LinuxTunQueue final : public TunQueue {
  public:
-  explicit LinuxTunQueue(int fd) : fd_(fd) {}
+  LinuxTunQueue(int fd, bool vnet) : fd_(fd), vnet_(vnet) {}
   ~LinuxTunQueue() override { ::close(fd_); }
   int read(std::span<uint8_t> buf) override {
     for (;;) {
@@ -36,9 +36,11 @@ class LinuxTunQueue final : public TunQueue {
     }
   }
   int fd() const override { return fd_; }
+  bool vnet_hdr() const override { return vnet_; }
 
  private:
   int fd_;
+  bool vnet_;
 };
 
 class LinuxTun final : public TunDevice {
@@ -56,7 +58,8 @@ class LinuxTun final : public TunDevice {
 
 }  // namespace
 
-Result<std::unique_ptr<TunDevice>> open_linux_tun(const std::string& name, size_t queues) {
+Result<std::unique_ptr<TunDevice>> open_linux_tun(const std::string& name, size_t queues,
+                                                  bool offload) {
   if (name.empty() || name.size() >= IFNAMSIZ)
     return make_error("tun: bad interface name '" + name + "'");
   if (queues == 0) queues = 1;
@@ -67,6 +70,7 @@ Result<std::unique_ptr<TunDevice>> open_linux_tun(const std::string& name, size_
     if (fd < 0) return make_error(std::string("tun: open /dev/net/tun: ") + std::strerror(errno));
     struct ifreq ifr {};
     ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE;
+    if (offload) ifr.ifr_flags |= IFF_VNET_HDR;
     std::strncpy(ifr.ifr_name, actual.c_str(), IFNAMSIZ - 1);
     if (::ioctl(fd, TUNSETIFF, &ifr) < 0) {
       int e = errno;
@@ -74,7 +78,12 @@ Result<std::unique_ptr<TunDevice>> open_linux_tun(const std::string& name, size_
       return make_error("tun: TUNSETIFF " + name + ": " + std::strerror(e));
     }
     actual = ifr.ifr_name;
-    qs.push_back(std::make_unique<LinuxTunQueue>(fd));
+    if (offload && ::ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) {
+      int e = errno;
+      ::close(fd);
+      return make_error("tun: TUNSETOFFLOAD " + name + ": " + std::strerror(e));
+    }
+    qs.push_back(std::make_unique<LinuxTunQueue>(fd, offload));
   }
   return std::unique_ptr<TunDevice>(std::make_unique<LinuxTun>(actual, std::move(qs)));
 }

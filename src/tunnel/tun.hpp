@@ -29,6 +29,8 @@ class TunQueue {
   virtual bool write(std::span<const uint8_t> pkt) = 0;
   // A pollable descriptor (POLLIN when read() would return a packet), or -1.
   virtual int fd() const = 0;
+  // True when reads and writes carry a virtio_net_hdr (see tun_offload.hpp).
+  virtual bool vnet_hdr() const { return false; }
 };
 
 class TunDevice {
@@ -40,7 +42,10 @@ class TunDevice {
 };
 
 // Linux /dev/net/tun with IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE, `queues` queues.
-// Needs CAP_NET_ADMIN. The interface disappears when the last queue closes.
-Result<std::unique_ptr<TunDevice>> open_linux_tun(const std::string& name, size_t queues);
+// With offload, also IFF_VNET_HDR and TUNSETOFFLOAD(CSUM | TSO4 | TSO6), so the kernel
+// passes 64 KiB TCP super-packets both ways. Needs CAP_NET_ADMIN. The interface
+// disappears when the last queue closes.
+Result<std::unique_ptr<TunDevice>> open_linux_tun(const std::string& name, size_t queues,
+                                                  bool offload = true);
 
 }  // namespace ferry::tunnel
