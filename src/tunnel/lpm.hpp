@@ -73,19 +73,30 @@ struct LpmNode {
   uint8_t len;
 };
 
-// Immutable, read-only view used by the data plane.
+// Immutable, read-only view used by the data plane. For IPv4 a 2^16-entry
+// directory indexed by the top 16 address bits skips the upper trie levels:
+// each entry holds the best value among prefixes of length <= 16 covering that
+// /16 and the first node below it (built once per freeze, 512 KiB).
 template <typename K>
 class LpmSnapshot {
  public:
   using T = LpmTraits<K>;
+  static constexpr int kDirBits = T::kBits == 32 ? 16 : 0;
   LpmSnapshot() : nodes_(1) {}
   LpmSnapshot(std::vector<LpmNode<K>> nodes, uint32_t root, size_t count)
-      : nodes_(std::move(nodes)), root_(root), count_(count) {}
+      : nodes_(std::move(nodes)), root_(root), count_(count) {
+    if constexpr (kDirBits > 0) build_dir();
+  }
 
   // Value of the longest stored prefix containing key, 0 if none.
   uint32_t lookup(K key) const {
     uint32_t best = 0;
     uint32_t n = root_;
+    if constexpr (kDirBits > 0) {
+      const DirEntry& e = dir_[static_cast<size_t>(key >> (T::kBits - kDirBits))];
+      best = e.best;
+      n = e.node;
+    }
     const LpmNode<K>* nodes = nodes_.data();
     while (n != 0) {
       const LpmNode<K>& nd = nodes[n];
@@ -97,10 +108,39 @@ class LpmSnapshot {
     return best;
   }
   size_t size() const { return count_; }
-  size_t memory_bytes() const { return nodes_.capacity() * sizeof(LpmNode<K>); }
+  size_t memory_bytes() const {
+    return nodes_.capacity() * sizeof(LpmNode<K>) + dir_.capacity() * sizeof(DirEntry);
+  }
 
  private:
+  struct DirEntry {
+    uint32_t best;
+    uint32_t node;
+  };
+  void build_dir() {
+    dir_.resize(size_t{1} << kDirBits);
+    for (size_t slot = 0; slot < dir_.size(); ++slot) {
+      K key = static_cast<K>(slot) << (T::kBits - kDirBits);
+      uint32_t best = 0, n = root_;
+      while (n != 0) {
+        const LpmNode<K>& nd = nodes_[n];
+        if (nd.len > kDirBits) break;  // resume here at lookup (match checked there)
+        if (((nd.key ^ key) & T::mask(nd.len)) != 0) {
+          n = 0;
+          break;
+        }
+        if (nd.value != 0) best = nd.value;
+        // A /16 node itself: lookup resumes here (re-reading its value is harmless)
+        // because the next bit is not fixed by the slot.
+        if (nd.len == kDirBits) break;
+        n = nd.child[static_cast<unsigned>(key >> (T::kBits - 1 - nd.len)) & 1u];
+      }
+      dir_[slot] = {best, n};
+    }
+  }
+
   std::vector<LpmNode<K>> nodes_;
+  std::vector<DirEntry> dir_;
   uint32_t root_ = 0;
   size_t count_ = 0;
 };
