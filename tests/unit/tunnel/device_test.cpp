@@ -120,9 +120,10 @@ UdpEndpoint ep(const char* ip, uint16_t port) {
 }
 
 struct Node {
-  Node(FakeNet& net, UdpEndpoint self, Key priv) {
+  Node(FakeNet& net, UdpEndpoint self, Key priv, size_t hs_queue = 1024) {
     DeviceConfig cfg;
     cfg.private_key = priv;
+    cfg.handshake_queue = hs_queue;
     auto t = std::make_unique<FakeTun>();
     auto u = std::make_unique<FakeUdp>(net, self);
     tun = t.get();
@@ -294,4 +295,36 @@ TEST_F(DeviceTest, RemovedPeerNoLongerReceives) {
   run(1);
   EXPECT_EQ(b->tun->q.out.size(), 1u);
   EXPECT_EQ(b->dev->device_drops().get(Drop::NoKeypair), 1u);
+}
+
+// Under load (here: any handshake message, since the queue holds only 8) the
+// responder answers an initiation without a valid mac2 with a cookie reply; the
+// initiator stores the cookie, and its retransmission (REKEY_TIMEOUT later)
+// carries mac2 and completes the handshake.
+TEST(DeviceLoad, CookieReplyThenRetryWithMac2Succeeds) {
+  FakeNet net;
+  Key kc = generate_private_key(), kd = generate_private_key();
+  Node c(net, ep("192.0.2.3", 51820), kc);
+  Node d(net, ep("192.0.2.4", 51820), kd, /*hs_queue=*/8);
+  auto pc = c.dev->add_peer({"d", public_key(kd), {}, ep("192.0.2.4", 51820), 0});
+  auto pd = d.dev->add_peer({"c", public_key(kc), {}, std::nullopt, 0});
+  c.dev->routes().add_allowed(pc, *Prefix::parse("10.0.2.0/24"));
+  d.dev->routes().add_allowed(pd, *Prefix::parse("10.0.1.0/24"));
+  c.tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  auto t0 = Clock::now();
+  c.step(t0);  // initiation out
+  d.step(t0);  // under load, no mac2: cookie reply
+  c.step(t0);  // cookie stored
+  EXPECT_TRUE(d.tun->q.out.empty());
+  size_t cookie_replies = 0;
+  for (const auto& m : net.log) cookie_replies += m.data[0] == 3;
+  EXPECT_EQ(cookie_replies, 1u);
+  EXPECT_FALSE(c.dev->stats()[pc].last_handshake_unix.has_value());
+  auto t1 = t0 + std::chrono::seconds(6);  // past REKEY_TIMEOUT + jitter: retransmission
+  for (int i = 0; i < 3; ++i) {
+    c.step(t1);
+    d.step(t1);
+  }
+  ASSERT_EQ(d.tun->q.out.size(), 1u);  // the staged packet arrived
+  EXPECT_TRUE(c.dev->stats()[pc].last_handshake_unix.has_value());
 }
