@@ -23,8 +23,11 @@ tn_keys b
 APUB=$(cat "$FT_TMP/a.pub")
 BPUB=$(cat "$FT_TMP/b.pub")
 SCALE='timer-scale = 0.05'
-tn_ferry_config a "${FT_ID}a" 51820 10.78.0.1/24 b "$BPUB" 192.168.78.2:51820 '"10.78.0.2/32"' "" "$SCALE"
-tn_ferry_config b "${FT_ID}b" 51820 10.78.0.2/24 a "$APUB" 192.168.78.1:51820 '"10.78.0.1/32"' "" "$SCALE"
+# Inner IPv4 and IPv6 (the address argument is spliced into a TOML array).
+tn_ferry_config a "${FT_ID}a" 51820 '10.78.0.1/24", "fd78::1/64' b "$BPUB" 192.168.78.2:51820 \
+  '"10.78.0.2/32", "fd78::2/128"' "" "$SCALE"
+tn_ferry_config b "${FT_ID}b" 51820 '10.78.0.2/24", "fd78::2/64' a "$APUB" 192.168.78.1:51820 \
+  '"10.78.0.1/32", "fd78::1/128"' "" "$SCALE"
 tn_ferry_start a a
 tn_ferry_start b b
 
@@ -36,6 +39,9 @@ ft_log "2. TCP both ways"
 G1=$(tn_iperf b a 10.78.0.2 2) || ft_fail "iperf3 a->b failed"
 G2=$(tn_iperf a b 10.78.0.1 2) || ft_fail "iperf3 b->a failed"
 ft_log "iperf3 a->b ${G1} Gbit/s, b->a ${G2} Gbit/s"
+ft_wait 5 "a pings b over inner IPv6" ft_in a ping -6 -c1 -W1 fd78::2
+G3=$(tn_iperf b a fd78::2 2) || ft_fail "iperf3 over inner IPv6 failed"
+ft_log "iperf3 a->b over inner IPv6 ${G3} Gbit/s"
 
 ft_log "3. rekey under traffic: 20 s of pings every 20 ms, no loss"
 H0=$(tn_stat a 's["peers"][0]["latest_handshake"]')
