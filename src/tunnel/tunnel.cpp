@@ -36,9 +36,12 @@ Result<Key> read_secret_key_file(const std::string& path) {
   return read_key_file(path);
 }
 
-Tunnel::Tunnel(config::TunnelConfig cfg, std::unique_ptr<InterfaceConfigurator> iface)
-    : cfg_(std::move(cfg)), iface_(std::move(iface)) {
-  if (!iface_) iface_ = make_linux_interface_configurator();
+Tunnel::Tunnel(config::TunnelConfig cfg, TunnelIo io) : cfg_(std::move(cfg)), io_(std::move(io)) {
+  if (!io_.iface) io_.iface = make_linux_interface_configurator();
+  if (!io_.open_tun)
+    io_.open_tun = [](const std::string& name, size_t q) { return open_linux_tun(name, q, true); };
+  if (!io_.open_udp)
+    io_.open_udp = [](uint16_t port, size_t n) { return open_linux_udp(port, n, /*gro=*/true); };
 }
 
 Tunnel::~Tunnel() {
@@ -50,17 +53,17 @@ Result<void> Tunnel::start() {
   auto key = read_secret_key_file(cfg_.private_key_file);
   if (!key) return make_error("tunnel: " + key.error());
   size_t workers = cfg_.workers ? cfg_.workers : std::max(1u, std::thread::hardware_concurrency());
-  auto tun = open_linux_tun(cfg_.interface, workers);
+  auto tun = io_.open_tun(cfg_.interface, workers);
   if (!tun) return make_error(tun.error());
-  auto udp = open_linux_udp(cfg_.listen_port, workers, /*gro=*/true);
+  auto udp = io_.open_udp(cfg_.listen_port, workers);
   if (!udp) return make_error(udp.error());
   const std::string& ifname = (*tun)->name();
-  if (auto r = iface_->set_mtu(ifname, cfg_.mtu); !r)
+  if (auto r = io_.iface->set_mtu(ifname, cfg_.mtu); !r)
     return make_error("tunnel: " + ifname + ": set mtu: " + r.error());
   for (const auto& a : cfg_.addresses)
-    if (auto r = iface_->add_address(ifname, a); !r)
+    if (auto r = io_.iface->add_address(ifname, a); !r)
       return make_error("tunnel: " + ifname + ": address " + a.str() + ": " + r.error());
-  if (auto r = iface_->set_up(ifname, true); !r)
+  if (auto r = io_.iface->set_up(ifname, true); !r)
     return make_error("tunnel: " + ifname + ": up: " + r.error());
 
   DeviceConfig dc;

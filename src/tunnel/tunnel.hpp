@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -35,10 +36,17 @@ namespace ferry::tunnel {
 // Returns an error if `path` cannot be read or is accessible by group/others.
 Result<Key> read_secret_key_file(const std::string& path);
 
+// Kernel access used by Tunnel::start; each member defaults to the Linux implementation.
+struct TunnelIo {
+  std::function<Result<std::unique_ptr<TunDevice>>(const std::string& name, size_t queues)>
+      open_tun;
+  std::function<Result<std::unique_ptr<UdpTransport>>(uint16_t port, size_t sockets)> open_udp;
+  std::unique_ptr<InterfaceConfigurator> iface;
+};
+
 class Tunnel {
  public:
-  // Kernel access can be replaced for tests (null: the Linux implementation).
-  explicit Tunnel(config::TunnelConfig cfg, std::unique_ptr<InterfaceConfigurator> iface = nullptr);
+  explicit Tunnel(config::TunnelConfig cfg, TunnelIo io = {});
   ~Tunnel();
 
   Result<void> start();
@@ -70,7 +78,7 @@ class Tunnel {
   bool is_static(const Prefix& p) const;
 
   config::TunnelConfig cfg_;
-  std::unique_ptr<InterfaceConfigurator> iface_;
+  TunnelIo io_;
   std::unique_ptr<Device> device_;
   std::map<std::string, PeerIndex> peers_;  // by name
   std::vector<AllowedChange> pending_;      // learned changes not yet committed
