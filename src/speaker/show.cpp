@@ -76,10 +76,12 @@ std::optional<Family> family_arg(const ctl::Json& args) {
 
 }  // namespace
 
-ctl::Json Speaker::show_neighbors() const {
+ctl::Json Speaker::show_neighbors(const ctl::Json& args) const {
   ctl::Json list = ctl::Json::array();
   auto now = std::chrono::steady_clock::now();
+  std::string only = args.is_object() ? args.value("name", std::string()) : std::string();
   for (const auto& [name, p] : peers_) {
+    if (!only.empty() && only != name && only != p->cfg().address.str()) continue;
     const bgp::Session& s = p->session();
     ctl::Json j;
     j["name"] = name;

@@ -230,8 +230,9 @@ std::string Speaker::peer_name(rib::PeerId id) const {
 
 void Speaker::register_commands(ctl::Registry& registry) {
   registry.add(
-      "show neighbors", [this](const ctl::Json&) -> Result<ctl::Json> { return show_neighbors(); },
-      false, "BGP neighbours: state, uptime, prefix counts, last error");
+      "show neighbors",
+      [this](const ctl::Json& a) -> Result<ctl::Json> { return show_neighbors(a); }, false,
+      "BGP neighbours: state, uptime, prefix counts, last error");
   registry.add(
       "show routes", [this](const ctl::Json& a) { return show_routes(a); }, false,
       "routes; args: prefix, neighbor, received|advertised, family, limit");

@@ -72,7 +72,8 @@ class Speaker {
   size_t established_count() const;
 
   // Command handlers, also used directly by tests.
-  ctl::Json show_neighbors() const;
+  // args: optional name (neighbour name or address).
+  ctl::Json show_neighbors(const ctl::Json& args = ctl::Json::object()) const;
   Result<ctl::Json> show_routes(const ctl::Json& args) const;
   Result<ctl::Json> show_route(const ctl::Json& args) const;
   Result<ctl::Json> clear_neighbor(const ctl::Json& args);

@@ -1,0 +1,385 @@
+// Two speakers in one io_context talking BGP over loopback TCP (127.0.0.1 and
+// 127.0.0.2, ephemeral ports, no root): session set-up incl. collision, route
+// exchange end to end through two RIBs, withdrawals, route refresh, Cease with
+// shutdown communication, max-prefix, clear, BFD down, graceful restart, reload.
+#include "speaker/speaker.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "bgp/session.hpp"
+#include "speaker/peer.hpp"
+
+namespace ferry::speaker {
+namespace {
+
+using namespace std::chrono_literals;
+
+template <class Pred>
+bool run_until(asio::io_context& io, Pred pred, std::chrono::seconds limit = 20s) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    io.run_one_for(20ms);
+  }
+  return true;
+}
+
+void run_for(asio::io_context& io, std::chrono::milliseconds d) {
+  auto deadline = std::chrono::steady_clock::now() + d;
+  while (std::chrono::steady_clock::now() < deadline) io.run_one_for(10ms);
+}
+
+Prefix P(const char* s) {
+  return *Prefix::parse(s);
+}
+IpAddress A(const char* s) {
+  return *IpAddress::parse(s);
+}
+
+config::Config base_config(uint32_t asn, uint32_t id, const char* listen) {
+  config::Config c;
+  c.router.asn = Asn(asn);
+  c.router.router_id = RouterId(id);
+  c.bgp = config::BgpConfig{};
+  c.bgp->listen_port = 0;
+  c.bgp->listen_address = A(listen);
+  config::PolicyConfig all;
+  all.name = "all";
+  all.default_action = config::PolicyAction::Accept;
+  c.policies.push_back(all);
+  return c;
+}
+
+config::BgpNeighborConfig neighbor(const char* name, const char* addr, uint16_t port, uint32_t asn,
+                                   const char* local) {
+  config::BgpNeighborConfig n;
+  n.name = name;
+  n.address = A(addr);
+  n.port = port;
+  n.remote_asn = Asn(asn);
+  n.local_address = A(local);
+  n.import_policies = {"all"};
+  n.export_policies = {"all"};
+  n.import_set = n.export_set = true;
+  n.connect_retry = 1;
+  n.hold_time = 30;
+  n.multihop = 2;
+  return n;
+}
+
+struct Node {
+  config::Config cfg;
+  rib::Rib rib;
+  Speaker sp;
+  std::vector<NeighborEvent> events;
+  Node(asio::io_context& io, uint32_t asn, uint32_t id, const char* listen)
+      : cfg(base_config(asn, id, listen)),
+        rib(rib::RibOptions{Asn(asn), RouterId(id), {}, 1, false, false}),
+        sp(io, cfg, rib) {
+    sp.set_event_callback([this](const NeighborEvent& e) { events.push_back(e); });
+  }
+  const ctl::Json neighbor_json(const std::string& name) const {
+    const ctl::Json all = sp.show_neighbors();
+    for (const auto& j : all["neighbors"])
+      if (j["name"] == name) return j;
+    return {};
+  }
+  std::string state(const std::string& name) const { return neighbor_json(name)["state"]; }
+  bool has_route(const Prefix& p) const {
+    for (const auto& v : rib.show_route(p))
+      if (v.best) return true;
+    return false;
+  }
+  const bgp::Session& session(const std::string& name) { return sp.find(name)->session(); }
+};
+
+class SpeakerTest : public ::testing::Test {
+ protected:
+  asio::io_context io;
+  Node a{io, 65001, 0x01010101, "127.0.0.1"};
+  Node b{io, 65002, 0x02020202, "127.0.0.2"};
+
+  void SetUp() override {
+    ASSERT_TRUE(a.sp.start().ok());
+    ASSERT_TRUE(b.sp.start().ok());
+    ASSERT_NE(a.sp.listen_port(), 0);
+    ASSERT_NE(b.sp.listen_port(), 0);
+  }
+  // Adds the neighbours on both sides (both active: the first connections collide).
+  void connect(
+      std::function<void(config::BgpNeighborConfig&, config::BgpNeighborConfig&)> tweak = {}) {
+    auto na = neighbor("b", "127.0.0.2", b.sp.listen_port(), 65002, "127.0.0.1");
+    auto nb = neighbor("a", "127.0.0.1", a.sp.listen_port(), 65001, "127.0.0.2");
+    if (tweak) tweak(na, nb);
+    a.cfg.bgp->neighbors = {na};
+    b.cfg.bgp->neighbors = {nb};
+    a.sp.apply(a.cfg);
+    b.sp.apply(b.cfg);
+  }
+  bool both_up() { return a.sp.established_count() == 1 && b.sp.established_count() == 1; }
+};
+
+TEST_F(SpeakerTest, EstablishesOneSessionDespiteCollision) {
+  connect();
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  // Let any collided second connection finish; exactly one session must stay up.
+  run_for(io, 500ms);
+  EXPECT_TRUE(both_up());
+  EXPECT_EQ(a.session("b").counters().established_count, 1u);
+  EXPECT_EQ(b.session("a").counters().established_count, 1u);
+  auto j = a.neighbor_json("b");
+  EXPECT_EQ(j["state"], "Established");
+  EXPECT_EQ(j["remote_asn"], 65002);
+  EXPECT_EQ(j["router_id"], "2.2.2.2");
+  EXPECT_EQ(j["hold_time"], 30);
+  EXPECT_EQ(j["families"], ctl::Json({"ipv4", "ipv6"}));
+  EXPECT_TRUE(j["four_octet_as"].get<bool>());
+  EXPECT_TRUE(j["enhanced_route_refresh"].get<bool>());
+  EXPECT_TRUE(j["extended_message"].get<bool>());
+  ASSERT_FALSE(a.events.empty());
+  EXPECT_TRUE(a.events.back().up);
+  EXPECT_EQ(a.events.back().address, A("127.0.0.2"));
+}
+
+TEST_F(SpeakerTest, RoutesFlowBothWaysAndWithdraw) {
+  connect();
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  bgp::PathAttributes attrs;
+  attrs.origin = bgp::Origin::Igp;
+  attrs.communities = {(65001u << 16) | 100};
+  a.rib.originate(rib::RouteSource::Static, P("10.1.0.0/16"), attrs);
+  b.rib.originate(rib::RouteSource::Static, P("10.2.0.0/16"), attrs);
+  ASSERT_TRUE(run_until(
+      io, [&] { return b.has_route(P("10.1.0.0/16")) && a.has_route(P("10.2.0.0/16")); }));
+
+  auto routes = b.sp.show_routes({{"prefix", "10.1.0.0/16"}});
+  ASSERT_TRUE(routes.ok());
+  ASSERT_EQ((*routes)["routes"].size(), 1u);
+  const auto& r = (*routes)["routes"][0];
+  EXPECT_EQ(r["peer"], "a");
+  EXPECT_EQ(r["as_path"], ctl::Json({65001}));
+  EXPECT_EQ(r["next_hop"], "127.0.0.1");
+  EXPECT_EQ(r["communities"], ctl::Json({"65001:100"}));
+  EXPECT_EQ(r["origin"], "igp");
+  EXPECT_TRUE(r["best"].get<bool>());
+
+  auto one = b.sp.show_route({{"prefix", "10.1.0.0/16"}});
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ((*one)["paths"].size(), 1u);
+  EXPECT_EQ(b.neighbor_json("a")["prefixes_received"], 1);
+  EXPECT_EQ(a.neighbor_json("b")["prefixes_advertised"], 1);
+
+  a.rib.unoriginate(rib::RouteSource::Static, P("10.1.0.0/16"));
+  ASSERT_TRUE(run_until(io, [&] { return !b.has_route(P("10.1.0.0/16")); }));
+  EXPECT_TRUE(a.has_route(P("10.2.0.0/16")));
+  EXPECT_TRUE(both_up());
+}
+
+TEST_F(SpeakerTest, LargeTableArrivesComplete) {
+  connect();
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  bgp::PathAttributes attrs;
+  attrs.origin = bgp::Origin::Igp;
+  constexpr uint32_t kN = 50000;
+  for (uint32_t i = 0; i < kN; ++i) {
+    attrs.med = i % 7;  // several attribute sets, so packing by attributes matters
+    a.rib.originate(rib::RouteSource::Static, Prefix(IpAddress::v4(0x0b000000 + (i << 8)), 24),
+                    attrs);
+  }
+  ASSERT_TRUE(run_until(
+      io, [&] { return b.rib.prefix_count() == kN; }, 60s));
+  EXPECT_EQ(b.neighbor_json("a")["prefixes_received"], kN);
+  // Many prefixes per UPDATE, not one message per prefix.
+  EXPECT_LT(a.session("b").counters().updates_out, kN / 20);
+  for (uint32_t i = 0; i < kN; i += 4999) {
+    auto routes = b.rib.show_route(Prefix(IpAddress::v4(0x0b000000 + (i << 8)), 24));
+    ASSERT_EQ(routes.size(), 1u);
+    EXPECT_EQ(routes[0].attrs->med, i % 7);
+  }
+}
+
+TEST_F(SpeakerTest, RouteRefreshResendsTable) {
+  connect();
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  bgp::PathAttributes attrs;
+  a.rib.originate(rib::RouteSource::Static, P("10.1.0.0/16"), attrs);
+  ASSERT_TRUE(run_until(io, [&] { return b.has_route(P("10.1.0.0/16")); }));
+  uint64_t before = a.session("b").counters().updates_out;
+  // b asks a (ROUTE-REFRESH, RFC 2918); a answers with BoRR, the table, EoRR (RFC 7313).
+  auto res = b.sp.clear_neighbor({{"name", "a"}, {"soft", "in"}});
+  ASSERT_TRUE(res.ok());
+  ASSERT_TRUE(run_until(io, [&] { return a.session("b").counters().updates_out > before; }));
+  run_for(io, 200ms);
+  // EoRR swept nothing that was re-sent: the route is still there, session still up.
+  EXPECT_TRUE(b.has_route(P("10.1.0.0/16")));
+  EXPECT_TRUE(both_up());
+  // Soft out: a re-sends on its own.
+  before = a.session("b").counters().updates_out;
+  ASSERT_TRUE(a.sp.clear_neighbor({{"name", "b"}, {"soft", "out"}}).ok());
+  ASSERT_TRUE(run_until(io, [&] { return a.session("b").counters().updates_out > before; }));
+  EXPECT_TRUE(both_up());
+}
+
+TEST_F(SpeakerTest, StopSendsShutdownCommunication) {
+  connect();
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  bgp::PathAttributes attrs;
+  a.rib.originate(rib::RouteSource::Static, P("10.1.0.0/16"), attrs);
+  ASSERT_TRUE(run_until(io, [&] { return b.has_route(P("10.1.0.0/16")); }));
+  bool done = false;
+  a.sp.stop("maintenance window", [&] { done = true; });
+  ASSERT_TRUE(run_until(io, [&] { return done && b.state("a") != "Established"; }));
+  std::string err = b.neighbor_json("a")["last_error"];
+  EXPECT_NE(err.find("maintenance window"), std::string::npos) << err;
+  EXPECT_NE(err.find("received"), std::string::npos) << err;
+  EXPECT_FALSE(b.has_route(P("10.1.0.0/16")));
+  EXPECT_EQ(a.state("b"), "Idle");
+  // a stays down: it was stopped administratively.
+  run_for(io, 1500ms);
+  EXPECT_EQ(a.state("b"), "Idle");
+}
+
+TEST_F(SpeakerTest, MaxPrefixTearsDownWithCease) {
+  connect([](auto&, config::BgpNeighborConfig& nb) {
+    nb.max_prefixes = 2;
+    nb.max_prefix_restart = 60;
+  });
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  bgp::PathAttributes attrs;
+  for (const char* p : {"10.1.0.0/16", "10.2.0.0/16", "10.3.0.0/16"})
+    a.rib.originate(rib::RouteSource::Static, P(p), attrs);
+  ASSERT_TRUE(run_until(io, [&] { return b.state("a") == "Idle"; }));
+  ASSERT_TRUE(run_until(io, [&] { return a.session("b").counters().notifications_in > 0; }));
+  std::string err = a.neighbor_json("b")["last_error"];
+  EXPECT_NE(err.find("received"), std::string::npos) << err;
+  EXPECT_NE(err.find("Maximum"), std::string::npos) << err;
+  EXPECT_FALSE(b.has_route(P("10.1.0.0/16")));
+  // b waits max_prefix_restart before trying again (and refuses a's attempts meanwhile).
+  run_for(io, 2500ms);
+  EXPECT_EQ(b.state("a"), "Idle");
+}
+
+TEST_F(SpeakerTest, HardClearReestablishes) {
+  connect();
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  ASSERT_TRUE(b.sp.clear_neighbor({{"name", "a"}}).ok());
+  EXPECT_NE(b.state("a"), "Established");
+  ASSERT_TRUE(
+      run_until(io, [&] { return both_up() && b.session("a").counters().established_count == 2; }));
+  std::string err = a.session("b").last_error();
+  EXPECT_TRUE(a.session("b").established());
+  EXPECT_FALSE(b.sp.clear_neighbor({{"name", "nobody"}}).ok());
+}
+
+TEST_F(SpeakerTest, BfdDownDropsAndRecovers) {
+  connect();
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  b.sp.bfd_down(A("127.0.0.1"));
+  EXPECT_EQ(b.state("a"), "Idle");
+  ASSERT_FALSE(b.events.empty());
+  EXPECT_FALSE(b.events.back().up);
+  ASSERT_TRUE(
+      run_until(io, [&] { return both_up() && b.session("a").counters().established_count == 2; }));
+}
+
+TEST_F(SpeakerTest, GracefulRestartKeepsStaleRoutesUntilEndOfRib) {
+  connect([](config::BgpNeighborConfig& na, config::BgpNeighborConfig& nb) {
+    na.graceful_restart = nb.graceful_restart = true;
+  });
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  EXPECT_TRUE(b.neighbor_json("a")["graceful_restart"].get<bool>());
+  bgp::PathAttributes attrs;
+  a.rib.originate(rib::RouteSource::Static, P("10.1.0.0/16"), attrs);
+  ASSERT_TRUE(run_until(io, [&] { return b.has_route(P("10.1.0.0/16")); }));
+  // a loses its connection without a NOTIFICATION (as when its control plane restarts).
+  a.sp.bfd_down(A("127.0.0.2"));
+  ASSERT_TRUE(run_until(io, [&] { return b.state("a") != "Established"; }));
+  auto paths = b.rib.show_route(P("10.1.0.0/16"));
+  ASSERT_EQ(paths.size(), 1u);
+  EXPECT_TRUE(paths[0].stale);
+  EXPECT_TRUE(b.neighbor_json("a")["stale_routes_kept"].get<bool>());
+  // a comes back and sends its table and End-of-RIB: no longer stale.
+  ASSERT_TRUE(run_until(io, [&] { return both_up() && !b.sp.find("a")->stale_pending(); }));
+  paths = b.rib.show_route(P("10.1.0.0/16"));
+  ASSERT_EQ(paths.size(), 1u);
+  EXPECT_FALSE(paths[0].stale);
+}
+
+TEST_F(SpeakerTest, WithoutGracefulRestartRoutesGoAtOnce) {
+  connect();
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  bgp::PathAttributes attrs;
+  a.rib.originate(rib::RouteSource::Static, P("10.1.0.0/16"), attrs);
+  ASSERT_TRUE(run_until(io, [&] { return b.has_route(P("10.1.0.0/16")); }));
+  a.sp.bfd_down(A("127.0.0.2"));
+  ASSERT_TRUE(run_until(io, [&] { return b.state("a") != "Established"; }));
+  EXPECT_TRUE(b.rib.show_route(P("10.1.0.0/16")).empty());
+}
+
+TEST_F(SpeakerTest, ReloadRemovesNeighborWithDeconfiguredCease) {
+  connect();
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  b.cfg.bgp->neighbors.clear();
+  b.sp.apply(b.cfg);
+  EXPECT_EQ(b.sp.find("a"), nullptr);
+  ASSERT_TRUE(run_until(io, [&] { return a.session("b").counters().notifications_in > 0; }));
+  std::string err = a.session("b").last_error();
+  EXPECT_NE(err.find("De-configured"), std::string::npos) << err;
+}
+
+TEST_F(SpeakerTest, ReloadKeepsUnchangedSessions) {
+  connect();
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  // Only the description and the policy lists change: no reset.
+  b.cfg.bgp->neighbors[0].description = "uplink";
+  b.sp.apply(b.cfg);
+  run_for(io, 300ms);
+  EXPECT_TRUE(both_up());
+  EXPECT_EQ(b.session("a").counters().established_count, 1u);
+  EXPECT_EQ(b.neighbor_json("a")["description"], "uplink");
+  // A session parameter change resets it.
+  b.cfg.bgp->neighbors[0].hold_time = 60;
+  b.sp.apply(b.cfg);
+  ASSERT_TRUE(
+      run_until(io, [&] { return a.session("b").counters().established_count == 2 && both_up(); }));
+  EXPECT_EQ(b.neighbor_json("a")["hold_time"], 30);  // min(60, a's 30)
+}
+
+TEST_F(SpeakerTest, UnknownSourceIsRefused) {
+  connect();
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  asio::ip::tcp::socket s(io);
+  s.open(asio::ip::tcp::v4());
+  s.bind(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.3"), 0));
+  s.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), a.sp.listen_port()));
+  bool closed = false;
+  std::array<uint8_t, 64> buf;
+  s.async_read_some(asio::buffer(buf), [&](asio::error_code ec, size_t) { closed = bool(ec); });
+  ASSERT_TRUE(run_until(io, [&] { return closed; }));
+  EXPECT_TRUE(both_up());
+}
+
+TEST_F(SpeakerTest, CommandsAreRegistered) {
+  ctl::Registry reg;
+  a.sp.register_commands(reg);
+  for (const char* c : {"show neighbors", "show routes", "show route", "clear neighbor"})
+    ASSERT_NE(reg.find(c), nullptr) << c;
+  EXPECT_TRUE(reg.find("clear neighbor")->mutating);
+  EXPECT_FALSE(reg.find("show routes")->mutating);
+  auto r = reg.find("show route")->handler(ctl::Json::object());
+  EXPECT_FALSE(r.ok());
+  connect();
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  auto n = reg.find("show neighbors")->handler(ctl::Json::object());
+  ASSERT_TRUE(n.ok());
+  const auto& j = (*n)["neighbors"][0];
+  for (const char* k :
+       {"name", "address", "remote_asn", "state", "uptime", "prefixes_received",
+        "prefixes_accepted", "prefixes_advertised", "last_error", "rfc8212_blocked"})
+    EXPECT_TRUE(j.contains(k)) << k;
+}
+
+}  // namespace
+}  // namespace ferry::speaker
