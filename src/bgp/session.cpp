@@ -198,19 +198,20 @@ bool Session::accept(asio::ip::tcp::socket sock) {
   };
   if (st == FsmState::Idle || st == FsmState::Established) return refuse();
   apply_socket_options(cfg_, sock, log_limit_);
-  if (st == FsmState::Connect || st == FsmState::Active) {
+  // While our own connect is in flight, the peer may be accepting it right now: killing it
+  // would kill the connection the peer keeps (both sides doing so loses both). Keep it and
+  // let the incoming one be the collision candidate instead (§6.8 decides on OPEN).
+  bool connect_in_flight = st == FsmState::Connect && primary_->connecting;
+  if ((st == FsmState::Connect || st == FsmState::Active) && !connect_in_flight) {
     Slot& p = *primary_;
-    if (p.connecting) {
-      p.connecting->close(ec);
-      p.connecting.reset();
-    }
     p.link = std::make_shared<TcpLink>(std::move(sock), &p);
     p.outgoing = false;
     p.fsm.handle(FsmEvent::TcpConnectionConfirmed, now());
     rearm();
     return true;
   }
-  // OpenSent / OpenConfirm: a second connection; §6.8 decides once an OPEN arrives.
+  // OpenSent / OpenConfirm (or Connect in flight): a second connection; §6.8 decides once
+  // an OPEN arrives.
   if (secondary_) return refuse();
   secondary_ = make_slot(false);
   Slot& s = *secondary_;
