@@ -136,6 +136,7 @@ FsmState Session::state() const {
 
 void Session::start() {
   admin_stop_ = false;
+  hold_down_ = false;
   primary_->fsm.handle(cfg_.passive ? FsmEvent::ManualStartPassive : FsmEvent::ManualStart, now());
   rearm();
 }
@@ -155,6 +156,7 @@ void Session::restart(const Notification& n, std::optional<std::chrono::seconds>
     secondary_->fsm.stop(true, to_fsm(n), now());
     drop_slot(std::move(secondary_));
   }
+  hold_down_ = restart_after.has_value();
   std::optional<FsmDuration> after;
   if (restart_after) after = std::chrono::duration_cast<FsmDuration>(*restart_after);
   primary_->fsm.stop(false, to_fsm(n), now(), after);
@@ -192,6 +194,13 @@ void apply_socket_options(const SessionConfig& cfg, asio::ip::tcp::socket& sock,
 bool Session::accept(asio::ip::tcp::socket sock) {
   asio::error_code ec;
   FsmState st = primary_->fsm.state();
+  // A peer that just lost its session (e.g. restarted) reconnects at once; do not make it
+  // wait out our idle-hold backoff (its own retry timer may be minutes). An explicit
+  // hold-down (max-prefix) or an administrative stop still refuses.
+  if (st == FsmState::Idle && primary_->fsm.idle_hold_running() && !hold_down_ && !admin_stop_) {
+    primary_->fsm.handle(FsmEvent::IdleHoldTimerExpires, now());
+    st = primary_->fsm.state();
+  }
   auto refuse = [&] {
     sock.close(ec);
     return false;
@@ -389,6 +398,7 @@ void Session::established(Slot& slot) {
   established_at_ = std::chrono::steady_clock::now();
   notification_in_ = false;
   notification_out_ = false;
+  hold_down_ = false;
   last_error_.clear();
   ++counters_.established_count;
   listener_.session_established(*this);

@@ -175,6 +175,7 @@ class Session {
   FsmTime armed_at_{};
   std::vector<uint8_t> scratch_;  // out() when there is no connection (discarded)
   bool admin_stop_ = false;
+  bool hold_down_ = false;  // restart() with an explicit delay: refuse incoming until then
   SessionCounters counters_;
   RateLimitedLog log_limit_;
   std::shared_ptr<bool> alive_;  // guards posted callbacks after destruction

@@ -303,5 +303,78 @@ TEST_F(SessionTest, StopSendsCeaseWithShutdownCommunication) {
   EXPECT_EQ(s.state(), FsmState::Idle);
 }
 
+// A client-side scripted peer: connects to port, answers the session's OPEN.
+void client_handshake(tcp::socket& c, uint16_t port) {
+  c.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  timeval tv{5, 0};
+  setsockopt(c.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  auto read_type = [&](MessageType want) {
+    for (;;) {
+      std::vector<uint8_t> hdr(kHeaderLen);
+      asio::read(c, asio::buffer(hdr));
+      size_t len = size_t{hdr[16]} << 8 | hdr[17];
+      std::vector<uint8_t> body(len - kHeaderLen);
+      if (!body.empty()) asio::read(c, asio::buffer(body));
+      if (static_cast<MessageType>(hdr[18]) == want) return;
+    }
+  };
+  read_type(MessageType::Open);
+  OpenMessage m;
+  m.my_as = open_my_as(65002);
+  m.hold_time = 90;
+  m.bgp_id = RouterId(0x0a000002);
+  m.caps.four_octet_as = 65002;
+  std::vector<uint8_t> out;
+  encode_open(m, out);
+  encode_keepalive(out);
+  asio::write(c, asio::buffer(out));
+  read_type(MessageType::Keepalive);
+}
+
+TEST_F(SessionTest, PassiveSessionTakesReconnectDuringIdleHold) {
+  // A peer whose connection dropped (it restarted) reconnects at once: the session must
+  // accept it rather than refuse it for its idle-hold backoff.
+  auto cfg = make_cfg(1);
+  cfg.passive = true;
+  Session s(io, cfg, rec);
+  s.start();
+  EXPECT_EQ(s.state(), FsmState::Active);
+  tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  uint16_t port = acc.local_endpoint().port();
+  std::vector<bool> accepted;
+  std::function<void()> loop = [&] {
+    acc.async_accept([&](asio::error_code ec, tcp::socket sock) {
+      if (ec) return;
+      accepted.push_back(s.accept(std::move(sock)));
+      loop();
+    });
+  };
+  loop();
+  std::atomic<int> step{0};
+  std::thread t([&] {
+    asio::io_context cio;
+    tcp::socket c1(cio);
+    client_handshake(c1, port);
+    step = 1;
+    while (step != 2) std::this_thread::sleep_for(5ms);
+    c1.close();  // "restart": the TCP connection goes away without a NOTIFICATION
+    while (step != 3) std::this_thread::sleep_for(5ms);
+    tcp::socket c2(cio);
+    client_handshake(c2, port);
+    step = 4;
+    while (step != 5) std::this_thread::sleep_for(5ms);
+  });
+  ASSERT_TRUE(run_until(io, [&] { return step == 1 && s.established(); }));
+  step = 2;
+  ASSERT_TRUE(run_until(io, [&] { return rec.down == 1; }));
+  EXPECT_EQ(s.state(), FsmState::Idle);
+  step = 3;
+  ASSERT_TRUE(run_until(io, [&] { return step == 4 && s.established(); }));
+  step = 5;
+  t.join();
+  EXPECT_EQ(accepted, (std::vector<bool>{true, true}));
+  EXPECT_EQ(rec.established, 2);
+}
+
 }  // namespace
 }  // namespace ferry::bgp
