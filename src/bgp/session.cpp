@@ -497,7 +497,8 @@ void Session::send_route_refresh(const RouteRefresh& r) {
 }
 
 void Session::rearm() {
-  if (secondary_ && secondary_->fsm.state() == FsmState::Idle) drop_slot(std::move(secondary_));
+  // A second connection that lost its TCP connection has nothing left to offer.
+  if (secondary_ && secondary_->fsm.state() < FsmState::OpenSent) drop_slot(std::move(secondary_));
   std::optional<FsmTime> next = primary_->fsm.next_deadline();
   if (secondary_) {
     auto d = secondary_->fsm.next_deadline();
