@@ -9,6 +9,7 @@
 #include <chrono>
 
 #include "bgp/session.hpp"
+#include "bgp/transport.hpp"
 #include "speaker/peer.hpp"
 
 namespace ferry::speaker {
@@ -379,6 +380,32 @@ TEST_F(SpeakerTest, CommandsAreRegistered) {
        {"name", "address", "remote_asn", "state", "uptime", "prefixes_received",
         "prefixes_accepted", "prefixes_advertised", "last_error", "rfc8212_blocked"})
     EXPECT_TRUE(j.contains(k)) << k;
+}
+
+TEST_F(SpeakerTest, Md5ProtectedSessionEstablishes) {
+  // RFC 2385: keys on both listeners and both active sockets. The kernel drops segments
+  // with a wrong or missing signature, so establishing proves the keys are in place.
+  asio::ip::tcp::socket probe(io);
+  probe.open(asio::ip::tcp::v4());
+  auto r = bgp::set_tcp_md5(probe.native_handle(), A("127.0.0.2"), "s3cret");
+  if (!r) GTEST_SKIP() << "kernel without TCP-MD5: " << r.error();
+  connect([](config::BgpNeighborConfig& na, config::BgpNeighborConfig& nb) {
+    na.password = nb.password = "s3cret";
+  });
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+}
+
+TEST_F(SpeakerTest, Md5MismatchNeverEstablishes) {
+  asio::ip::tcp::socket probe(io);
+  probe.open(asio::ip::tcp::v4());
+  if (!bgp::set_tcp_md5(probe.native_handle(), A("127.0.0.2"), "x")) GTEST_SKIP();
+  connect([](config::BgpNeighborConfig& na, config::BgpNeighborConfig& nb) {
+    na.password = "one";
+    nb.password = "two";
+  });
+  run_for(io, 2500ms);
+  EXPECT_EQ(a.sp.established_count(), 0u);
+  EXPECT_EQ(b.sp.established_count(), 0u);
 }
 
 }  // namespace
