@@ -197,6 +197,13 @@ bool Session::accept(asio::ip::tcp::socket sock) {
   // A peer that just lost its session (e.g. restarted) reconnects at once; do not make it
   // wait out our idle-hold backoff (its own retry timer may be minutes). An explicit
   // hold-down (max-prefix) or an administrative stop still refuses.
+  if (st == FsmState::Established && cfg_.graceful_restart && peer_graceful_restart()) {
+    // RFC 4724 §4.2: a new connection while Established means the peer restarted; the old
+    // session is dead (its routes become stale, not withdrawn) and the new one proceeds.
+    last_error_ = "peer restarted (new connection while established)";
+    primary_->fsm.handle(FsmEvent::TcpConnectionFails, now());
+    st = primary_->fsm.state();
+  }
   if (st == FsmState::Idle && primary_->fsm.idle_hold_running() && !hold_down_ && !admin_stop_) {
     primary_->fsm.handle(FsmEvent::IdleHoldTimerExpires, now());
     st = primary_->fsm.state();

@@ -36,8 +36,10 @@ struct Recorder : SessionListener {
   std::vector<Prefix> withdrawn;
   std::vector<UpdateOutcome> outcomes;
   void session_established(Session&) override { ++established; }
-  void session_down(Session&, const std::string& r, bool) override {
+  bool last_down_graceful = false;
+  void session_down(Session&, const std::string& r, bool graceful) override {
     down_reason = r;
+    last_down_graceful = graceful;
     ++down;
   }
   void session_update(Session&, DecodedUpdate& u) override {
@@ -304,7 +306,7 @@ TEST_F(SessionTest, StopSendsCeaseWithShutdownCommunication) {
 }
 
 // A client-side scripted peer: connects to port, answers the session's OPEN.
-void client_handshake(tcp::socket& c, uint16_t port) {
+void client_handshake(tcp::socket& c, uint16_t port, bool graceful_restart = false) {
   c.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   timeval tv{5, 0};
   setsockopt(c.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -324,6 +326,12 @@ void client_handshake(tcp::socket& c, uint16_t port) {
   m.hold_time = 90;
   m.bgp_id = RouterId(0x0a000002);
   m.caps.four_octet_as = 65002;
+  if (graceful_restart) {
+    GracefulRestartCap gr;
+    gr.restart_time = 120;
+    gr.families.push_back({AfiSafi{kAfiIpv4, kSafiUnicast}, true});
+    m.caps.graceful_restart = gr;
+  }
   std::vector<uint8_t> out;
   encode_open(m, out);
   encode_keepalive(out);
@@ -374,6 +382,84 @@ TEST_F(SessionTest, PassiveSessionTakesReconnectDuringIdleHold) {
   t.join();
   EXPECT_EQ(accepted, (std::vector<bool>{true, true}));
   EXPECT_EQ(rec.established, 2);
+}
+
+TEST_F(SessionTest, GracefulRestartPeerReconnectingReplacesEstablishedSession) {
+  // RFC 4724 §4.2: the peer restarted without closing the old connection (crash, power
+  // loss); its new connection replaces the established one and the loss is graceful.
+  auto cfg = make_cfg(1);
+  cfg.passive = true;
+  cfg.graceful_restart = true;
+  Session s(io, cfg, rec);
+  s.start();
+  tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  uint16_t port = acc.local_endpoint().port();
+  std::vector<bool> accepted;
+  std::function<void()> loop = [&] {
+    acc.async_accept([&](asio::error_code ec, tcp::socket sock) {
+      if (ec) return;
+      accepted.push_back(s.accept(std::move(sock)));
+      loop();
+    });
+  };
+  loop();
+  std::atomic<int> step{0};
+  std::thread t([&] {
+    asio::io_context cio;
+    tcp::socket c1(cio), c2(cio);
+    client_handshake(c1, port, true);
+    step = 1;
+    while (step != 2) std::this_thread::sleep_for(5ms);
+    client_handshake(c2, port, true);  // c1 stays open: the peer "forgot" it
+    step = 3;
+    while (step != 4) std::this_thread::sleep_for(5ms);
+  });
+  ASSERT_TRUE(run_until(io, [&] { return step == 1 && s.established(); }));
+  step = 2;
+  ASSERT_TRUE(run_until(io, [&] { return step == 3 && rec.established == 2 && s.established(); }));
+  step = 4;
+  t.join();
+  EXPECT_EQ(accepted, (std::vector<bool>{true, true}));
+  EXPECT_EQ(rec.down, 1);
+  EXPECT_TRUE(rec.last_down_graceful);
+}
+
+TEST_F(SessionTest, WithoutGracefulRestartEstablishedSessionRefusesNewConnection) {
+  auto cfg = make_cfg(1);
+  cfg.passive = true;
+  Session s(io, cfg, rec);
+  s.start();
+  tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  uint16_t port = acc.local_endpoint().port();
+  std::vector<bool> accepted;
+  std::function<void()> loop = [&] {
+    acc.async_accept([&](asio::error_code ec, tcp::socket sock) {
+      if (ec) return;
+      accepted.push_back(s.accept(std::move(sock)));
+      loop();
+    });
+  };
+  loop();
+  std::atomic<int> step{0};
+  std::thread t([&] {
+    asio::io_context cio;
+    tcp::socket c1(cio), c2(cio);
+    client_handshake(c1, port);
+    step = 1;
+    while (step != 2) std::this_thread::sleep_for(5ms);
+    c2.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    std::array<uint8_t, 64> buf;
+    asio::error_code ec;
+    c2.read_some(asio::buffer(buf), ec);  // refused: closed without a word
+    step = ec ? 3 : -1;
+  });
+  ASSERT_TRUE(run_until(io, [&] { return step == 1 && s.established(); }));
+  step = 2;
+  ASSERT_TRUE(run_until(io, [&] { return step == 3 || step == -1; }));
+  t.join();
+  EXPECT_EQ(step, 3);
+  EXPECT_EQ(accepted, (std::vector<bool>{true, false}));
+  EXPECT_TRUE(s.established());
 }
 
 }  // namespace
