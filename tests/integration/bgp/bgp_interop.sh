@@ -88,7 +88,7 @@ matches() {
 }
 expect() {
   local where=$1 fields=$2 only=$3 want=$4 deadline got
-  deadline=$(($(date +%s) + 20))
+  deadline=$(($(date +%s) + ${EXPECT_TIMEOUT:-20}))
   until matches "$where" "$fields" "$only" "$want"; do
     if (($(date +%s) > deadline)); then
       got=$(routes_at "$where" | python3 "$FT_LIB/bgp_routes.py" lines --fields "$fields" --only "$only")

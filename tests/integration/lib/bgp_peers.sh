@@ -588,5 +588,6 @@ exabgp_refresh() { exabgp__cmd "$1" "neighbor $(rv "$1" NBR4) announce route-ref
 exabgp_rx_updates() { exabgp__state "$1" "s['updates'].get('$(rv "$1" NBR4)', 0)"; }
 exabgp_last_error() {
   exabgp__state "$1" "s['notification'].get('$(rv "$1" NBR4)', '')"
+  exabgp__state "$1" "s.get('reason', {}).get('$(rv "$1" NBR4)', '')"
   grep -i "notification" "$FT_TMP/$1-exabgp.log" | grep -i "$(rv "$1" NBR4)" | tail -2 || true
 }

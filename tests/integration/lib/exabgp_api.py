@@ -22,7 +22,7 @@ import threading
 
 state_file, fifo = sys.argv[1], sys.argv[2]
 rib = {}  # (peer, prefix) -> route dict
-updates, states, notes = {}, {}, {}
+updates, states, notes, reasons = {}, {}, {}, {}
 lock = threading.Lock()
 
 
@@ -30,7 +30,7 @@ def save():
     tmp = state_file + ".tmp"
     with open(tmp, "w") as f:
         json.dump({"routes": list(rib.values()), "updates": updates, "state": states,
-                   "notification": notes}, f)
+                   "notification": notes, "reason": reasons}, f)
     os.replace(tmp, state_file)
 
 
@@ -86,6 +86,8 @@ for line in sys.stdin:
     with lock:
         if t == "state":
             states[peer] = nb.get("state", "?")
+            if nb.get("reason"):
+                reasons[peer] = nb["reason"]
             if states[peer] != "up":
                 for k in [k for k in rib if k[0] == peer]:
                     del rib[k]
