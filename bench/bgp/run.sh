@@ -45,7 +45,8 @@ stop_topology() {
   local i
   for ((i = ${#FT_CLEANUP[@]} - 1; i >= 0; i--)); do eval "${FT_CLEANUP[i]}" >/dev/null 2>&1 || true; done
   FT_CLEANUP=()
-  FT_LINKS=0  # shellcheck disable=SC2034  # read by ft_link in netns.sh
+  # shellcheck disable=SC2034  # read by ft_link in netns.sh
+  FT_LINKS=0
 }
 
 start_bird() {
