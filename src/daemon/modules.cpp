@@ -1,8 +1,50 @@
 #include "daemon/modules.hpp"
 
+#include <net/if.h>
+
 #include "common/log.hpp"
+#include "fib/from_config.hpp"
 
 namespace ferry::daemon {
+
+// The routing layer's view of the tunnel module.
+class TunnelAdapter : public TunnelRoutes {
+ public:
+  TunnelAdapter(tunnel::Tunnel& t, const config::Config& cfg) : t_(t), cfg_(cfg) {}
+  std::optional<uint32_t> peer_for_next_hop(const IpAddress& nh) const override {
+    if (!cfg_.tunnel) return std::nullopt;
+    for (const auto& p : cfg_.tunnel->peers)
+      for (const auto& a : p.allowed_ips)
+        if (a.contains(nh)) return t_.peer_id(p.name);
+    return std::nullopt;
+  }
+  std::vector<Prefix> static_prefixes() const override {
+    std::vector<Prefix> v;
+    if (cfg_.tunnel)
+      for (const auto& p : cfg_.tunnel->peers) v.insert(v.end(), p.allowed_ips.begin(), p.allowed_ips.end());
+    return v;
+  }
+  void apply_learned(std::span<const Change> changes) override {
+    for (const auto& c : changes) {
+      if (c.add) t_.add_learned(c.peer, c.prefix);
+      else t_.remove_learned(c.peer, c.prefix);
+    }
+    t_.commit_learned();
+  }
+  uint32_t ifindex() const override {
+    return cfg_.tunnel ? ::if_nametoindex(cfg_.tunnel->interface.c_str()) : 0;
+  }
+  std::string peer_name(uint32_t peer) const override {
+    if (cfg_.tunnel)
+      for (const auto& p : cfg_.tunnel->peers)
+        if (t_.peer_id(p.name) == peer) return p.name;
+    return "?";
+  }
+
+ private:
+  tunnel::Tunnel& t_;
+  const config::Config& cfg_;
+};
 
 rib::RibOptions Modules::rib_options(const config::Config& c) {
   rib::RibOptions o;
@@ -39,8 +81,27 @@ Result<void> Modules::start() {
       if (err) spdlog::warn("fib: initial kernel dump failed ({}), will retry", err);
     });
   }
-  routing_ = std::make_unique<Routing>(rib_, fib_.get(), nullptr);
+  if (cfg_.tunnel) {
+    tunnel_ = std::make_unique<tunnel::Tunnel>(*cfg_.tunnel);
+    if (auto r = tunnel_->start(); !r.ok()) return make_error("tunnel: " + r.error());
+    tunnel_adapter_ = std::make_unique<TunnelAdapter>(*tunnel_, cfg_);
+  }
+  routing_ = std::make_unique<Routing>(rib_, fib_.get(), tunnel_adapter_.get());
   routing_->set_static_routes(cfg_.static_routes);
+  routing_->tunnel_changed();
+
+  auto filter = fib::route_source_filter(cfg_);
+  if (!filter.ok()) return make_error(filter.error());
+  // Connected networks are always watched: next-hop resolution needs them.
+  if (!filter->connected) filter->connected = true;
+  kernel_routes_ = std::make_unique<fib::KernelRoutes>(io_, *filter, *this);
+  if (auto r = kernel_routes_->start([this](int err) {
+        if (err) spdlog::warn("kernel routes: initial dump failed ({})", err);
+        refresh_connected();
+        routing_->tunnel_changed();  // the tunnel's own subnets are known now
+      });
+      !r.ok())
+    return make_error("kernel routes: " + r.error());
 
   if (cfg_.bgp) {
     speaker_ = std::make_unique<speaker::Speaker>(io_, cfg_, rib_);
@@ -60,6 +121,46 @@ Result<void> Modules::start() {
     }
   }
   return {};
+}
+
+void Modules::refresh_connected() {
+  if (!routing_ || !kernel_routes_) return;
+  routing_->set_connected(kernel_routes_->table().connected_networks());
+}
+
+bool Modules::redistributes(const fib::RedistRoute& r) const {
+  if (!cfg_.bgp) return false;
+  for (const auto& d : cfg_.bgp->redistribute) {
+    if (r.source == fib::RedistRoute::Source::Connected &&
+        d.source == config::RedistributeConfig::Source::Connected) {
+      if (d.interfaces.empty()) return true;
+      auto name = kernel_routes_->table().ifname(r.ifindex);
+      for (const auto& i : d.interfaces)
+        if (name && *name == i) return true;
+    }
+    if (r.source == fib::RedistRoute::Source::Kernel &&
+        d.source == config::RedistributeConfig::Source::Kernel)
+      return true;  // protocol and table are filtered by KernelRoutes
+  }
+  return false;
+}
+
+static rib::RouteSource rib_source(const fib::RedistRoute& r) {
+  return r.source == fib::RedistRoute::Source::Connected ? rib::RouteSource::Connected
+                                                          : rib::RouteSource::Kernel;
+}
+
+void Modules::on_route_add(const fib::RedistRoute& r) {
+  refresh_connected();
+  if (!redistributes(r)) return;
+  bgp::PathAttributes a;
+  a.origin = bgp::Origin::Incomplete;
+  rib_.originate(rib_source(r), r.prefix, a);
+}
+
+void Modules::on_route_remove(const fib::RedistRoute& r) {
+  refresh_connected();
+  rib_.unoriginate(rib_source(r), r.prefix);
 }
 
 void Modules::sync_bfd_peers() {
@@ -84,9 +185,15 @@ Result<void> Modules::apply(const config::Config& cfg) {
     return make_error("fib table and protocol changes need a restart");
   if (cfg.bgp.has_value() != cfg_.bgp.has_value())
     return make_error("adding or removing the [bgp] section needs a restart");
+  if (tunnel_ && cfg.tunnel) {
+    if (auto r = tunnel_->apply(*cfg.tunnel); !r.ok()) return make_error("tunnel: " + r.error());
+  } else if (cfg.tunnel.has_value() != cfg_.tunnel.has_value()) {
+    return make_error("adding or removing the [tunnel] section needs a restart");
+  }
   cfg_ = cfg;
   rib_.set_options(rib_options(cfg_));
   routing_->set_static_routes(cfg_.static_routes);
+  routing_->tunnel_changed();
   if (speaker_) speaker_->apply(cfg_);  // policies, neighbors, networks; soft refresh
   sync_bfd_peers();
   return {};
@@ -96,6 +203,8 @@ void Modules::stop(const std::string& reason, std::function<void()> done) {
   // BGP first (Cease with the reason), then BFD AdminDown, then the kernel routes.
   auto finish = [this, done = std::move(done)]() mutable {
     if (bfd_) bfd_->stop();
+    if (kernel_routes_) kernel_routes_->stop();
+    if (tunnel_) tunnel_->stop();
     if (fib_) {
       fib_->shutdown([this, done = std::move(done)] {
         if (nl_) nl_->close();
@@ -113,6 +222,7 @@ void Modules::stop(const std::string& reason, std::function<void()> done) {
 
 void Modules::register_commands(ctl::Registry& r) {
   if (speaker_) speaker_->register_commands(r);
+  if (tunnel_) tunnel_->register_commands(r);
   r.add(
       "show fib",
       [this](const ctl::Json&) -> Result<ctl::Json> {

@@ -20,16 +20,20 @@
 #include "daemon/routing.hpp"
 #include "fib/fib.hpp"
 #include "fib/kernel_fib.hpp"
+#include "fib/kernel_routes.hpp"
 #include "fib/nl_socket.hpp"
 #include "rib/rib.hpp"
 #include "speaker/speaker.hpp"
+#include "tunnel/tunnel.hpp"
 
 namespace ferry::daemon {
 
-class Modules {
+class TunnelAdapter;
+
+class Modules : public fib::RouteSourceListener {
  public:
   Modules(asio::io_context& io, const config::Config& cfg);
-  ~Modules();
+  ~Modules() override;
 
   Result<void> start();
   Result<void> apply(const config::Config& cfg);
@@ -40,6 +44,12 @@ class Modules {
 
  private:
   static rib::RibOptions rib_options(const config::Config& c);
+  // Kernel route sources: connected networks feed next-hop resolution; both
+  // connected and foreign kernel routes feed redistribution into BGP.
+  void on_route_add(const fib::RedistRoute& r) override;
+  void on_route_remove(const fib::RedistRoute& r) override;
+  bool redistributes(const fib::RedistRoute& r) const;
+  void refresh_connected();
   void sync_bfd_peers();
 
   asio::io_context& io_;
@@ -48,6 +58,9 @@ class Modules {
   std::unique_ptr<fib::NetlinkClient> nl_;
   std::unique_ptr<fib::KernelFib> kfib_;
   std::unique_ptr<fib::Fib> fib_;
+  std::unique_ptr<tunnel::Tunnel> tunnel_;
+  std::unique_ptr<TunnelAdapter> tunnel_adapter_;
+  std::unique_ptr<fib::KernelRoutes> kernel_routes_;
   std::unique_ptr<Routing> routing_;
   std::unique_ptr<speaker::Speaker> speaker_;
   std::unique_ptr<bfd::Bfd> bfd_;

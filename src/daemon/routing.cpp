@@ -1,5 +1,7 @@
 #include "daemon/routing.hpp"
 
+#include <net/if.h>
+
 #include <algorithm>
 
 #include "common/log.hpp"
@@ -15,56 +17,16 @@ Routing::~Routing() {
   rib_.remove_listener(this);
 }
 
-Routing::Resolution Routing::resolve_detail(const IpAddress& nh, int depth) const {
-  Resolution r;
-  if (nh.is_unspecified()) return r;
-  // A tunnel peer's inner address: the route goes into that peer's tunnel.
-  if (tunnel_) {
-    if (auto peer = tunnel_->peer_for_next_hop(nh)) {
-      r.via = Via::Tunnel;
-      r.peer = *peer;
-      r.gateway = nh;
-      return r;
-    }
-  }
-  // A directly connected network (longest match first).
-  for (const auto& c : connected_) {
-    if (c.prefix.contains(nh)) {
-      r.via = Via::Connected;
-      r.ifindex = c.ifindex;
-      r.gateway = nh;
-      return r;
-    }
-  }
-  // A static route covering the next hop, resolved recursively (bounded).
-  if (depth < 4) {
-    const config::StaticRouteConfig* best = nullptr;
-    for (const auto& s : statics_) {
-      if (s.blackhole || !s.next_hop || !s.prefix.contains(nh)) continue;
-      if (!best || s.prefix.len() > best->prefix.len()) best = &s;
-    }
-    if (best) {
-      Resolution inner = resolve_detail(*best->next_hop, depth + 1);
-      if (inner.via != Via::None) return inner;
-    }
-  }
-  return r;
-}
-
 rib::NextHopInfo Routing::resolve(const IpAddress& nh) const {
-  const Resolution r = resolve_detail(nh, 0);
-  // IGP cost: 0 for a tunnel peer or a connected next hop, 1 through a static route.
-  return rib::NextHopInfo{r.via != Via::None, 0};
+  return rib::NextHopInfo{resolver_.resolve(nh).has_value(), 0};
 }
 
-void Routing::set_connected(std::vector<ConnectedNet> nets) {
-  std::sort(nets.begin(), nets.end(), [](const ConnectedNet& a, const ConnectedNet& b) {
-    if (a.prefix.len() != b.prefix.len()) return a.prefix.len() > b.prefix.len();
-    return a < b;
-  });
+void Routing::set_connected(std::vector<std::pair<Prefix, uint32_t>> nets) {
+  std::sort(nets.begin(), nets.end());
   nets.erase(std::unique(nets.begin(), nets.end()), nets.end());
   if (nets == connected_) return;
-  connected_ = std::move(nets);
+  connected_ = nets;
+  resolver_.set_connected(std::move(nets));
   rib_.next_hops_changed();
 }
 
@@ -76,6 +38,12 @@ void Routing::set_static_routes(const std::vector<config::StaticRouteConfig>& ro
     if (!still) rib_.unoriginate(rib::RouteSource::Static, old.prefix);
   }
   statics_ = routes;
+  std::vector<fib::StaticNextHopRoute> nh_routes;
+  for (const auto& r : routes) {
+    const uint32_t ifindex = r.interface.empty() ? 0 : ::if_nametoindex(r.interface.c_str());
+    nh_routes.push_back({r.prefix, r.next_hop, ifindex, r.blackhole});
+  }
+  resolver_.set_static(std::move(nh_routes));
   rib_.next_hops_changed();
   for (const auto& s : statics_) {
     bgp::PathAttributes a;
@@ -86,6 +54,26 @@ void Routing::set_static_routes(const std::vector<config::StaticRouteConfig>& ro
 }
 
 void Routing::tunnel_changed() {
+  std::vector<Prefix> now = tunnel_ ? tunnel_->static_prefixes() : std::vector<Prefix>{};
+  if (tunnel_) resolver_.set_tunnel_peers(tunnel_->ifindex(), now);
+  // Kernel routes for static allowed-ips beyond the tunnel's connected subnets.
+  if (fib_ && tunnel_) {
+    auto on_link = [&](const Prefix& p) {
+      return std::any_of(connected_.begin(), connected_.end(), [&](const auto& c) {
+        return c.second == tunnel_->ifindex() && c.first.contains(p);
+      });
+    };
+    for (const auto& old : tunnel_static_)
+      if (std::find(now.begin(), now.end(), old) == now.end() && !installed_.count(old))
+        fib_->remove(old);
+    for (const auto& p : now) {
+      if (on_link(p)) continue;
+      fib::NextHop k;
+      k.ifindex = tunnel_->ifindex();
+      fib_->set(p, fib::RouteTarget::via({k}));
+    }
+  }
+  tunnel_static_ = std::move(now);
   rib_.next_hops_changed();
 }
 
@@ -98,26 +86,21 @@ void Routing::install(const Prefix& p, const std::vector<IpAddress>& next_hops, 
     std::vector<fib::NextHop> kernel_nhs;
     bool via_tunnel = false;
     for (const auto& nh : next_hops) {
-      const Resolution r = resolve_detail(nh, 0);
-      switch (r.via) {
-        case Via::Tunnel:
-          if (std::find(want.tunnel_peers.begin(), want.tunnel_peers.end(), r.peer) ==
-              want.tunnel_peers.end())
-            want.tunnel_peers.push_back(r.peer);
-          via_tunnel = true;
-          break;
-        case Via::Connected:
-        case Via::Static: {
-          fib::NextHop k;
-          k.gateway = r.gateway;
-          k.ifindex = r.ifindex;
-          kernel_nhs.push_back(k);
-          break;
-        }
-        case Via::None:
-          ++unresolved_;
-          break;
+      const auto r = resolver_.resolve(nh);
+      if (!r) {
+        ++unresolved_;
+        continue;
       }
+      if (tunnel_ && r->ifindex == tunnel_->ifindex()) {
+        if (auto peer = tunnel_->peer_for_next_hop(r->gateway)) {
+          if (std::find(want.tunnel_peers.begin(), want.tunnel_peers.end(), *peer) ==
+              want.tunnel_peers.end())
+            want.tunnel_peers.push_back(*peer);
+          via_tunnel = true;
+          continue;
+        }
+      }
+      kernel_nhs.push_back(r->nexthop());
     }
     if (via_tunnel) {
       // One kernel route into the tunnel device; the cryptokey table picks the peer.

@@ -13,11 +13,15 @@
 //   data plane switches peers atomically: a withdrawn or moved prefix is
 //   never sent to, nor accepted from, the old peer after the batch.
 //
-// Next-hop resolution (RFC 4271 §9.1.2.1): a next hop resolves through a
-// tunnel peer's inner address, a connected network or a static route. The
-// RIB calls resolve() through its NextHopResolver; when the inputs change
-// (connected networks, tunnel peers, static routes) Routing tells the RIB to
-// re-run its decisions.
+// Next-hop resolution (RFC 4271 §9.1.2.1) is fib::NextHopResolver's: a next
+// hop resolves through a tunnel peer's inner address, a connected network or
+// a static route (recursively). A result on the tunnel interface is mapped to
+// the peer whose allowed-ips hold the gateway. The RIB calls resolve()
+// through its NextHopResolver; when the inputs change (connected networks,
+// tunnel peers, static routes) Routing tells the RIB to re-run its decisions.
+//
+// The tunnel peers' static allowed-ips that lie outside the tunnel's own
+// subnets get a kernel route into the tunnel device too (as wg-quick does).
 //
 // Static routes ([[static-routes]]) are originated into the RIB as source
 // Static, so they compete in the decision process and can be redistributed;
@@ -33,6 +37,7 @@
 
 #include "config/config.hpp"
 #include "fib/fib.hpp"
+#include "fib/resolver.hpp"
 #include "rib/rib.hpp"
 
 namespace ferry::daemon {
@@ -49,19 +54,12 @@ class TunnelRoutes {
   virtual ~TunnelRoutes() = default;
   // The tunnel peer whose static allowed-ips contain this inner address.
   virtual std::optional<uint32_t> peer_for_next_hop(const IpAddress& nh) const = 0;
+  // Every peer's static allowed-ips (the addresses reachable through the tunnel).
+  virtual std::vector<Prefix> static_prefixes() const = 0;
   // Applies learned-prefix changes as one atomic publish.
   virtual void apply_learned(std::span<const Change> changes) = 0;
   virtual uint32_t ifindex() const = 0;
   virtual std::string peer_name(uint32_t peer) const = 0;
-};
-
-struct ConnectedNet {
-  Prefix prefix;
-  uint32_t ifindex = 0;
-  bool operator<(const ConnectedNet& o) const {
-    return std::tie(prefix, ifindex) < std::tie(o.prefix, o.ifindex);
-  }
-  bool operator==(const ConnectedNet&) const = default;
 };
 
 class Routing : public rib::BestPathListener {
@@ -73,7 +71,7 @@ class Routing : public rib::BestPathListener {
   rib::NextHopInfo resolve(const IpAddress& nh) const;
 
   // Inputs that change resolution; each re-runs the RIB's decisions if needed.
-  void set_connected(std::vector<ConnectedNet> nets);
+  void set_connected(std::vector<std::pair<Prefix, uint32_t>> nets);
   void set_static_routes(const std::vector<config::StaticRouteConfig>& routes);
   void tunnel_changed();
 
@@ -88,22 +86,16 @@ class Routing : public rib::BestPathListener {
   uint64_t unresolved_count() const { return unresolved_; }
 
  private:
-  enum class Via : uint8_t { None, Tunnel, Connected, Static };
-  struct Resolution {
-    Via via = Via::None;
-    uint32_t peer = 0;     // Tunnel
-    uint32_t ifindex = 0;  // Connected
-    IpAddress gateway;     // Connected / Static: the address to send to
-  };
-  Resolution resolve_detail(const IpAddress& nh, int depth) const;
   void install(const Prefix& p, const std::vector<IpAddress>& next_hops, bool blackhole,
                std::vector<TunnelRoutes::Change>& tunnel_changes);
 
   rib::Rib& rib_;
   fib::Fib* fib_;
   TunnelRoutes* tunnel_;
-  std::vector<ConnectedNet> connected_;  // sorted, longest prefix first
+  fib::NextHopResolver resolver_;
+  std::vector<std::pair<Prefix, uint32_t>> connected_;
   std::vector<config::StaticRouteConfig> statics_;
+  std::vector<Prefix> tunnel_static_;  // routed into the tunnel by config, not by BGP
   std::unordered_map<Prefix, Installed> installed_;
   uint64_t unresolved_ = 0;
 };

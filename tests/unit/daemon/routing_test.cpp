@@ -37,6 +37,11 @@ class FakeTunnel : public TunnelRoutes {
         learned.erase(c.prefix);
     }
   }
+  std::vector<Prefix> static_prefixes() const override {
+    std::vector<Prefix> v;
+    for (const auto& [a, p] : inner) v.push_back(Prefix::host(a));
+    return v;
+  }
   uint32_t ifindex() const override { return 42; }
   std::string peer_name(uint32_t p) const override { return "peer" + std::to_string(p); }
 };
@@ -59,6 +64,9 @@ class RoutingTest : public ::testing::Test {
     tunnel_.inner[ip("169.254.12.2")] = 0;
     tunnel_.inner[ip("169.254.13.2")] = 1;
     routing_ = std::make_unique<Routing>(rib_, &fib_, &tunnel_);
+    // The tunnel's own subnets are connected networks on its interface.
+    routing_->set_connected({{pfx("169.254.12.0/30"), 42}, {pfx("169.254.13.0/30"), 42}});
+    routing_->tunnel_changed();
     b_ = add_peer("site2", "169.254.12.2", 65002);
     c_ = add_peer("site3", "169.254.13.2", 65003);
   }
@@ -146,14 +154,15 @@ TEST_F(RoutingTest, UnresolvableNextHopIsIneligible) {
 TEST_F(RoutingTest, ConnectedNextHopBecomesReachableWhenNetworkAppears) {
   announce(b_, "10.9.0.0/16", {65002}, "192.168.50.7");
   EXPECT_FALSE(fib_.desired(pfx("10.9.0.0/16")));
-  routing_->set_connected({{pfx("192.168.50.0/24"), 7}});
+  routing_->set_connected(
+      {{pfx("169.254.12.0/30"), 42}, {pfx("169.254.13.0/30"), 42}, {pfx("192.168.50.0/24"), 7}});
   const fib::RouteTarget* t = fib_.desired(pfx("10.9.0.0/16"));
   ASSERT_TRUE(t);
   ASSERT_EQ(t->nexthops.size(), 1u);
   EXPECT_EQ(t->nexthops[0].gateway, ip("192.168.50.7"));
   EXPECT_EQ(t->nexthops[0].ifindex, 7u);
   EXPECT_TRUE(tunnel_.learned.empty());
-  routing_->set_connected({});
+  routing_->set_connected({{pfx("169.254.12.0/30"), 42}, {pfx("169.254.13.0/30"), 42}});
   EXPECT_FALSE(fib_.desired(pfx("10.9.0.0/16")));
 }
 
@@ -187,6 +196,13 @@ TEST_F(RoutingTest, BgpNextHopResolvesThroughStaticRoute) {
   EXPECT_TRUE(routing_->resolve(ip("198.51.100.1")).reachable);
   ASSERT_TRUE(fib_.desired(pfx("10.77.0.0/16")));
   EXPECT_EQ(tunnel_.learned.at(pfx("10.77.0.0/16")), 1u);  // recursive: via site3's tunnel
+}
+
+TEST_F(RoutingTest, StaticAllowedIpsOutsideTunnelSubnetsGetKernelRoutes) {
+  tunnel_.inner[ip("10.50.0.1")] = 1;  // a peer with a static allowed-ip beyond its /30
+  routing_->tunnel_changed();
+  EXPECT_TRUE(fib_.desired(pfx("10.50.0.1/32")));
+  EXPECT_FALSE(fib_.desired(pfx("169.254.12.2/32")));  // on the tunnel's subnet already
 }
 
 TEST_F(RoutingTest, Ipv6PrefixesFollowTheSameRules) {
