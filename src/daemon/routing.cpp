@@ -67,7 +67,11 @@ void Routing::tunnel_changed() {
       if (std::find(now.begin(), now.end(), old) == now.end() && !installed_.count(old))
         fib_->remove(old);
     for (const auto& p : now) {
-      if (on_link(p)) continue;
+      if (on_link(p)) {
+        // The connected subnet covers it (it may not have been known earlier).
+        if (!installed_.count(p) && fib_->desired(p)) fib_->remove(p);
+        continue;
+      }
       fib::NextHop k;
       k.ifindex = tunnel_->ifindex();
       fib_->set(p, fib::RouteTarget::via({k}));

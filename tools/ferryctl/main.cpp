@@ -54,6 +54,8 @@ int run(const std::string& socket, const std::string& command, const Json& args,
 int main(int argc, char** argv) {
   CLI::App app{"ferryctl: control the ferry VPN gateway daemon", "ferryctl"};
   app.require_subcommand(1);
+  // --json and --socket may also come after the subcommand ("show routes --json").
+  app.fallthrough();
   std::string socket = "/run/ferry/ferry.sock";
   if (const char* env = std::getenv("FERRY_SOCKET")) socket = env;
   bool json = false;
@@ -64,6 +66,7 @@ int main(int argc, char** argv) {
   Json args = Json::object();
 
   auto* show = app.add_subcommand("show", "show state")->require_subcommand(1);
+  show->fallthrough();
   show->add_subcommand("status", "version, uptime, router id, ASN, config file")->callback([&] {
     command = "show status";
   });
@@ -112,6 +115,7 @@ int main(int argc, char** argv) {
   });
 
   auto* clear = app.add_subcommand("clear", "reset state")->require_subcommand(1);
+  clear->fallthrough();
   auto* clear_neighbor = clear->add_subcommand("neighbor", "reset a BGP session");
   std::string clear_name;
   bool soft = false;
