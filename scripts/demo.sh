@@ -66,7 +66,8 @@ table inet ferrydemo {
 }
 NFT
 say "BFD (300 ms x 3) notices the dead tunnel, BGP drops the session, the path via site 3 wins"
-ft_wait 30 "traffic flows again" bash -c "awk -v t=$cut_ts '/icmp_seq/ { gsub(/[\\[\\]]/, \"\", \$1); if (\$1 > t + 0.1) n++ } END { exit !(n > 50) }' $FT_TMP/ping.log"
+ft_wait 30 "site 1 rerouted 10.2/16 via site 3" bash -c "$FERRYCTL --socket $FT_TMP/gw1.sock show route 10.2.0.0/16 --json | python3 -c 'import json,sys; r=json.load(sys.stdin); p=r[\"paths\"] if isinstance(r, dict) else r; sys.exit(0 if [x for x in p if x.get(\"best\")][0].get(\"peer\")==\"site3\" else 1)'"
+ft_wait 30 "traffic flows again" bash -c "awk -v t=$cut_ts '/icmp_seq/ { gsub(/[\\[\\]]/, \"\", \$1); if (\$1 + 0 > t + 0.1) n++ } END { exit !(n > 50) }' $FT_TMP/ping.log"
 echo "\$ ferryctl show route 10.2.0.0/16"
 sites_ctl 1 show route 10.2.0.0/16
 gap=$(python3 - "$FT_TMP/ping.log" "$cut_ts" <<'PY'
@@ -80,7 +81,8 @@ say "longest gap in ping replies (10 ms apart): ${gap} ms"
 
 bold "7. Restoring the link; traffic returns to the direct path"
 ft_in gw1 nft delete table inet ferrydemo
-ft_wait 40 "site 1 back on the direct tunnel" bash -c "$FERRYCTL --socket $FT_TMP/gw1.sock show route 10.2.0.0/16 --json | grep -q site2"
+ft_wait 40 "site 1 back on the direct tunnel" bash -c "$FERRYCTL --socket $FT_TMP/gw1.sock show route 10.2.0.0/16 --json | python3 -c 'import json,sys; r=json.load(sys.stdin); p=r[\"paths\"] if isinstance(r, dict) else r; sys.exit(0 if [x for x in p if x.get(\"best\")][0].get(\"peer\")==\"site2\" else 1)'"
+sleep 1
 kill -INT "$ping_pid" 2>/dev/null || true
 sleep 0.5
 tail -n 3 "$FT_TMP/ping.log" | sed 's/^/   /'

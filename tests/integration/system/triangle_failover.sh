@@ -46,7 +46,7 @@ table inet ferrytest {
 NFT
 ft_wait 30 "site 1 reroutes 10.2/16 via site 3" best_is 1 10.2.0.0/16 site3
 ft_wait 30 "site 2 reroutes 10.1/16 via site 3" best_is 2 10.1.0.0/16 site3
-ft_wait 30 "traffic flows again" bash -c "awk -v t=$cut_ts '/icmp_seq/ { gsub(/[\\[\\]]/, \"\", \$1); if (\$1 > t + 0.1) n++ } END { exit !(n > 20) }' $FT_TMP/ping.log"
+ft_wait 30 "traffic flows again" bash -c "awk -v t=$cut_ts '/icmp_seq/ { gsub(/[\\[\\]]/, \"\", \$1); if (\$1 + 0 > t + 0.1) n++ } END { exit !(n > 20) }' $FT_TMP/ping.log"
 for i in 1 2 3; do sites_fib_matches_rib $i || ft_fail "site $i: FIB != RIB after failover"; done
 
 ft_log "restoring the 1-2 underlay"
