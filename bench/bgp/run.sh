@@ -43,7 +43,7 @@ start_topology() {
 
 stop_topology() {
   local i
-  for ((i = ${#FT_CLEANUP[@]} - 1; i >= 0; i--)); do eval "${FT_CLEANUP[i]}" >/dev/null 2>&1 || true; done
+  for ((i = ${#FT_CLEANUP[@]} - 1; i >= 0; i--)); do eval "${FT_CLEANUP[i]:-true}" >/dev/null 2>&1 || true; done
   FT_CLEANUP=()
   # shellcheck disable=SC2034  # read by ft_link in netns.sh
   FT_LINKS=0
