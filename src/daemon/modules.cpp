@@ -21,13 +21,16 @@ class TunnelAdapter : public TunnelRoutes {
   std::vector<Prefix> static_prefixes() const override {
     std::vector<Prefix> v;
     if (cfg_.tunnel)
-      for (const auto& p : cfg_.tunnel->peers) v.insert(v.end(), p.allowed_ips.begin(), p.allowed_ips.end());
+      for (const auto& p : cfg_.tunnel->peers)
+        v.insert(v.end(), p.allowed_ips.begin(), p.allowed_ips.end());
     return v;
   }
   void apply_learned(std::span<const Change> changes) override {
     for (const auto& c : changes) {
-      if (c.add) t_.add_learned(c.peer, c.prefix);
-      else t_.remove_learned(c.peer, c.prefix);
+      if (c.add)
+        t_.add_learned(c.peer, c.prefix);
+      else
+        t_.remove_learned(c.peer, c.prefix);
     }
     t_.commit_learned();
   }
@@ -147,7 +150,7 @@ bool Modules::redistributes(const fib::RedistRoute& r) const {
 
 static rib::RouteSource rib_source(const fib::RedistRoute& r) {
   return r.source == fib::RedistRoute::Source::Connected ? rib::RouteSource::Connected
-                                                          : rib::RouteSource::Kernel;
+                                                         : rib::RouteSource::Kernel;
 }
 
 void Modules::on_route_add(const fib::RedistRoute& r) {
