@@ -80,11 +80,11 @@ struct BgpNeighborConfig {
   std::vector<std::string> export_policies;
   bool import_set = false;  // true when the key was present (even if empty)
   bool export_set = false;
-  uint16_t hold_time = 90;        // seconds; 0 or >= 3 (RFC 4271 §4.2)
-  uint16_t connect_retry = 5;     // seconds
-  std::string password;           // TCP-MD5 (RFC 2385); empty: off
-  bool ttl_security = false;      // GTSM (RFC 5082)
-  uint8_t multihop = 1;           // eBGP TTL
+  uint16_t hold_time = 90;     // seconds; 0 or >= 3 (RFC 4271 §4.2)
+  uint16_t connect_retry = 5;  // seconds
+  std::string password;        // TCP-MD5 (RFC 2385); empty: off
+  bool ttl_security = false;   // GTSM (RFC 5082)
+  uint8_t multihop = 1;        // eBGP TTL
   bool route_reflector_client = false;
   std::optional<bool> next_hop_self;  // default: on for eBGP, off for iBGP
   bool ipv4 = true;
@@ -102,8 +102,9 @@ struct RedistributeConfig {
   enum class Source { Connected, Static, Kernel };
   Source source = Source::Connected;
   std::vector<std::string> interfaces;  // connected: only these (empty: all but lo and the tunnel)
-  std::vector<std::string> protocols;   // kernel: "ospf", "bird", "zebra", numbers; empty: all but ferry's
-  std::optional<uint32_t> table;        // kernel: table to read (default main)
+  std::vector<std::string>
+      protocols;  // kernel: "ospf", "bird", "zebra", numbers; empty: all but ferry's
+  std::optional<uint32_t> table;  // kernel: table to read (default main)
   bool operator==(const RedistributeConfig&) const = default;
 };
 
@@ -137,8 +138,8 @@ struct StaticRouteConfig {
 };
 
 struct FibConfig {
-  uint32_t table = 254;     // main
-  uint8_t protocol = 200;   // ferry's rtnetlink protocol number
+  uint32_t table = 254;    // main
+  uint8_t protocol = 200;  // ferry's rtnetlink protocol number
   uint32_t metric = 20;
   bool install = true;
   bool keep_on_shutdown = false;  // graceful restart: leave routes installed
@@ -157,17 +158,17 @@ struct PrefixMatch {
 };
 
 struct PolicyMatch {
-  std::vector<PrefixMatch> prefixes;     // any of
+  std::vector<PrefixMatch> prefixes;  // any of
   std::optional<uint32_t> as_path_contains;
   std::optional<uint32_t> as_path_originates;
   std::optional<uint32_t> as_path_length_min;
   std::optional<uint32_t> as_path_length_max;
-  std::vector<uint32_t> communities;     // all of
+  std::vector<uint32_t> communities;                     // all of
   std::vector<std::vector<uint32_t>> large_communities;  // each {g, l1, l2}; all of
-  std::vector<std::string> neighbors;    // any of
-  std::optional<uint8_t> origin;         // 0 igp, 1 egp, 2 incomplete
+  std::vector<std::string> neighbors;                    // any of
+  std::optional<uint8_t> origin;                         // 0 igp, 1 egp, 2 incomplete
   std::optional<Family> family;
-  std::optional<std::string> source;     // "bgp", "static", "connected", "kernel", "network"
+  std::optional<std::string> source;  // "bgp", "static", "connected", "kernel", "network"
   bool empty() const;
   bool operator==(const PolicyMatch&) const = default;
 };
