@@ -154,7 +154,9 @@ static rib::RouteSource rib_source(const fib::RedistRoute& r) {
 }
 
 void Modules::on_route_add(const fib::RedistRoute& r) {
-  refresh_connected();
+  // Only connected networks change next-hop resolution; kernel routes (possibly
+  // a full table from another daemon) must not re-sort the list per prefix.
+  if (r.source == fib::RedistRoute::Source::Connected) refresh_connected();
   if (!redistributes(r)) return;
   bgp::PathAttributes a;
   a.origin = bgp::Origin::Incomplete;
@@ -162,7 +164,7 @@ void Modules::on_route_add(const fib::RedistRoute& r) {
 }
 
 void Modules::on_route_remove(const fib::RedistRoute& r) {
-  refresh_connected();
+  if (r.source == fib::RedistRoute::Source::Connected) refresh_connected();
   rib_.unoriginate(rib_source(r), r.prefix);
 }
 
