@@ -342,7 +342,7 @@ size_t Device::tun_step(size_t wi) {
       drops_.add(Drop::BadPacket);
       return;
     }
-    PeerIndex pi = ip.version == 4 ? routes.lookup_v4(ip.dst) : routes.lookup_v6(ip.dst);
+    PeerIndex pi = routes.route_out(ip, pkt);  // ECMP prefixes: by flow hash
     Peer* p = pi == kNoPeer || pi >= w.peers->size() ? nullptr : (*w.peers)[pi].get();
     if (p == nullptr) {
       drops_.add(Drop::NoPeer);
@@ -602,8 +602,7 @@ void Device::receive_datagram(Worker& w, std::span<uint8_t> d, const UdpEndpoint
     return;
   }
   const CryptokeySnapshot& routes = w.routes->get();
-  PeerIndex owner = ip.version == 4 ? routes.lookup_v4(ip.src) : routes.lookup_v6(ip.src);
-  if (owner != p.index) {
+  if (!routes.allows(ip, p.index)) {  // the source's match must be (or include) this peer
     p.drops.add(Drop::NotAllowedSource);
     return;
   }

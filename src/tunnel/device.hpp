@@ -2,7 +2,8 @@
 //
 // Data flow (outbound): worker i reads a batch of IP packets from TUN queue i
 // straight into its transmit buffer at offset 16, looks the destination up in
-// the cryptokey table (snapshot, no lock), encrypts each packet in place with
+// the cryptokey table (snapshot, no lock; an ECMP prefix picks one of its
+// peers by a hash of the packet's flow), encrypts each packet in place with
 // the peer's current keypair, and hands the batch to UDP socket i with
 // sendmmsg (equal-size runs to one endpoint go as one UDP GSO buffer). A
 // packet for a peer without a usable keypair is copied into the peer's bounded
@@ -11,9 +12,10 @@
 // Data flow (inbound): worker i receives a batch with recvmmsg (GRO buffers
 // are split into datagrams), looks transport messages up by receiver index
 // (index table), decrypts in place, checks the inner source against the
-// cryptokey table (must map to the same peer), updates the peer's endpoint
-// (roaming) and writes the packet to the TUN queue. Handshake messages (types
-// 1-3) are copied into a bounded queue for the handshake thread.
+// cryptokey table (must map to the same peer, or to an ECMP set including
+// it), updates the peer's endpoint (roaming) and writes the packet to the TUN
+// queue. Handshake messages (types 1-3) are copied into a bounded queue for
+// the handshake thread.
 //
 // The handshake thread owns the slow path: mac1/mac2/cookie replies and the
 // per-source rate limiter when under load (queue longer than 1/8 of its

@@ -183,12 +183,6 @@ std::optional<PeerIndex> Tunnel::peer_id(const std::string& name) const {
   return it->second;
 }
 
-bool Tunnel::is_static(const Prefix& p) const {
-  if (!device_) return false;
-  auto o = device_->routes().owner(p);
-  return o && o->second == AllowedOrigin::Static;
-}
-
 void Tunnel::add_learned(PeerIndex peer, const Prefix& p) {
   pending_.push_back({AllowedChange::Op::Add, peer, p, AllowedOrigin::Learned});
 }
@@ -202,25 +196,25 @@ size_t Tunnel::commit_learned() {
     pending_.clear();
     return 0;
   }
-  // Static entries win: a learned add never overrides one (checked against the table as
-  // it is before this batch; statics only change through apply()).
+  // Static entries win: the table keeps a learned set at a statically owned prefix
+  // aside (shadowed) until the static entry goes. Removals and additions of one batch
+  // become visible to the data plane in the same publish.
   std::vector<AllowedChange> ch;
   ch.reserve(pending_.size());
-  for (const auto& c : pending_) {
-    if (!device_->has_peer(c.peer)) continue;
-    if (c.op == AllowedChange::Op::Add && is_static(c.prefix)) continue;
-    ch.push_back(c);
-  }
+  for (const auto& c : pending_)
+    if (device_->has_peer(c.peer)) ch.push_back(c);
   pending_.clear();
-  return device_->routes().apply(ch);
+  const uint64_t overflows = device_->routes().set_overflows();
+  size_t n = device_->routes().apply(ch);
+  if (device_->routes().set_overflows() != overflows)
+    spdlog::warn("tunnel {}: {} learned prefix(es) already had {} ECMP peers; extra peers ignored",
+                 cfg_.interface, device_->routes().set_overflows() - overflows, kMaxEcmpPeers);
+  return n;
 }
 
 void Tunnel::clear_learned(PeerIndex peer) {
   if (!device_) return;
-  std::vector<AllowedChange> ch;
-  for (const auto& p : device_->routes().prefixes_of(peer, AllowedOrigin::Learned))
-    ch.push_back({AllowedChange::Op::Remove, peer, p, AllowedOrigin::Learned});
-  device_->routes().apply(ch);
+  device_->routes().clear_learned(peer);
 }
 
 nlohmann::json Tunnel::show() const {
@@ -238,8 +232,20 @@ nlohmann::json Tunnel::show() const {
   for (size_t i = 0; i < static_cast<size_t>(Drop::kCount); ++i)
     dev_drops[drop_name(static_cast<Drop>(i))] = device_->device_drops().v[i].load();
   out["drops"] = dev_drops;
+  const auto stats = device_->stats();
+  std::map<PeerIndex, std::string> names;
+  for (const auto& s : stats) names[s.index] = s.name;
+  std::map<PeerIndex, json> shared;
+  size_t n_ecmp = 0;
+  device_->routes().for_each_ecmp([&](const Prefix& pfx, const std::vector<PeerIndex>& members) {
+    ++n_ecmp;
+    json who = json::array();
+    for (PeerIndex m : members) who.push_back(names.count(m) ? names[m] : std::to_string(m));
+    for (PeerIndex m : members) shared[m][pfx.str()] = who;
+  });
+  out["ecmp_prefixes"] = n_ecmp;  // learned prefixes spread over several peers
   json peers = json::array();
-  for (const auto& s : device_->stats()) {
+  for (const auto& s : stats) {
     json p;
     p["name"] = s.name;
     p["public_key"] = key_to_base64(s.public_key);
@@ -256,7 +262,10 @@ nlohmann::json Tunnel::show() const {
     for (const auto& x : device_->routes().prefixes_of(s.index, AllowedOrigin::Learned))
       le.push_back(x.str());
     p["allowed_ips"] = st;
-    p["learned_ips"] = le;
+    p["learned_ips"] = le;       // every learned prefix this peer carries, ECMP ones included
+    json ecmp = json::object();  // ECMP prefixes -> all peers sharing them
+    if (auto it = shared.find(s.index); it != shared.end()) ecmp = it->second;
+    p["ecmp_ips"] = ecmp;
     json d = json::object();
     for (size_t i = 0; i < s.drops.size(); ++i) d[drop_name(static_cast<Drop>(i))] = s.drops[i];
     p["drops"] = d;

@@ -4,7 +4,8 @@
 // group/others can read), opens the TUN interface with one queue per worker
 // and the UDP sockets, configures MTU/addresses/up, and starts a Device with
 // the configured peers and their static allowed-ips. The routing layer then
-// feeds prefixes learned via a peer with add_learned/remove_learned, which are
+// feeds prefixes learned via a peer (several peers for an ECMP best path)
+// with add_learned/remove_learned, which are
 // queued and published to the data plane in one cryptokey-table swap by
 // commit_learned() (traffic keeps flowing on the old snapshot meanwhile).
 // apply() reloads the peer list, endpoints, keepalives, preshared keys and
@@ -58,8 +59,10 @@ class Tunnel {
   Result<void> apply(const config::TunnelConfig& cfg);
 
   std::optional<PeerIndex> peer_id(const std::string& name) const;
-  // Queued; commit_learned() publishes all queued changes at once. A prefix that is a
-  // static allowed-ip of any peer is left alone (static config wins).
+  // Queued; commit_learned() publishes all queued changes at once. A learned prefix is
+  // a set of peers (ECMP): add joins `peer` to it, remove takes `peer` out. At a prefix
+  // that is a static allowed-ip the static owner wins (the learned set is kept aside
+  // until the static entry is removed). Returns how many changes the data plane sees.
   void add_learned(PeerIndex peer, const Prefix& p);
   void remove_learned(PeerIndex peer, const Prefix& p);
   size_t commit_learned();
@@ -75,7 +78,6 @@ class Tunnel {
 
  private:
   Result<void> add_peer(const config::TunnelPeerConfig& pc);
-  bool is_static(const Prefix& p) const;
 
   config::TunnelConfig cfg_;
   TunnelIo io_;

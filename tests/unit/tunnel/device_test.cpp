@@ -328,3 +328,69 @@ TEST(DeviceLoad, CookieReplyThenRetryWithMac2Succeeds) {
   ASSERT_EQ(d.tun->q.out.size(), 1u);  // the staged packet arrived
   EXPECT_TRUE(c.dev->stats()[pc].last_handshake_unix.has_value());
 }
+
+// ECMP through the real data path: A has two peers B1 and B2 sharing one learned
+// prefix (10.0.2.0/24). Distinct flows land on both, one flow stays on one peer,
+// both may send from the shared prefix, and after B2 is withdrawn nothing goes to
+// or is accepted from it.
+TEST(DeviceEcmp, FlowsSpreadOverPeersAndWithdrawalSwitchesBothDirections) {
+  FakeNet net;
+  Key ka = generate_private_key(), k1 = generate_private_key(), k2 = generate_private_key();
+  Node a(net, ep("192.0.2.1", 51820), ka);
+  Node b1(net, ep("192.0.2.11", 51820), k1);
+  Node b2(net, ep("192.0.2.12", 51820), k2);
+  auto p1 = a.dev->add_peer({"b1", public_key(k1), {}, ep("192.0.2.11", 51820), 0});
+  auto p2 = a.dev->add_peer({"b2", public_key(k2), {}, ep("192.0.2.12", 51820), 0});
+  for (Node* b : {&b1, &b2}) {
+    auto pa = b->dev->add_peer({"a", public_key(ka), {}, std::nullopt, 0});
+    b->dev->routes().add_allowed(pa, *Prefix::parse("10.0.1.0/24"));
+  }
+  const Prefix lan_b = *Prefix::parse("10.0.2.0/24");
+  a.dev->routes().apply(
+      std::vector<AllowedChange>{{AllowedChange::Op::Add, p1, lan_b, AllowedOrigin::Learned},
+                                 {AllowedChange::Op::Add, p2, lan_b, AllowedOrigin::Learned}});
+  auto flow = [](int i) {
+    auto p = ipv4("10.0.1.1", "10.0.2.9");
+    p[6] = p[7] = 0;                       // not a fragment (ipv4() fills these with 0xab)
+    p[20] = static_cast<uint8_t>(i >> 8);  // UDP source port
+    p[21] = static_cast<uint8_t>(i);
+    return p;
+  };
+  auto run = [&](int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+      auto now = Clock::now();
+      a.step(now);
+      b1.step(now);
+      b2.step(now);
+    }
+  };
+  for (int i = 0; i < 64; ++i) a.tun->q.in.push_back(flow(1000 + i));
+  run(4);
+  const size_t n1 = b1.tun->q.out.size(), n2 = b2.tun->q.out.size();
+  EXPECT_EQ(n1 + n2, 64u);
+  EXPECT_GT(n1, 10u);
+  EXPECT_GT(n2, 10u);
+  // One flow, repeated: all of it on one peer.
+  b1.tun->q.out.clear();
+  b2.tun->q.out.clear();
+  for (int i = 0; i < 20; ++i) a.tun->q.in.push_back(flow(4242));
+  run(2);
+  EXPECT_TRUE((b1.tun->q.out.size() == 20u && b2.tun->q.out.empty()) ||
+              (b2.tun->q.out.size() == 20u && b1.tun->q.out.empty()));
+  // Both may send from the shared prefix.
+  b1.tun->q.in.push_back(ipv4("10.0.2.5", "10.0.1.1"));
+  b2.tun->q.in.push_back(ipv4("10.0.2.6", "10.0.1.1"));
+  run(2);
+  EXPECT_EQ(a.tun->q.out.size(), 2u);
+  // Withdraw B2: every flow goes to B1, B2's packets from the prefix are dropped.
+  a.dev->routes().remove_allowed(p2, lan_b, AllowedOrigin::Learned);
+  b1.tun->q.out.clear();
+  b2.tun->q.out.clear();
+  for (int i = 0; i < 64; ++i) a.tun->q.in.push_back(flow(1000 + i));
+  b2.tun->q.in.push_back(ipv4("10.0.2.6", "10.0.1.1"));
+  run(3);
+  EXPECT_EQ(b1.tun->q.out.size(), 64u);
+  EXPECT_TRUE(b2.tun->q.out.empty());
+  EXPECT_EQ(a.tun->q.out.size(), 2u);
+  EXPECT_EQ(a.peer_drop(p2, Drop::NotAllowedSource), 1u);
+}
