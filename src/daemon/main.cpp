@@ -1,6 +1,14 @@
 // ferryd: parses the command line, loads the config, and runs the daemon on
 // the control-plane event loop until SIGTERM/SIGINT. SIGHUP reloads.
+//
+// With router.user set, ferryd starts as root, opens everything that needs
+// root (Daemon::start: TUN queues, UDP/BGP/BFD sockets, netlink, control
+// socket + chgrp) and then switches to that user keeping only CAP_NET_ADMIN
+// and CAP_NET_BIND_SERVICE (daemon/privileges.hpp). From then on, reload
+// reads the config file and preshared-key files as that user.
 #include <CLI/CLI.hpp>
+
+#include <unistd.h>
 
 #include <asio.hpp>
 #include <csignal>
@@ -8,10 +16,12 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <optional>
 
 #include "common/log.hpp"
 #include "config/config.hpp"
 #include "daemon/daemon.hpp"
+#include "daemon/privileges.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"ferryd: site-to-site VPN gateway daemon (WireGuard tunnels + BGP)", "ferryd"};
@@ -53,12 +63,43 @@ int main(int argc, char** argv) {
   }
   ferry::init_logging(log_level);
 
+  // Resolve the account and shrink the bounding set before any thread exists,
+  // so the tunnel's worker threads inherit it.
+  auto privsys = ferry::daemon::make_linux_privilege_system();
+  std::optional<ferry::daemon::PrivilegeTarget> drop_to;
+  if (!cfg->router.user.empty()) {
+    auto t = ferry::daemon::resolve_target(*ferry::daemon::make_system_accounts(), cfg->router.user,
+                                           cfg->router.control_group);
+    if (!t.ok()) {
+      spdlog::critical("start failed: {}", t.error());
+      return 1;
+    }
+    if (auto r = ferry::daemon::prepare_drop(*privsys, *t); !r.ok()) {
+      spdlog::critical("start failed: dropping privileges: {}", r.error());
+      return 1;
+    }
+    drop_to = std::move(t.value());
+  } else if (::geteuid() == 0) {
+    spdlog::warn("router.user is not set: ferryd keeps running as root with all capabilities");
+  }
+
   asio::io_context io;
   ferry::daemon::Daemon d(io, std::move(cfg.value()));
   if (auto r = d.start(); !r.ok()) {
     spdlog::critical("start failed: {}", r.error());
     d.stop("start failed");
     return 1;
+  }
+  if (drop_to) {
+    if (auto r = ferry::daemon::drop_privileges(*privsys, *drop_to); !r.ok()) {
+      // Nothing ran on the event loop yet: no session is up, no route installed.
+      spdlog::critical("start failed: dropping privileges to user {}: {}", drop_to->user,
+                       r.error());
+      d.stop("start failed");
+      return 1;
+    }
+    spdlog::info("running as user {} (uid {}, gid {}) with {}", drop_to->user, drop_to->uid,
+                 drop_to->gid, ferry::daemon::cap_names(drop_to->keep));
   }
 
   asio::signal_set stop_signals(io, SIGTERM, SIGINT);
