@@ -97,8 +97,11 @@ void Routing::install(const Prefix& p, const std::vector<IpAddress>& next_hops, 
       }
       if (tunnel_ && r->ifindex == tunnel_->ifindex()) {
         if (auto peer = tunnel_->peer_for_next_hop(r->gateway)) {
+          // Best path first: if there are more tunnel peers than a cryptokey entry can
+          // hold, the best path's peer is always among those kept.
           if (std::find(want.tunnel_peers.begin(), want.tunnel_peers.end(), *peer) ==
-              want.tunnel_peers.end())
+                  want.tunnel_peers.end() &&
+              want.tunnel_peers.size() < kMaxTunnelEcmp)
             want.tunnel_peers.push_back(*peer);
           via_tunnel = true;
           continue;
@@ -116,19 +119,18 @@ void Routing::install(const Prefix& p, const std::vector<IpAddress>& next_hops, 
   }
 
   Installed& have = installed_[p];
-  // Tunnel side: removals first, so a moved prefix is never owned by two peers.
+  // Tunnel side: the prefix maps to the SET of tunnel peers among the active next hops
+  // (ECMP; the data plane picks one per flow). Removals first, then additions, all in
+  // the caller's single batch: the cryptokey table publishes once, so no packet is sent
+  // to or accepted from a dropped peer after it, and the kept peers never see a gap.
   if (tunnel_) {
+    auto has = [](const std::vector<uint32_t>& v, uint32_t x) {
+      return std::find(v.begin(), v.end(), x) != v.end();
+    };
     for (uint32_t old : have.tunnel_peers)
-      if (std::find(want.tunnel_peers.begin(), want.tunnel_peers.end(), old) ==
-          want.tunnel_peers.end())
-        tunnel_changes.push_back({false, old, p});
-    // The cryptokey table maps a prefix to one peer: the best path's peer.
-    // (Equal-cost tunnel peers still share the prefix in the RIB and kernel.)
-    if (!want.tunnel_peers.empty()) {
-      want.tunnel_peers.resize(1);
-      if (have.tunnel_peers.empty() || have.tunnel_peers.front() != want.tunnel_peers.front())
-        tunnel_changes.push_back({true, want.tunnel_peers.front(), p});
-    }
+      if (!has(want.tunnel_peers, old)) tunnel_changes.push_back({false, old, p});
+    for (uint32_t peer : want.tunnel_peers)
+      if (!has(have.tunnel_peers, peer)) tunnel_changes.push_back({true, peer, p});
   }
   if (fib_) {
     if (want.kernel) {

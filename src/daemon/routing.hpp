@@ -5,7 +5,11 @@
 //   for each prefix: resolve every active next hop ->
 //     via a tunnel peer (next hop is a peer's inner address): kernel route
 //       "prefix dev <tunnel-if>" + the prefix becomes a learned allowed prefix
-//       of that peer in the cryptokey table;
+//       of that peer in the cryptokey table. With ECMP (bgp max-paths > 1) the
+//       next hops may resolve to several tunnel peers: the kernel route stays
+//       the single "prefix dev <tunnel-if>" and the prefix is learned by every
+//       one of those peers (a peer set; the tunnel spreads flows over it by a
+//       5-tuple hash and accepts the prefix's sources from any member);
 //     via a connected network: kernel route "prefix via nh";
 //     unresolvable: nothing (the RIB already made such paths ineligible).
 //   The kernel side goes to fib::Fib (desired state, batched netlink); the
@@ -39,13 +43,18 @@
 #include "fib/fib.hpp"
 #include "fib/resolver.hpp"
 #include "rib/rib.hpp"
+#include "tunnel/cryptokey.hpp"
 
 namespace ferry::daemon {
 
-// The narrow view of the tunnel that routing needs (adapter in daemon.cpp;
+// Most tunnel peers one prefix is installed for (tunnel::kMaxEcmpPeers).
+constexpr size_t kMaxTunnelEcmp = tunnel::kMaxEcmpPeers;
+
+// The narrow view of the tunnel that routing needs (adapter in modules.cpp;
 // a fake in unit tests).
 class TunnelRoutes {
  public:
+  // add: `peer` joins the prefix's learned peer set; !add: it leaves it.
   struct Change {
     bool add = true;
     uint32_t peer = 0;
@@ -56,7 +65,7 @@ class TunnelRoutes {
   virtual std::optional<uint32_t> peer_for_next_hop(const IpAddress& nh) const = 0;
   // Every peer's static allowed-ips (the addresses reachable through the tunnel).
   virtual std::vector<Prefix> static_prefixes() const = 0;
-  // Applies learned-prefix changes as one atomic publish.
+  // Applies learned-prefix changes (in order) as one atomic publish.
   virtual void apply_learned(std::span<const Change> changes) = 0;
   virtual uint32_t ifindex() const = 0;
   virtual std::string peer_name(uint32_t peer) const = 0;
@@ -79,7 +88,7 @@ class Routing : public rib::BestPathListener {
 
   // What Routing installed, for checks and `show fib`.
   struct Installed {
-    std::vector<uint32_t> tunnel_peers;  // learned allowed prefix of these peers
+    std::vector<uint32_t> tunnel_peers;  // learned allowed prefix of these peers (best first)
     std::optional<fib::RouteTarget> kernel;
   };
   const std::unordered_map<Prefix, Installed>& installed() const { return installed_; }

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 using namespace ferry;
 using namespace ferry::daemon;
 
@@ -18,11 +20,14 @@ class FakeKernel : public fib::RouteKernel {
   void dump(DumpDone done) override { done(0, {}); }
 };
 
+// Records every batch and applies it to a real cryptokey table, so tests see what
+// the data plane would: the peer set of each prefix, and where flows go.
 class FakeTunnel : public TunnelRoutes {
  public:
   std::map<IpAddress, uint32_t> inner;  // next hop -> peer
-  std::map<Prefix, uint32_t> learned;   // what the cryptokey table holds
+  tunnel::CryptokeyTable table{0x5eed};
   std::vector<std::vector<Change>> batches;
+  uint64_t publishes = 0;
   std::optional<uint32_t> peer_for_next_hop(const IpAddress& nh) const override {
     auto it = inner.find(nh);
     if (it == inner.end()) return std::nullopt;
@@ -30,12 +35,18 @@ class FakeTunnel : public TunnelRoutes {
   }
   void apply_learned(std::span<const Change> changes) override {
     batches.emplace_back(changes.begin(), changes.end());
-    for (const auto& c : changes) {
-      if (c.add)
-        learned[c.prefix] = c.peer;
-      else if (learned.count(c.prefix) && learned[c.prefix] == c.peer)
-        learned.erase(c.prefix);
-    }
+    std::vector<tunnel::AllowedChange> ch;
+    for (const auto& c : changes)
+      ch.push_back({c.add ? tunnel::AllowedChange::Op::Add : tunnel::AllowedChange::Op::Remove,
+                    c.peer, c.prefix, tunnel::AllowedOrigin::Learned});
+    const uint64_t g = table.generation();
+    table.apply(ch);
+    publishes += table.generation() - g;
+  }
+  // The learned peer set of a prefix (empty: not in the table).
+  std::set<uint32_t> learned(const Prefix& p) const {
+    auto v = table.peers_of(p);
+    return {v.begin(), v.end()};
   }
   std::vector<Prefix> static_prefixes() const override {
     std::vector<Prefix> v;
@@ -46,6 +57,8 @@ class FakeTunnel : public TunnelRoutes {
   std::string peer_name(uint32_t p) const override { return "peer" + std::to_string(p); }
 };
 
+using S = std::set<uint32_t>;
+
 IpAddress ip(const char* s) {
   return *IpAddress::parse(s);
 }
@@ -55,8 +68,8 @@ Prefix pfx(const char* s) {
 
 class RoutingTest : public ::testing::Test {
  protected:
-  RoutingTest()
-      : rib_(rib::RibOptions{Asn(65001), RouterId(1), std::nullopt, 1, false, false},
+  explicit RoutingTest(uint32_t max_paths = 1)
+      : rib_(rib::RibOptions{Asn(65001), RouterId(1), std::nullopt, max_paths, false, false},
              [this](const IpAddress& a) {
                return routing_ ? routing_->resolve(a) : rib::NextHopInfo{};
              }),
@@ -112,13 +125,13 @@ TEST_F(RoutingTest, TunnelNextHopInstallsKernelRouteAndCryptokeyEntry) {
   ASSERT_EQ(t->nexthops.size(), 1u);
   EXPECT_EQ(t->nexthops[0].ifindex, 42u);
   EXPECT_FALSE(t->nexthops[0].gateway);
-  EXPECT_EQ(tunnel_.learned.at(pfx("10.2.0.0/16")), 0u);
+  EXPECT_EQ(tunnel_.learned(pfx("10.2.0.0/16")), S{0});
 }
 
 TEST_F(RoutingTest, BestPathMoveSwitchesPeerInOneBatchRemovalFirst) {
   announce(b_, "10.2.0.0/16", {65002}, "169.254.12.2");
   announce(c_, "10.2.0.0/16", {65003, 65002}, "169.254.13.2");
-  EXPECT_EQ(tunnel_.learned.at(pfx("10.2.0.0/16")), 0u);  // shorter path via site2
+  EXPECT_EQ(tunnel_.learned(pfx("10.2.0.0/16")), S{0});  // shorter path via site2
   tunnel_.batches.clear();
   Prefix p = pfx("10.2.0.0/16");
   rib_.withdraw(b_, std::span<const Prefix>(&p, 1));
@@ -129,7 +142,7 @@ TEST_F(RoutingTest, BestPathMoveSwitchesPeerInOneBatchRemovalFirst) {
   EXPECT_EQ(batch[0].peer, 0u);
   EXPECT_TRUE(batch[1].add);
   EXPECT_EQ(batch[1].peer, 1u);
-  EXPECT_EQ(tunnel_.learned.at(p), 1u);
+  EXPECT_EQ(tunnel_.learned(p), S{1});
   EXPECT_TRUE(fib_.desired(p));  // still routed into the tunnel device
 }
 
@@ -138,7 +151,7 @@ TEST_F(RoutingTest, WithdrawalRemovesBothSides) {
   Prefix p = pfx("10.2.0.0/16");
   rib_.withdraw(b_, std::span<const Prefix>(&p, 1));
   EXPECT_FALSE(fib_.desired(p));
-  EXPECT_EQ(tunnel_.learned.count(p), 0u);
+  EXPECT_TRUE(tunnel_.learned(p).empty());
   EXPECT_TRUE(routing_->installed().empty());
 }
 
@@ -161,7 +174,7 @@ TEST_F(RoutingTest, ConnectedNextHopBecomesReachableWhenNetworkAppears) {
   ASSERT_EQ(t->nexthops.size(), 1u);
   EXPECT_EQ(t->nexthops[0].gateway, ip("192.168.50.7"));
   EXPECT_EQ(t->nexthops[0].ifindex, 7u);
-  EXPECT_TRUE(tunnel_.learned.empty());
+  EXPECT_EQ(tunnel_.table.size(), 0u);
   routing_->set_connected({{pfx("169.254.12.0/30"), 42}, {pfx("169.254.13.0/30"), 42}});
   EXPECT_FALSE(fib_.desired(pfx("10.9.0.0/16")));
 }
@@ -177,14 +190,14 @@ TEST_F(RoutingTest, StaticRoutesInstallAndBlackhole) {
   const fib::RouteTarget* t = fib_.desired(pfx("10.50.0.0/16"));
   ASSERT_TRUE(t);
   EXPECT_EQ(t->nexthops[0].ifindex, 42u);
-  EXPECT_EQ(tunnel_.learned.at(pfx("10.50.0.0/16")), 0u);
+  EXPECT_EQ(tunnel_.learned(pfx("10.50.0.0/16")), S{0});
   const fib::RouteTarget* b = fib_.desired(pfx("10.66.0.0/16"));
   ASSERT_TRUE(b);
   EXPECT_EQ(b->type, fib::RouteType::Blackhole);
   routing_->set_static_routes({});
   EXPECT_FALSE(fib_.desired(pfx("10.50.0.0/16")));
   EXPECT_FALSE(fib_.desired(pfx("10.66.0.0/16")));
-  EXPECT_TRUE(tunnel_.learned.empty());
+  EXPECT_EQ(tunnel_.table.size(), 0u);
 }
 
 TEST_F(RoutingTest, BgpNextHopResolvesThroughStaticRoute) {
@@ -195,7 +208,7 @@ TEST_F(RoutingTest, BgpNextHopResolvesThroughStaticRoute) {
   announce(b_, "10.77.0.0/16", {65002}, "198.51.100.1");
   EXPECT_TRUE(routing_->resolve(ip("198.51.100.1")).reachable);
   ASSERT_TRUE(fib_.desired(pfx("10.77.0.0/16")));
-  EXPECT_EQ(tunnel_.learned.at(pfx("10.77.0.0/16")), 1u);  // recursive: via site3's tunnel
+  EXPECT_EQ(tunnel_.learned(pfx("10.77.0.0/16")), S{1});  // recursive: via site3's tunnel
 }
 
 TEST_F(RoutingTest, StaticAllowedIpsOutsideTunnelSubnetsGetKernelRoutes) {
@@ -210,7 +223,123 @@ TEST_F(RoutingTest, Ipv6PrefixesFollowTheSameRules) {
   routing_->tunnel_changed();
   announce(b_, "fd00:2::/48", {65002}, "fd99:12::2");
   ASSERT_TRUE(fib_.desired(pfx("fd00:2::/48")));
-  EXPECT_EQ(tunnel_.learned.at(pfx("fd00:2::/48")), 0u);
+  EXPECT_EQ(tunnel_.learned(pfx("fd00:2::/48")), S{0});
+}
+
+// ---------------------------------------------------------------- ECMP over tunnel peers
+
+// max-paths 2; site2 is reachable through two gateways of the same AS (tunnel
+// peers 0 and 2), site3 through peer 1.
+class EcmpRoutingTest : public RoutingTest {
+ protected:
+  EcmpRoutingTest() : RoutingTest(2) {
+    tunnel_.inner[ip("169.254.14.2")] = 2;
+    routing_->set_connected(
+        {{pfx("169.254.12.0/30"), 42}, {pfx("169.254.13.0/30"), 42}, {pfx("169.254.14.0/30"), 42}});
+    routing_->tunnel_changed();
+    b2_ = add_peer("site2b", "169.254.14.2", 65002);
+  }
+  // Where the data plane sends flow i to 10.2.0.9 (UDP source port 10000 + i).
+  uint32_t flow_peer(int i) const {
+    std::vector<uint8_t> pkt(28, 0);
+    pkt[0] = 0x45;
+    pkt[3] = 28;
+    pkt[9] = 17;
+    const uint8_t src[4] = {10, 1, 0, 1}, dst[4] = {10, 2, 0, 9};
+    std::memcpy(&pkt[12], src, 4);
+    std::memcpy(&pkt[16], dst, 4);
+    pkt[20] = static_cast<uint8_t>((10000 + i) >> 8);
+    pkt[21] = static_cast<uint8_t>(10000 + i);
+    tunnel::InnerPacket ipk;
+    EXPECT_TRUE(tunnel::parse_inner(pkt, ipk));
+    return tunnel_.table.snapshot()->route_out(ipk, pkt);
+  }
+  rib::PeerId b2_{};
+};
+
+TEST_F(EcmpRoutingTest, EqualPathsViaTwoTunnelPeersInstallTheSetAndOneKernelRoute) {
+  announce(b_, "10.2.0.0/16", {65002}, "169.254.12.2");
+  announce(b2_, "10.2.0.0/16", {65002}, "169.254.14.2");
+  const Prefix p = pfx("10.2.0.0/16");
+  EXPECT_EQ(tunnel_.learned(p), (S{0, 2}));
+  const fib::RouteTarget* t = fib_.desired(p);
+  ASSERT_TRUE(t);
+  ASSERT_EQ(t->nexthops.size(), 1u);  // "prefix dev tun": the tunnel picks the peer
+  EXPECT_EQ(t->nexthops[0].ifindex, 42u);
+  EXPECT_FALSE(t->nexthops[0].gateway);
+  ASSERT_TRUE(routing_->installed().count(p));
+  EXPECT_EQ(routing_->installed().at(p).tunnel_peers.size(), 2u);
+  // Both peers carry flows.
+  std::set<uint32_t> used;
+  for (int i = 0; i < 200; ++i) used.insert(flow_peer(i));
+  EXPECT_EQ(used, (S{0, 2}));
+}
+
+TEST_F(EcmpRoutingTest, WithdrawingOneMemberRemovesOnlyItInOneBatch) {
+  announce(b_, "10.2.0.0/16", {65002}, "169.254.12.2");
+  announce(b2_, "10.2.0.0/16", {65002}, "169.254.14.2");
+  const Prefix p = pfx("10.2.0.0/16");
+  std::vector<uint32_t> before;
+  for (int i = 0; i < 200; ++i) before.push_back(flow_peer(i));
+  tunnel_.batches.clear();
+  tunnel_.publishes = 0;
+  rib_.withdraw(b_, std::span<const Prefix>(&p, 1));
+  ASSERT_EQ(tunnel_.batches.size(), 1u);
+  ASSERT_EQ(tunnel_.batches[0].size(), 1u);
+  EXPECT_FALSE(tunnel_.batches[0][0].add);
+  EXPECT_EQ(tunnel_.batches[0][0].peer, 0u);
+  EXPECT_EQ(tunnel_.publishes, 1u);
+  EXPECT_EQ(tunnel_.learned(p), S{2});
+  // No flow goes to the withdrawn peer; flows that were on the other one stay there.
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(flow_peer(i), 2u);
+  EXPECT_GT(std::count(before.begin(), before.end(), 2u), 0);
+  ASSERT_TRUE(fib_.desired(p));  // the kernel route is untouched
+  // It comes back: the set grows again, in one batch, without touching peer 2.
+  tunnel_.batches.clear();
+  announce(b_, "10.2.0.0/16", {65002}, "169.254.12.2");
+  ASSERT_EQ(tunnel_.batches.size(), 1u);
+  ASSERT_EQ(tunnel_.batches[0].size(), 1u);
+  EXPECT_TRUE(tunnel_.batches[0][0].add);
+  EXPECT_EQ(tunnel_.batches[0][0].peer, 0u);
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(flow_peer(i), before[static_cast<size_t>(i)]);
+}
+
+TEST_F(EcmpRoutingTest, NewBestPathReplacesTheWholeSetAtomicallyRemovalsFirst) {
+  announce(b_, "10.2.0.0/16", {65002, 65010}, "169.254.12.2");
+  announce(b2_, "10.2.0.0/16", {65002, 65010}, "169.254.14.2");
+  const Prefix p = pfx("10.2.0.0/16");
+  ASSERT_EQ(tunnel_.learned(p), (S{0, 2}));
+  tunnel_.batches.clear();
+  tunnel_.publishes = 0;
+  announce(c_, "10.2.0.0/16", {65003}, "169.254.13.2");  // shorter AS path: sole best
+  ASSERT_EQ(tunnel_.batches.size(), 1u);
+  const auto& b = tunnel_.batches[0];
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_FALSE(b[0].add);
+  EXPECT_FALSE(b[1].add);
+  EXPECT_EQ((S{b[0].peer, b[1].peer}), (S{0, 2}));
+  EXPECT_TRUE(b[2].add);
+  EXPECT_EQ(b[2].peer, 1u);
+  EXPECT_EQ(tunnel_.publishes, 1u);
+  EXPECT_EQ(tunnel_.learned(p), S{1});
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(flow_peer(i), 1u);
+  // Withdrawn everywhere: both sides go.
+  for (auto peer : {b_, b2_, c_}) rib_.withdraw(peer, std::span<const Prefix>(&p, 1));
+  EXPECT_TRUE(tunnel_.learned(p).empty());
+  EXPECT_FALSE(fib_.desired(p));
+  EXPECT_TRUE(routing_->installed().empty());
+}
+
+TEST_F(EcmpRoutingTest, ReorderedNextHopsOfTheSameSetChangeNothing) {
+  announce(b_, "10.2.0.0/16", {65002}, "169.254.12.2");
+  announce(b2_, "10.2.0.0/16", {65002}, "169.254.14.2");
+  tunnel_.batches.clear();
+  // Same attributes again from both: the RIB may report the set again, but the
+  // cryptokey side sees no change.
+  announce(b2_, "10.2.0.0/16", {65002}, "169.254.14.2");
+  announce(b_, "10.2.0.0/16", {65002}, "169.254.12.2");
+  for (const auto& batch : tunnel_.batches) EXPECT_TRUE(batch.empty());
+  EXPECT_EQ(tunnel_.learned(pfx("10.2.0.0/16")), (S{0, 2}));
 }
 
 }  // namespace
