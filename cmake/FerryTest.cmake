@@ -5,6 +5,7 @@ function(ferry_unit_test)
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} GTest::gtest GTest::gmock GTest::gtest_main)
   gtest_discover_tests(${T_NAME} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
+  ferry_tsan_label(${T_NAME})
 endfunction()
 
 # ferry_unit_tests_glob(MODULE m LIBS ...): every tests/unit/<m>/*_test.cpp becomes its own
@@ -17,4 +18,27 @@ function(ferry_unit_tests_glob)
     string(REGEX REPLACE "_test$" "" stem ${stem})
     ferry_unit_test(NAME test_${T_MODULE}_${stem} SOURCES ${t} LIBS ${T_LIBS})
   endforeach()
+endfunction()
+
+# `make tsan` runs ctest -L tsan. The tests that exercise data-plane threads
+# carry the label tsan besides unit: every test built from a tsan_*_test.cpp
+# (test_<m>_tsan_<x>) and the multi-threaded tests listed in FERRY_TSAN_TESTS.
+# gtest_discover_tests cannot pass a label list through PROPERTIES (CMake 3.25
+# splits it), so a ctest include file that runs after the discovered tests'
+# include sets both labels on the test list it defined (<target>_TESTS).
+set(FERRY_TSAN_TESTS test_tunnel_keypair test_tunnel_tunnel)
+function(ferry_tsan_label name)
+  if(NOT (name MATCHES "^test_[a-z]+_tsan_" OR name IN_LIST FERRY_TSAN_TESTS))
+    return()
+  endif()
+  set(f ${CMAKE_CURRENT_BINARY_DIR}/${name}_tsan_label.cmake)
+  set(env "")
+  if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/tsan_suppressions.txt)
+    # Appended to whatever TSAN_OPTIONS the caller set (make tsan: halt_on_error=1).
+    set(env " ENVIRONMENT_MODIFICATION \"TSAN_OPTIONS=string_append: suppressions=${CMAKE_CURRENT_SOURCE_DIR}/tsan_suppressions.txt\"")
+  endif()
+  file(WRITE ${f} "if(DEFINED ${name}_TESTS)\n"
+                  "  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"unit;tsan\"${env})\n"
+                  "endif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${f})
 endfunction()

@@ -153,10 +153,12 @@ inline std::vector<uint8_t> ipv6(const char* src, const char* dst, size_t payloa
 }
 
 struct Node {
-  Node(FakeNet& net, UdpEndpoint self, Key priv, size_t hs_queue = 1024) : addr(self) {
+  Node(FakeNet& net, UdpEndpoint self, Key priv, size_t hs_queue = 1024, double timer_scale = 1.0)
+      : addr(self) {
     DeviceConfig cfg;
     cfg.private_key = priv;
     cfg.handshake_queue = hs_queue;
+    cfg.timers.scale = timer_scale;
     auto t = std::make_unique<FakeTun>();
     auto u = std::make_unique<FakeUdp>(net, self);
     tun = t.get();
