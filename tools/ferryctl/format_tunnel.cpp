@@ -1,5 +1,7 @@
 // "show tunnels" as text, in the spirit of `wg show`: one block per interface,
 // one table row per peer, then the allowed/learned IPs and non-zero drops.
+// A learned prefix shared by several peers (ECMP) is listed under each of
+// them, marked with the peers that share it.
 #include <chrono>
 #include <cstdio>
 #include <sstream>
@@ -56,6 +58,22 @@ std::string join(const Json& arr, size_t limit) {
   return s;
 }
 
+// Learned prefixes, each ECMP one followed by "(ecmp: a, b)".
+Json learned_annotated(const Json& p) {
+  const Json& learned = p["learned_ips"];
+  const Json& ecmp = p.contains("ecmp_ips") ? p["ecmp_ips"] : Json();
+  if (!learned.is_array() || !ecmp.is_object() || ecmp.empty()) return learned;
+  Json out = Json::array();
+  for (const auto& x : learned) {
+    if (!x.is_string() || !ecmp.contains(x.get<std::string>())) {
+      out.push_back(x);
+      continue;
+    }
+    out.push_back(x.get<std::string>() + " (ecmp: " + join(ecmp[x.get<std::string>()], 16) + ")");
+  }
+  return out;
+}
+
 std::string drops(const Json& d) {
   std::string s;
   if (!d.is_object()) return s;
@@ -77,6 +95,8 @@ std::string format_tunnels(const Json& r) {
   out << "\n  public key: " << r.value("public_key", std::string("?"))
       << "\n  listening port: " << r.value("listen_port", 0) << "\n";
   if (auto d = drops(r["drops"]); !d.empty()) out << "  drops: " << d << "\n";
+  if (r.value("ecmp_prefixes", uint64_t{0}) > 0)
+    out << "  ecmp prefixes: " << r.value("ecmp_prefixes", uint64_t{0}) << "\n";
   std::vector<std::vector<std::string>> rows;
   const Json& peers = r["peers"];
   if (peers.is_array()) {
@@ -96,7 +116,7 @@ std::string format_tunnels(const Json& r) {
       out << "\npeer " << p.value("name", std::string("?")) << " ("
           << p.value("public_key", std::string("?")) << ")\n";
       out << "  allowed ips: " << join(p["allowed_ips"], 16) << "\n";
-      out << "  learned ips: " << join(p["learned_ips"], 16) << "\n";
+      out << "  learned ips: " << join(learned_annotated(p), 16) << "\n";
       if (auto d = drops(p["drops"]); !d.empty()) out << "  drops: " << d << "\n";
     }
   }
