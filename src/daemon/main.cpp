@@ -54,6 +54,15 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "%s\n", cfg.error().c_str());
       return 1;
     }
+    // The accounts must exist on this machine, or start-up would fail.
+    if (!cfg->router.user.empty()) {
+      auto t = ferry::daemon::resolve_target(*ferry::daemon::make_system_accounts(),
+                                             cfg->router.user, cfg->router.control_group);
+      if (!t.ok()) {
+        std::fprintf(stderr, "%s: %s\n", cfg->path.c_str(), t.error().c_str());
+        return 1;
+      }
+    }
     std::printf("ok\n");
     return 0;
   }
