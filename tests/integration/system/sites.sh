@@ -171,3 +171,85 @@ sites_fib_matches_rib() {
     ft_in "gw$i" ip -j -6 route show proto 200
   } | python3 "$SITES_HELPER" fib-matches-rib
 }
+
+# ---- Helpers for redistribute.sh, faults.sh and flap_memory.sh ------------------
+
+# sites_pid i: pid of site i's ferryd (ip netns exec execs it, so it is ferryd's own).
+sites_pid() {
+  local v="SITES_PID_$1"
+  echo "${!v}"
+}
+
+# sites_alive i: site i's ferryd is still running (not a zombie).
+sites_alive() {
+  local pid
+  pid=$(sites_pid "$1")
+  [[ -n "$pid" && -r /proc/$pid/status ]] && ! grep -q '^State:.*Z' "/proc/$pid/status"
+}
+
+# sites_rss_kb i: resident set size of site i's ferryd in KiB.
+sites_rss_kb() {
+  awk '/^VmRSS:/ { print $2 }' "/proc/$(sites_pid "$1")/status"
+}
+
+# sites_rib_has i PREFIX [SOURCE]: site i's RIB has a best route for PREFIX
+# (SOURCE: bgp, kernel, connected, static, network).
+sites_rib_has() {
+  sites_ctl "$1" show routes --json | python3 "$SITES_HELPER" rib-has "${@:2}"
+}
+
+# sites_rib_lacks i PREFIX: site i's RIB has no route for PREFIX.
+sites_rib_lacks() {
+  sites_ctl "$1" show routes --json | python3 "$SITES_HELPER" rib-lacks "$2"
+}
+
+# sites_lacks_route i PREFIX: site i's kernel has no ferry route for PREFIX.
+sites_lacks_route() {
+  local fam=-4
+  [[ "$2" == *:* ]] && fam=-6
+  ! ft_in "gw$1" ip "$fam" route show proto 200 | grep -q "^$2 "
+}
+
+# sites_route_via_tunnel i PREFIX: site i's kernel routes PREFIX into the tunnel
+# interface with ferry's protocol.
+sites_route_via_tunnel() {
+  local fam=-4
+  [[ "$2" == *:* ]] && fam=-6
+  ft_in "gw$1" ip "$fam" route show "$2" proto 200 | grep -q "dev ferry"
+}
+
+# sites_converged i PREFIX...: sessions up, every PREFIX in the kernel (ferry's
+# protocol) and the kernel's ferry routes equal the RIB's best BGP routes.
+sites_converged() {
+  local i=$1 p
+  shift
+  sites_established "$i" || return 1
+  for p in "$@"; do sites_has_route "$i" "$p" || return 1; done
+  sites_fib_matches_rib "$i"
+}
+
+# sites_safe_cleanup: replaces netns.sh's EXIT handler with one whose loop
+# counter cannot be clobbered by the cleanup commands it evals (ft_bg's
+# command runs `for i in ...`, which overwrote ft__cleanup's `local i` and
+# skipped the remaining cleanup, leaking namespaces and daemons). Call it
+# right after ft_init; the logic is otherwise the same as ft__cleanup.
+sites_safe_cleanup() {
+  ft__cleanup() {
+    local rc=$?
+    set +eu
+    trap - EXIT INT TERM
+    local cmds=("${FT_CLEANUP[@]}") sites__k
+    for ((sites__k = ${#cmds[@]} - 1; sites__k >= 0; sites__k--)); do
+      (eval "${cmds[sites__k]}") >/dev/null 2>&1
+    done
+    if [[ $rc -ne 0 && $rc -ne 77 && -n "${FT_TMP:-}" && -d "$FT_TMP" ]]; then
+      ft__dump_logs
+    fi
+    if [[ -n "${FT_TMP:-}" && "${FT_KEEP:-0}" != 1 ]]; then
+      rm -rf "$FT_TMP"
+    elif [[ -n "${FT_TMP:-}" ]]; then
+      echo "[$FT_NAME] kept $FT_TMP" >&2
+    fi
+    exit "$rc"
+  }
+}
