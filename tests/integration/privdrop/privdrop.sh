@@ -7,6 +7,7 @@
 #     holds more, the bounding set is cut down and no_new_privs is set;
 #   - the tunnel still works (handshake + LAN-to-LAN ping), BGP routes get
 #     installed and removed in the kernel after the drop (netlink);
+#   - sessions and the tunnel come back after the peer restarts;
 #   - `ferryctl reload` (as root) re-reads the config as that user and applies it;
 #   - the control socket is 0660, group = router.control-group; a member of
 #     that group may read but not reload; a non-member cannot connect.
@@ -167,6 +168,15 @@ if out=$(as "$outsider" "$FERRYCTL" --socket "$sock" show status 2>&1); then
 fi
 [[ "$out" == *"Permission denied"* ]] || ft_fail "non-member: unexpected error: $out"
 ft_log "ok: non-member refused ($out)"
+
+# --- sessions come back after the drop (connect/accept as the unprivileged user) -----
+kill "$SITES_PID_2"
+wait "$SITES_PID_2" || true
+ft_wait 20 "site 1 removes site 2's routes" bash -c "! ip netns exec $(ft_nsname gw1) ip route show proto 200 | grep -q '^10.2.0.0/16'"
+sites_start 2
+ft_wait 40 "site 1 sessions re-established" sites_established 1
+ft_wait 20 "site 1 (unprivileged) re-installs 10.2.0.0/16" sites_has_route 1 10.2.0.0/16
+ft_wait 20 "ping lan1 -> lan2 after site 2 restarted" ft_in lan1 ping -c1 -W1 10.2.0.10
 
 # Private keys never appear in the logs or in --json output.
 for k in "$FT_TMP/gw1.key" "$FT_TMP/gw2.key"; do
