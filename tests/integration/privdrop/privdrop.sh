@@ -7,7 +7,8 @@
 #     holds more, the bounding set is cut down and no_new_privs is set;
 #   - the tunnel still works (handshake + LAN-to-LAN ping), BGP routes get
 #     installed and removed in the kernel after the drop (netlink);
-#   - sessions and the tunnel come back after the peer restarts;
+#   - sessions and the tunnel come back after the peer restarts, and a
+#     graceful stop still removes ferry's kernel routes;
 #   - `ferryctl reload` (as root) re-reads the config as that user and applies it;
 #   - the control socket is 0660, group = router.control-group; a member of
 #     that group may read but not reload; a non-member cannot connect.
@@ -192,4 +193,12 @@ for k in "$FT_TMP/gw1.key" "$FT_TMP/gw2.key"; do
 done
 
 kill -0 "$pid" || ft_fail "ferryd exited"
+
+# Graceful stop as the unprivileged user still removes ferry's kernel routes.
+ft_in gw1 ip route show proto 200 | grep -q . || ft_fail "site 1 has no ferry routes before stop"
+kill "$pid"
+wait "$pid" || ft_fail "site 1 ferryd exited with an error on SIGTERM"
+[[ -z "$(ft_in gw1 ip route show proto 200; ft_in gw1 ip -6 route show proto 200)" ]] ||
+  ft_fail "site 1 left kernel routes behind after stopping"
+grep -q "ferryd exited" "$FT_TMP/gw1.log" || ft_fail "site 1 did not exit cleanly"
 ft_pass "ferryd as $daemon_user with net_admin,net_bind_service: tunnel, BGP, FIB, reload, control socket"
