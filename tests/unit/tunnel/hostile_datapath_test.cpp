@@ -229,36 +229,43 @@ TEST_F(HostileData, SourceOwnedByAnotherPeerIsDropped) {
 }
 
 // Prefixes learned via routing (BGP over the tunnel) allow a source while
-// they are in the table; once withdrawn, or moved to another peer, packets
-// from them are dropped, while the static allowed-ips keep working.
-TEST_F(HostileData, WithdrawnOrMovedLearnedPrefixStopsBeingAllowed) {
+// the sending peer is in the prefix's (ECMP) peer set; once withdrawn, or once
+// the best path moved to another peer (joined C, then left A), or once a
+// static allowed-ip of another peer shadows it, packets from them are
+// dropped, while the static allowed-ips keep working.
+TEST_F(HostileData, WithdrawnMovedOrShadowedLearnedPrefixStopsBeingAllowed) {
   establish();
   auto& routes = b->dev->routes();
+  auto pc = b->dev->add_peer({"c", public_key(generate_private_key()), {}, std::nullopt, 0});
   routes.add_allowed(pb, pfx("172.16.0.0/16"), AllowedOrigin::Learned);
   routes.add_allowed(pb, pfx("2001:db8:40::/48"), AllowedOrigin::Learned);
   routes.add_allowed(pb, pfx("192.168.50.0/24"), AllowedOrigin::Learned);
+  routes.add_allowed(pb, pfx("192.168.60.0/24"), AllowedOrigin::Learned);
+  routes.add_allowed(pc, pfx("192.168.50.0/24"), AllowedOrigin::Learned);  // ECMP {A, C}
   auto send_all = [&] {
     a->tun->q.in.push_back(ipv4("172.16.9.9", "10.0.2.1"));
     a->tun->q.in.push_back(ipv6("2001:db8:40::9", "fd00:2::1"));
     a->tun->q.in.push_back(ipv4("192.168.50.9", "10.0.2.1"));
+    a->tun->q.in.push_back(ipv4("192.168.60.9", "10.0.2.1"));
     a->tun->q.in.push_back(ipv4("10.0.1.9", "10.0.2.1"));  // static
     run(2);
   };
   send_all();
-  ASSERT_EQ(b->tun->q.out.size(), 4u);
+  ASSERT_EQ(b->tun->q.out.size(), 5u);  // A is a member of every set
   EXPECT_EQ(b->peer_drop(pb, Drop::NotAllowedSource), 0u);
   b->tun->q.out.clear();
 
-  // Withdraw two, move the third to another peer (best path changed).
+  // Withdraw two; the ECMP prefix is left to C alone; a static route for
+  // C at 192.168.60.0/24 shadows A's learned one.
   EXPECT_TRUE(routes.remove_allowed(pb, pfx("172.16.0.0/16"), AllowedOrigin::Learned));
   EXPECT_TRUE(routes.remove_allowed(pb, pfx("2001:db8:40::/48"), AllowedOrigin::Learned));
-  auto pc = b->dev->add_peer({"c", public_key(generate_private_key()), {}, std::nullopt, 0});
-  routes.add_allowed(pc, pfx("192.168.50.0/24"), AllowedOrigin::Learned);
+  EXPECT_TRUE(routes.remove_allowed(pb, pfx("192.168.50.0/24"), AllowedOrigin::Learned));
+  routes.add_allowed(pc, pfx("192.168.60.0/24"), AllowedOrigin::Static);
   // A learned withdrawal never removes the static entry.
   EXPECT_FALSE(routes.remove_allowed(pb, pfx("10.0.1.0/24"), AllowedOrigin::Learned));
   send_all();
   ASSERT_EQ(b->tun->q.out.size(), 1u);
-  EXPECT_EQ(b->peer_drop(pb, Drop::NotAllowedSource), 3u);
+  EXPECT_EQ(b->peer_drop(pb, Drop::NotAllowedSource), 4u);
 }
 
 // A peer removed from the device: its in-flight session is gone at once.
