@@ -74,6 +74,13 @@ Server::~Server() {
 }
 
 Result<void> Server::listen(const std::string& path, const std::string& group) {
+  // The group first: a typo in control-group must not leave a socket behind.
+  gid_t gid = static_cast<gid_t>(-1);
+  if (!group.empty()) {
+    struct group* g = ::getgrnam(group.c_str());
+    if (!g) return make_error("control-group '" + group + "' does not exist");
+    gid = g->gr_gid;
+  }
   std::error_code ec;
   const auto dir = std::filesystem::path(path).parent_path();
   if (!dir.empty()) std::filesystem::create_directories(dir, ec);
@@ -92,14 +99,16 @@ Result<void> Server::listen(const std::string& path, const std::string& group) {
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return make_error("control socket " + path + ": " + ec.message());
   path_ = path;
-  if (::chmod(path.c_str(), 0660) != 0)
-    return make_error("control socket " + path + ": chmod: " + std::strerror(errno));
-  if (!group.empty()) {
-    struct group* g = ::getgrnam(group.c_str());
-    if (!g) return make_error("control-group '" + group + "' does not exist");
-    if (::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0)
-      return make_error("control socket " + path + ": chown: " + std::strerror(errno));
-  }
+  // Until chmod the socket has the umask's mode; a failure must not leave it listening.
+  auto fail = [this](const std::string& what) -> Result<void> {
+    const std::string msg = "control socket " + path_ + ": " + what + ": " + std::strerror(errno);
+    close();
+    path_.clear();
+    return make_error(msg);
+  };
+  if (::chmod(path.c_str(), 0660) != 0) return fail("chmod");
+  if (!group.empty() && ::chown(path.c_str(), static_cast<uid_t>(-1), gid) != 0)
+    return fail("chown");
   accept();
   return {};
 }

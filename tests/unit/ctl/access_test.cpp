@@ -127,6 +127,7 @@ TEST(CtlAccess, UnknownControlGroupIsAClearError) {
   auto r = s.listen(path, "ferry-no-such-group-xyz");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error(), "control-group 'ferry-no-such-group-xyz' does not exist");
+  EXPECT_FALSE(std::filesystem::exists(path)) << "a refused listen left a socket behind";
   s.close();
 }
 
