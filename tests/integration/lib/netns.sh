@@ -52,11 +52,14 @@ ft_pass() {
 # Runs cleanup commands newest first; never fails.
 ft__cleanup() {
   local rc=$?
-  set +e
+  set +eu
   trap - EXIT INT TERM
-  local i
-  for ((i = ${#FT_CLEANUP[@]} - 1; i >= 0; i--)); do
-    eval "${FT_CLEANUP[i]}" >/dev/null 2>&1
+  # Each command runs in a subshell, so nothing it does (an unset variable,
+  # an exit, a clobbered variable) can stop the remaining cleanups. The counter has a name no cleanup command uses: an eval'd `for i in ...`
+  # would otherwise overwrite it and skip the remaining cleanups.
+  local __ft_cleanup_idx
+  for ((__ft_cleanup_idx = ${#FT_CLEANUP[@]} - 1; __ft_cleanup_idx >= 0; __ft_cleanup_idx--)); do
+    (eval "${FT_CLEANUP[__ft_cleanup_idx]}") >/dev/null 2>&1
   done
   if [[ $rc -ne 0 && $rc -ne 77 && -n "${FT_TMP:-}" && -d "$FT_TMP" ]]; then
     ft__dump_logs
@@ -159,7 +162,7 @@ ft_bg() {
   ip netns exec "$ns" "$@" >"$log" 2>&1 &
   FT_BG_PID=$!
   # TERM, up to 3 s to exit (a daemon holding a big table takes a while), then KILL.
-  ft_on_exit "kill $FT_BG_PID; for i in \$(seq 30); do kill -0 $FT_BG_PID || break; sleep 0.1; done; kill -9 $FT_BG_PID"
+  ft_on_exit "kill $FT_BG_PID; for __ft_w in \$(seq 30); do kill -0 $FT_BG_PID || break; sleep 0.1; done; kill -9 $FT_BG_PID"
 }
 
 # ft_kill_pidfile FILE: registers cleanup for a daemon that writes a pid file.
