@@ -55,8 +55,8 @@ ft__cleanup() {
   set +eu
   trap - EXIT INT TERM
   # Each command runs in a subshell, so nothing it does (an unset variable,
-  # an exit, a clobbered variable) can stop the remaining cleanups. The counter has a name no cleanup command uses: an eval'd `for i in ...`
-  # would otherwise overwrite it and skip the remaining cleanups.
+  # an exit, a clobbered variable) can stop the remaining cleanups, and the
+  # counter has a name no cleanup command uses.
   local __ft_cleanup_idx
   for ((__ft_cleanup_idx = ${#FT_CLEANUP[@]} - 1; __ft_cleanup_idx >= 0; __ft_cleanup_idx--)); do
     (eval "${FT_CLEANUP[__ft_cleanup_idx]}") >/dev/null 2>&1
