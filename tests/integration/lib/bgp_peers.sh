@@ -591,3 +591,181 @@ exabgp_last_error() {
   exabgp__state "$1" "s.get('reason', {}).get('$(rv "$1" NBR4)', '')"
   grep -i "notification" "$FT_TMP/$1-exabgp.log" | grep -i "$(rv "$1" NBR4)" | tail -2 || true
 }
+
+# ======================================================================
+# Reliability-test helpers (md5_gtsm.sh, max_prefix.sh, flap.sh,
+# peer_restart.sh). Independent of the role variables above: each test
+# describes ferryd's neighbours and the peers' configs itself.
+#
+#   rl_ferry_conf FILE ASN RID [INSTALL]   [router]/[fib]/[bgp] head of a config
+#   rl_ferry_nbr FILE NAME ADDR ASN [TOML-LINE]...   appends a [[bgp.neighbors]]
+#   rl_ferry_start NS FILE                 starts ferryd; sets RL_FERRYD_PID, RL_SOCK
+#   rl_ctl NS ARGS...                      ferryctl against that daemon
+#   rl_nbr NS NAME FIELD                   one field of `show neighbors --json`
+#   rl_nbr_state NS NAME                   FSM state, lower case
+#   rl_routes_from NS NAME                 sorted best prefixes learned from NAME
+#   rl_bird_start NS DIR                   runs BIRD on DIR/bird.conf (ctl DIR/ctl)
+#   rl_bird_stop_hard DIR                  SIGKILL the BIRD of DIR (no Cease)
+#   rl_birdc NS DIR ARGS...                birdc for that BIRD
+#   rl_bird_proto_state NS DIR PROTO       BIRD's BGP state of PROTO (Established...)
+#   rl_rss_kb PID                          VmRSS of PID in kB
+#   rl_kernel_routes NS PROTO              sorted prefixes in NS's main table from PROTO
+# JSON is read with jq (fast to start; tests call ft_require jq). Sorted lists
+# use byte order (jq's sort, LC_ALL=C sort).
+# ======================================================================
+
+rl_ferry_conf() {
+  local file=$1 asn=$2 rid=$3 install=${4:-false}
+  cat >"$file" <<EOT
+[router]
+asn = $asn
+router-id = "$rid"
+control-socket = "$FT_TMP/ferry.sock"
+
+[fib]
+install = $install
+
+[bgp]
+EOT
+}
+
+rl_ferry_nbr() {
+  local file=$1 name=$2 addr=$3 asn=$4
+  shift 4
+  {
+    echo
+    echo "[[bgp.neighbors]]"
+    echo "name = \"$name\""
+    echo "address = \"$addr\""
+    echo "remote-asn = $asn"
+    echo 'import = ["accept-all"]'
+    echo 'export = ["accept-all"]'
+    printf '%s\n' "$@"
+  } >>"$file"
+}
+
+rl_ferry_start() {
+  local ns=$1 conf=$2
+  [[ -x "$FERRYD" && -x "$FERRYCTL" ]] || ft_fail "ferryd/ferryctl not built in $FERRY_BUILD"
+  RL_SOCK="$FT_TMP/ferry.sock"
+  "$FERRYD" --check --config "$conf" >"$FT_TMP/ferry-check.out" 2>&1 ||
+    { cat "$FT_TMP/ferry-check.out" >&2; ft_fail "ferryd rejects $conf"; }
+  ft_bg "$ns" "$FT_TMP/D-ferryd.log" "$FERRYD" --config "$conf"
+  # shellcheck disable=SC2034  # read by the tests
+  RL_FERRYD_PID=$FT_BG_PID
+  ft_wait 10 "ferryd control socket" test -S "$RL_SOCK"
+}
+
+rl_ctl() {
+  local ns=$1
+  shift
+  ft_in "$ns" "$FERRYCTL" --socket "$FT_TMP/ferry.sock" "$@"
+}
+
+rl_nbr() {
+  rl_ctl "$1" --json show neighbors | jq -r --arg n "$2" --arg f "$3" \
+    'first(.neighbors[] | select(.name == $n)) | .[$f] | if . == null then "" else . end'
+}
+
+rl_nbr_state() { rl_nbr "$1" "$2" state | tr '[:upper:]' '[:lower:]'; }
+
+rl_routes_from() {
+  rl_ctl "$1" --json show routes |
+    jq -r --arg n "$2" '[.routes[] | select(.peer == $n) | .prefix] | sort | .[]'
+}
+
+rl_bird_start() {
+  local ns=$1 dir=$2
+  rm -f "$dir/ctl"
+  ft_in "$ns" bird -c "$dir/bird.conf" -s "$dir/ctl" -P "$dir/pid" ||
+    ft_fail "bird in $dir did not start"
+  ft_kill_pidfile "$dir/pid"
+  ft_wait 10 "bird control socket $dir/ctl" test -S "$dir/ctl"
+}
+
+rl_bird_stop_hard() {
+  local dir=$1 pid
+  pid=$(cat "$dir/pid")
+  kill -9 "$pid"
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$dir/pid"
+}
+
+rl_birdc() {
+  local ns=$1 dir=$2
+  shift 2
+  ft_in "$ns" birdc -s "$dir/ctl" "$@"
+}
+
+rl_bird_proto_state() {
+  rl_birdc "$1" "$2" show protocols "$3" | awk -v p="$3" '$1 == p {print $6; exit}'
+}
+
+rl_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+rl_kernel_routes() {
+  ft_in "$1" ip -4 route show table main proto "$2" | awk '{print $1}' | LC_ALL=C sort
+}
+
+# rl_routes_via NS NAME: sorted prefixes accepted from neighbour NAME (best or not).
+rl_routes_via() {
+  rl_ctl "$1" --json show routes --neighbor "$2" | jq -r '[.routes[].prefix] | sort | .[]'
+}
+
+# rl_netstat NS COUNTER: value of a TcpExt counter (e.g. TCPMD5Failure) in NS.
+rl_netstat() {
+  ft_in "$1" cat /proc/net/netstat | awk -v k="$2" '
+    /^TcpExt:/ { if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1 } else
+                 for (i = 2; i <= NF; i++) if (n[i] == k) { print $i; exit } }'
+}
+
+# rl_frr_start NS DIR: zebra + bgpd on DIR/bgpd.conf (DIR/zebra.conf may be empty);
+# bgpd -n never touches the kernel table. rl_frr_bgpd_start restarts bgpd alone.
+rl_frr_start() {
+  local ns=$1 dir=$2
+  touch "$dir/zebra.conf"
+  chown -R frr:frr "$dir"
+  ft_in "$ns" /usr/lib/frr/zebra -d -f "$dir/zebra.conf" -i "$dir/zebra.pid" \
+    -z "$dir/zserv.api" --vty_socket "$dir" >"$dir/start.log" 2>&1 || ft_fail "zebra in $dir did not start"
+  ft_kill_pidfile "$dir/zebra.pid"
+  ft_wait 10 "zebra socket in $dir" test -S "$dir/zserv.api"
+  rl_frr_bgpd_start "$ns" "$dir"
+  ft_kill_pidfile "$dir/bgpd.pid"
+}
+rl_frr_bgpd_start() {
+  local ns=$1 dir=$2
+  rm -f "$dir/bgpd.vty"
+  ft_in "$ns" /usr/lib/frr/bgpd -z "$dir/zserv.api" -n -f "$dir/bgpd.conf" -i "$dir/bgpd.pid" \
+    --vty_socket "$dir" -d >>"$dir/start.log" 2>&1 || ft_fail "bgpd in $dir did not start"
+  ft_wait 10 "bgpd vty in $dir" test -S "$dir/bgpd.vty"
+}
+rl_frr_bgpd_stop_hard() {
+  local dir=$1 pid
+  pid=$(cat "$dir/bgpd.pid")
+  kill -9 "$pid"
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  rm -f "$dir/bgpd.pid" "$dir/bgpd.vty"
+}
+rl_vtysh() {
+  local ns=$1 dir=$2 a=() c
+  shift 2
+  for c in "$@"; do a+=(-c "$c"); done
+  ft_in "$ns" vtysh --vty_socket "$dir" "${a[@]}"
+}
+# rl_frr_nbr_state NS DIR ADDR: FRR's bgpState for neighbour ADDR.
+rl_frr_nbr_state() {
+  rl_vtysh "$1" "$2" "show bgp neighbors $3 json" | jq -r --arg a "$3" '.[$a].bgpState // ""'
+}
+
+# rl_poll TIMEOUT_S CMD...: like ft_wait but silent, returns 1 on timeout (the
+# caller reports); for loops where ft_wait's per-call log would be noise.
+rl_poll() {
+  local deadline
+  deadline=$(($(date +%s%N) + $1 * 1000000000))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    (($(date +%s%N) > deadline)) && return 1
+    sleep 0.1
+  done
+  return 0
+}
