@@ -225,6 +225,40 @@ TEST(TunnelLifecycle, LearnedPrefixesAreBatchedAndNeverOverrideStatic) {
   EXPECT_EQ(t.device()->routes().snapshot()->lookup(*ferry::IpAddress::parse("10.2.0.1")), kNoPeer);
 }
 
+TEST(TunnelLifecycle, EcmpPrefixIsListedUnderEverySharingPeer) {
+  Fixture f;
+  Tunnel t(f.cfg, f.io());
+  ASSERT_TRUE(t.start().ok());
+  auto b = *t.peer_id("b");
+  auto c = *t.peer_id("c");
+  t.add_learned(b, P("10.2.0.0/16"));
+  t.add_learned(c, P("10.2.0.0/16"));
+  t.add_learned(c, P("10.5.0.0/16"));
+  EXPECT_EQ(t.commit_learned(), 3u);
+  EXPECT_EQ(t.device()->routes().peers_of(P("10.2.0.0/16")), (std::vector<PeerIndex>{b, c}));
+  auto j = t.show();
+  EXPECT_EQ(j["ecmp_prefixes"], 1);
+  const auto& jb = j["peers"][0];
+  const auto& jc = j["peers"][1];
+  EXPECT_EQ(strings(jb["learned_ips"]), std::vector<std::string>{"10.2.0.0/16"});
+  EXPECT_EQ(strings(jc["learned_ips"]), (std::vector<std::string>{"10.2.0.0/16", "10.5.0.0/16"}));
+  EXPECT_EQ(strings(jb["ecmp_ips"]["10.2.0.0/16"]), (std::vector<std::string>{"b", "c"}));
+  EXPECT_EQ(jc["ecmp_ips"].size(), 1u);  // 10.5.0.0/16 is c's alone
+  // A learned prefix equal to c's static allowed-ip waits underneath it and takes
+  // over when a reload removes the static entry.
+  t.add_learned(b, P("10.3.0.0/16"));
+  EXPECT_EQ(t.commit_learned(), 0u);
+  EXPECT_EQ(t.device()->routes().snapshot()->lookup(*ferry::IpAddress::parse("10.3.0.1")), c);
+  auto next = f.cfg;
+  next.peers[1].allowed_ips = {P("10.33.0.0/16")};
+  ASSERT_TRUE(t.apply(next).ok());
+  EXPECT_EQ(t.device()->routes().snapshot()->lookup(*ferry::IpAddress::parse("10.3.0.1")), b);
+  // A peer's routing session going down removes it from every set.
+  t.clear_learned(b);
+  EXPECT_EQ(t.device()->routes().peers_of(P("10.2.0.0/16")), std::vector<PeerIndex>{c});
+  EXPECT_EQ(t.device()->routes().snapshot()->lookup(*ferry::IpAddress::parse("10.3.0.1")), kNoPeer);
+}
+
 TEST(TunnelLifecycle, ReloadAddsRemovesAndEditsPeersLive) {
   Fixture f;
   Tunnel t(f.cfg, f.io());
