@@ -65,7 +65,8 @@ bool same_raw(const PathAttributes& a, const PathAttributes& b) {
   while (f.next(fr, err) == FrameStatus::Ok) {
     decode_update(fr.body, o, back);
     check(back.outcome == UpdateOutcome::Ok);
-    PathAttributes ba = v4 ? back.attrs : back.mp_attrs();
+    // IPv4 routes that came in MP_REACH go back out with a NEXT_HOP attribute.
+    PathAttributes ba = back.nlri.empty() ? back.mp_attrs() : back.attrs;
     check(same_raw(ba, attrs));
     ba.unknown = attrs.unknown;
     check(ba == attrs);
