@@ -11,19 +11,23 @@
 #   md5pas  right password, A connects (D passive): D's listening socket is keyed
 #   md5bad  different passwords on each side
 #   gtsm1   GTSM on both sides, 1 hop: packets arrive with TTL 255
+#   md5v6   IPv6, right password, A connects (D's listener keyed for an IPv6 peer)
+#   gtsm1v6 IPv6, GTSM on both sides (hop limit 255, IPV6_MINHOPCOUNT)
 # and between C and D, two hops apart (R decrements the TTL):
 #   gtsm2   GTSM on both (C expects 2 hops): C's packets reach D with TTL 254
 #   hop2    no GTSM, multihop 2 on both: the control, proving the path works
 # Checks:
-#  1. md5act, md5pas, gtsm1 and hop2 reach Established (seen by ferryd and by
+#  1. md5act, md5pas, gtsm1, md5v6, gtsm1v6 and hop2 reach Established (seen by ferryd and by
 #     the peer) and A's/C's routes are in ferryd's RIB through each of them;
 #  2. for 10 s (> hold time) they stay up, while md5bad and gtsm2 never
 #     establish (established_count stays 0);
 #  3. the kernel counted the refusals in D's namespace (TcpExt TCPMD5Failure:
 #     A's wrongly signed SYNs hit the key ferryd put on its listener;
 #     TCPMinTTLDrop: C's TTL-254 segments dropped by ferryd's IP_MINTTL);
-#     ferryd is still alive and answers. (ferryd reporting an error for md5bad
-#     is a known gap: logged, not asserted.)
+#     ferryd is still alive and answers.
+# Known gaps, logged as "KNOWN GAP" and not asserted: ferryd records no error
+# for md5bad, and it reads C's first messages on gtsm2's passive connection
+# (GTSM is applied after accept()).
 # shellcheck disable=SC2034
 set -euo pipefail
 export LC_ALL=C
@@ -53,6 +57,10 @@ for i in 1 2 3 4; do
   ft_addr a "$IA" "10.9.1.2$i/24"
   ft_addr d "$ID" "10.9.1.1$i/24"
 done
+for i in 5 6; do
+  ft_addr a "$IA" "fd00:9:1::2$i/64"
+  ft_addr d "$ID" "fd00:9:1::1$i/64"
+done
 ft_link d 10.9.2.1/24 r 10.9.2.2/24
 ft_addr d "$(ft_ifname d r 1)" 10.9.2.11/24
 ft_link r 10.9.3.1/24 c 10.9.3.2/24
@@ -72,6 +80,11 @@ rl_ferry_nbr "$CONF" md5pas 10.9.1.22 65002 "${T[@]}" 'local-address = "10.9.1.1
 rl_ferry_nbr "$CONF" md5bad 10.9.1.23 65002 "${T[@]}" 'local-address = "10.9.1.13"' \
   "password = \"$GOOD\""
 rl_ferry_nbr "$CONF" gtsm1 10.9.1.24 65002 "${T[@]}" 'local-address = "10.9.1.14"' \
+  "ttl-security = true"
+T6=("hold-time = 6" "connect-retry = 1" "ipv4 = false")
+rl_ferry_nbr "$CONF" md5v6 fd00:9:1::25 65002 "${T6[@]}" 'local-address = "fd00:9:1::15"' \
+  "password = \"$GOOD\"" "passive = true"
+rl_ferry_nbr "$CONF" gtsm1v6 fd00:9:1::26 65002 "${T6[@]}" 'local-address = "fd00:9:1::16"' \
   "ttl-security = true"
 rl_ferry_nbr "$CONF" gtsm2 10.9.3.2 65003 "${T[@]}" 'local-address = "10.9.2.1"' \
   "ttl-security = true"
@@ -96,6 +109,14 @@ protocol bgp md5act from dut { local 10.9.1.21; neighbor 10.9.1.11 as 65001; pas
 protocol bgp md5pas from dut { local 10.9.1.22; neighbor 10.9.1.12 as 65001; password "$GOOD"; }
 protocol bgp md5bad from dut { local 10.9.1.23; neighbor 10.9.1.13 as 65001; password "not-$GOOD"; }
 protocol bgp gtsm1 from dut { local 10.9.1.24; neighbor 10.9.1.14 as 65001; ttl security on; }
+protocol static s6 { ipv6; route 2001:db8:102::/48 blackhole; }
+template bgp dut6 {
+  local as 65002;
+  hold time 6; keepalive time 2; connect retry time 1; connect delay time 1; error wait time 1, 2;
+  ipv6 { import all; export where source = RTS_STATIC; };
+}
+protocol bgp md5v6 from dut6 { local fd00:9:1::25; neighbor fd00:9:1::15 as 65001; password "$GOOD"; }
+protocol bgp gtsm1v6 from dut6 { local fd00:9:1::26; neighbor fd00:9:1::16 as 65001; ttl security on; }
 EOF
   rl_bird_start a "$ADIR"
   a_state() {  # NAME -> BGP state as the peer sees it
@@ -121,10 +142,23 @@ else
     echo " neighbor 10.9.1.12 password $GOOD"
     echo " neighbor 10.9.1.13 password not-$GOOD"
     echo " neighbor 10.9.1.14 ttl-security hops 1"
+    for i in 5 6; do
+      echo " neighbor fd00:9:1::1$i remote-as 65001"
+      echo " neighbor fd00:9:1::1$i update-source fd00:9:1::2$i"
+      echo " neighbor fd00:9:1::1$i timers 2 6"
+      echo " neighbor fd00:9:1::1$i timers connect 1"
+    done
+    echo " neighbor fd00:9:1::15 password $GOOD"
+    echo " neighbor fd00:9:1::16 ttl-security hops 1"
     echo " address-family ipv4 unicast"
     echo "  network 10.102.0.0/16"
     echo "  network 10.102.1.0/24"
     for i in 1 2 3 4; do echo "  neighbor 10.9.1.1$i activate"; done
+    for i in 5 6; do echo "  no neighbor fd00:9:1::1$i activate"; done
+    echo " exit-address-family"
+    echo " address-family ipv6 unicast"
+    echo "  network 2001:db8:102::/48"
+    for i in 5 6; do echo "  neighbor fd00:9:1::1$i activate"; done
     echo " exit-address-family"
     echo "exit"
   } >"$ADIR/bgpd.conf"
@@ -136,6 +170,7 @@ else
     case $1 in
       md5act) addr=10.9.1.11 ;; md5pas) addr=10.9.1.12 ;;
       md5bad) addr=10.9.1.13 ;; gtsm1) addr=10.9.1.14 ;;
+      md5v6) addr=fd00:9:1::15 ;; gtsm1v6) addr=fd00:9:1::16 ;;
     esac
     rl_frr_nbr_state a "$ADIR" "$addr"
   }
@@ -162,16 +197,19 @@ rl_bird_start c "$CDIR"
 
 # ---- 1. the good sessions come up and carry routes --------------------------
 up() { [[ "$(rl_nbr_state d "$1")" == established ]]; }
-good_up() { up md5act && up md5pas && up gtsm1 && up hop2; }
-ft_wait 45 "md5act, md5pas, gtsm1, hop2 Established at ferryd" good_up
+good_up() { up md5act && up md5pas && up gtsm1 && up md5v6 && up gtsm1v6 && up hop2; }
+ft_wait 45 "md5act, md5pas, gtsm1, md5v6, gtsm1v6, hop2 Established at ferryd" good_up
 a_up() { [[ "$(a_state "$1")" == Established ]]; }
 c_up() { [[ "$(rl_bird_proto_state c "$CDIR" "$1")" == Established ]]; }
 via_is() { [[ "$(rl_routes_via d "$1")" == "$2" ]]; }
-for n in md5act md5pas gtsm1; do ft_wait 15 "A sees $n Established" a_up "$n"; done
+for n in md5act md5pas gtsm1 md5v6 gtsm1v6; do ft_wait 15 "A sees $n Established" a_up "$n"; done
 ft_wait 15 "C sees hop2 Established" c_up hop2
 A_ROUTES=$(printf '%s\n' 10.102.0.0/16 10.102.1.0/24)
 for n in md5act md5pas gtsm1; do
   ft_wait 20 "A's routes learned through $n" via_is "$n" "$A_ROUTES"
+done
+for n in md5v6 gtsm1v6; do
+  ft_wait 20 "A's IPv6 route learned through $n" via_is "$n" 2001:db8:102::/48
 done
 # (C's next hop is not on a connected network, so ferryd does not resolve it:
 # the route is received but not a best path; the session is what matters here.)
@@ -193,6 +231,13 @@ ttl_drop=$(rl_netstat d TCPMinTTLDrop)
 ft_log "D netns: TCPMD5Failure=$md5_fail TCPMinTTLDrop=$ttl_drop"
 ((${md5_fail:-0} > 0)) || ft_fail "no TCP-MD5 failure counted in D (wrong key not rejected by D's key?)"
 ((${ttl_drop:-0} > 0)) || ft_fail "no TTL drop counted in D: ferryd's GTSM did not refuse C's packets"
+# KNOWN GAP (ferryd): GTSM is set on a passive connection only after accept(),
+# so C's handshake and the OPEN it queued before that are accepted (ferryd
+# gets to OpenConfirm); later segments are dropped, so it never establishes.
+# Reported, not asserted.
+gm=$(rl_nbr d gtsm2 messages_in)
+((${gm:-0} == 0)) ||
+  ft_log "KNOWN GAP: ferryd read $gm BGP message(s) from gtsm2 despite GTSM (IP_MINTTL set after accept)"
 # KNOWN GAP (ferryd): the kernel drops badly signed segments silently, so
 # ferryd's active connect just hangs until ConnectRetry; it records no
 # last_error and no counter for md5bad. Reported, not asserted; the kernel's
