@@ -4,6 +4,9 @@
 #   faults.sh flap  underlay veth down/up, waiting for convergence each time,
 #                   then quick flaps back to back
 #   faults.sh kill  kill -9 of site 2's ferryd, then a restart
+#   faults.sh endpoint  site 2 advertises a prefix that covers site 1's tunnel
+#                   endpoint (192.168.12.2): the tunnel must not route itself
+#                   into itself (a recursive routing loop)
 # Every case asserts both ferryd alive, the right routes in the kernel and in
 # the RIB once the fault is gone, and the kernel's ferry routes equal to
 # `ferryctl show routes` (check.py fib-matches-rib) at every checkpoint.
@@ -12,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/netns.sh"
 . "$here/sites.sh"
 case=${1:-}
-[[ "$case" =~ ^(loss|flap|kill)$ ]] || { echo "usage: $0 loss|flap|kill" >&2; exit 2; }
+[[ "$case" =~ ^(loss|flap|kill|endpoint)$ ]] || { echo "usage: $0 loss|flap|kill|endpoint" >&2; exit 2; }
 ft_init "faults_$case"
 sites_safe_cleanup
 ft_require "$FERRYD" "$FERRYCTL" python3 ping
@@ -21,7 +24,12 @@ ft_require "$FERRYD" "$FERRYCTL" python3 ping
 SITES_BFD_MS=${SITES_BFD_MS:-300}
 sites_topology 2 1-2
 sites_config 1
-sites_config 2
+if [[ "$case" == endpoint ]]; then
+  # Site 2 redistributes routes from a table its own forwarding never uses.
+  sites_config 2 'redistribute = [{ source = "kernel", protocols = ["static"], table = 100 }]'
+else
+  sites_config 2
+fi
 sites_start 1
 sites_start 2
 uif1=$SITES_UIF_1_2 # gw1's underlay interface towards gw2
@@ -149,5 +157,24 @@ assert not left, f"cryptokey table still routes {left} to site2"
     sites_start 1
     converged "after second restart"
     ft_pass "a killed peer's routes are withdrawn from kernel, RIB and cryptokey table; they return after restart"
+    ;;
+
+  endpoint)
+    # Whatever ferry does with such a prefix (not install it, or keep its own
+    # UDP packets out of the tunnel by policy routing), the underlay path to
+    # the peer's endpoint must stay the underlay: sessions stay up, LAN traffic
+    # flows. Today site 1 routes 192.168.12.2 into ferry0, its encrypted
+    # packets loop through the tunnel and the IPv4 session flaps on BFD.
+    before=$(est_count 1 site2)
+    ft_in gw2 ip route add 192.168.12.0/25 via 10.2.0.10 proto static table 100
+    ft_wait 30 "site 1 learned 192.168.12.0/25 (covers its peer's endpoint)" sites_rib_has 1 192.168.12.0/25 bgp
+    ft_log "site 1: $(ft_in gw1 ip route get 192.168.12.2 | head -1)"
+    ft_hold 10 "site 1 sessions stay Established" sites_established 1
+    after=$(est_count 1 site2)
+    ((after == before)) || ft_fail "site 1's session to site 2 flapped $((after - before)) time(s)"
+    ft_in lan1 ping -c 20 -i 0.05 -q 10.2.0.10 | grep -q ' 0% packet loss' ||
+      ft_fail "LAN to LAN loses packets while a peer's prefix covers the tunnel endpoint"
+    alive
+    ft_pass "a prefix covering the tunnel endpoint does not break the tunnel"
     ;;
 esac
