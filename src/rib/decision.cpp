@@ -29,10 +29,17 @@ void eliminate(std::vector<int>& alive, std::vector<LossReason>& reasons, LossRe
 }  // namespace
 
 DecisionResult decide(std::span<const Candidate> c, const DecisionOptions& opts) {
-  DecisionResult r;
+  Decider d;
+  return d.run(c, opts);
+}
+
+const DecisionResult& Decider::run(std::span<const Candidate> c, const DecisionOptions& opts) {
+  DecisionResult& r = r_;
+  r.best = -1;
+  r.active.clear();
   r.reasons.assign(c.size(), LossReason::None);
-  std::vector<int> alive;
-  alive.reserve(c.size());
+  std::vector<int>& alive = alive_;
+  alive.clear();
   // §9.1.2: only feasible routes with a resolvable NEXT_HOP take part.
   for (int i = 0; i < static_cast<int>(c.size()); ++i) {
     if (!c[i].attrs)
@@ -43,6 +50,11 @@ DecisionResult decide(std::span<const Candidate> c, const DecisionOptions& opts)
       alive.push_back(i);
   }
   if (alive.empty()) return r;
+  if (alive.size() == 1) {  // the common case: nothing to compare
+    r.best = alive.front();
+    r.active.push_back(r.best);
+    return r;
+  }
 
   auto lp = [&](int i) { return c[i].attrs->local_pref_or(kDefaultLocalPref); };
   auto nas = [&](int i) { return c[i].attrs->neighbor_as; };
@@ -57,7 +69,8 @@ DecisionResult decide(std::span<const Candidate> c, const DecisionOptions& opts)
   // (c) lowest MED among routes from the same neighbouring AS; missing MED = 0.
   if (alive.size() > 1) {
     auto med = [&](int i) { return c[i].attrs->med_or_zero(); };
-    std::vector<int> keep;
+    std::vector<int>& keep = keep_;
+    keep.clear();
     for (int i : alive) {
       bool beaten = false;
       for (int j : alive) {
@@ -80,7 +93,8 @@ DecisionResult decide(std::span<const Candidate> c, const DecisionOptions& opts)
   eliminate(alive, r.reasons, LossReason::IgpCost, [&](int i) { return c[i].nh.igp_cost; });
 
   // The multipath pool: every candidate still equal here.
-  std::vector<int> pool = alive;
+  std::vector<int>& pool = pool_;
+  pool.assign(alive.begin(), alive.end());
 
   // (f) lowest BGP Identifier (ORIGINATOR_ID for reflected routes, RFC 4456 §9).
   eliminate(alive, r.reasons, LossReason::RouterId, [&](int i) { return c[i].router_id; });

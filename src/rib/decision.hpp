@@ -41,4 +41,16 @@ struct DecisionResult {
 
 DecisionResult decide(std::span<const Candidate> c, const DecisionOptions& opts);
 
+// The same decision, reusing its working vectors between calls: the RIB runs
+// it once per changed prefix (a million times for a full table), so it must
+// not allocate. The result stays valid until the next run().
+class Decider {
+ public:
+  const DecisionResult& run(std::span<const Candidate> c, const DecisionOptions& opts);
+
+ private:
+  DecisionResult r_;
+  std::vector<int> alive_, keep_, pool_;
+};
+
 }  // namespace ferry::rib

@@ -4,9 +4,9 @@
 // usual node-per-element std::unordered_map costs too much. Here each family
 // has a flat slot array: IPv4 keys are packed into 8 bytes, IPv6 keys into 24.
 // Linear probing with tombstones: an element never moves except when the
-// table is rebuilt, which bumps generation(). Walkers (the initial dump to a
-// peer, see Rib) hold a slot index and restart when the generation changes,
-// so an erase during a walk never makes them skip an element.
+// table is rebuilt (growth, or shrink_if_sparse() after mass erasure), which
+// bumps generation(). Code walking slot indices must not insert or shrink
+// meanwhile; an erase during a walk never makes it skip an element.
 #pragma once
 
 #include <algorithm>
@@ -137,6 +137,19 @@ class FlatMap {
   }
   size_t bytes() const { return ctrl_.capacity() + slots_.capacity() * sizeof(Slot); }
 
+  // Gives the slot array back after mass erasure (a peer's table withdrawn):
+  // below a quarter full, rebuilds at the size growth would have chosen.
+  // Moves elements like any rebuild, so never call it while walking slots.
+  // Returns whether it rebuilt.
+  bool shrink_if_sparse() {
+    if (ctrl_.size() <= 64 || size_ * 4 >= ctrl_.size()) return false;
+    if (size_ == 0)
+      clear();
+    else
+      rebuild();
+    return true;
+  }
+
  private:
   // Any capacity works: the home slot is the hash scaled into [0, capacity)
   // (Lemire's multiply-shift), so the table grows by 1.75x of the live size
@@ -191,6 +204,12 @@ class PrefixMap {
   size_t size() const { return v4_.size() + v6_.size(); }
   size_t size(Family f) const { return f == Family::V4 ? v4_.size() : v6_.size(); }
   size_t bytes() const { return v4_.bytes() + v6_.bytes(); }
+  // See FlatMap::shrink_if_sparse(); true if either family rebuilt.
+  bool shrink_if_sparse() {
+    bool a = v4_.shrink_if_sparse();
+    bool b = v6_.shrink_if_sparse();
+    return a || b;
+  }
   void clear() {
     v4_.clear();
     v6_.clear();

@@ -3,6 +3,9 @@
 #include "rib/rib.hpp"
 
 #include <algorithm>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "rib/rib_impl.hpp"
 
@@ -99,6 +102,16 @@ void Rib::Impl::flush() {
   std::vector<BestChange> batch;
   batch.swap(changes);
   for (BestPathListener* l : listeners) l->on_best_changes(batch);
+}
+
+void Rib::Impl::settle() {
+  if (!loc.shrink_if_sparse()) return;
+#ifdef __GLIBC__
+  // The withdrawn paths' attribute sets and path arrays were freed into
+  // glibc's arenas, which keep them; a table that just shrank to a quarter is
+  // the moment to return them (a few ms, once per mass withdrawal).
+  malloc_trim(0);
+#endif
 }
 
 // ---- import ------------------------------------------------------------------
@@ -258,24 +271,33 @@ Candidate Rib::Impl::candidate(const Path& p) const {
 NextHopInfo Rib::Impl::resolve(const IpAddress& nh) const {
   if (!resolver) return NextHopInfo{true, 0};
   if (batch_depth == 0) return resolver(nh);
+  if (nh_last_valid && nh_last == nh) return nh_last_info;
   auto [it, fresh] = nh_cache.try_emplace(nh);
   if (fresh) it->second = resolver(nh);
+  nh_last_valid = true;
+  nh_last = nh;
+  nh_last_info = it->second;
   return it->second;
 }
 
-std::vector<NextHop> Rib::Impl::active_next_hops(const PathList& paths) const {
-  std::vector<NextHop> v;
+void Rib::Impl::active_next_hops(const PathList& paths, NextHopSet& v) const {
+  v.clear();
   for (const Path& p : paths)
     if ((p.flags & kPathBest) && p.post)
       v.push_back({p.post.summary().nh().value_or(IpAddress()), PeerId{p.peer}});
-  if (v.empty()) return v;
+  if (v.empty()) return;
   for (const Path& p : paths)
     if ((p.flags & kPathActive) && !(p.flags & kPathBest) && p.post)
       v.push_back({p.post.summary().nh().value_or(IpAddress()), PeerId{p.peer}});
   std::sort(v.begin() + 1, v.end(), [](const NextHop& a, const NextHop& b) {
     return std::make_pair(a.address, to_int(a.peer)) < std::make_pair(b.address, to_int(b.peer));
   });
-  return v;
+}
+
+std::vector<NextHop> Rib::Impl::active_next_hops(const PathList& paths) const {
+  NextHopSet v;
+  active_next_hops(paths, v);
+  return v.to_vector();
 }
 
 Rib::Impl::BestState Rib::Impl::best_state(const PathList& paths) const {
@@ -287,16 +309,15 @@ Rib::Impl::BestState Rib::Impl::best_state(const PathList& paths) const {
       break;
     }
   }
-  b.nh = active_next_hops(paths);
+  active_next_hops(paths, b.nh);
   return b;
 }
 
 void Rib::Impl::recompute(const Prefix& prefix, PathList& paths, const BestState& old) {
-  std::vector<Candidate> cands;
-  cands.reserve(paths.size());
+  cands.clear();
   for (const Path& p : paths) cands.push_back(candidate(p));
   DecisionOptions dopt{opts.max_paths, opts.always_compare_med, opts.multipath_relax};
-  DecisionResult r = decide(cands, dopt);
+  const DecisionResult& r = decider.run(cands, dopt);
   for (size_t i = 0; i < paths.size(); ++i) {
     paths[i].flags &= static_cast<uint8_t>(~(kPathBest | kPathActive));
     paths[i].reason = r.reasons[i];
@@ -309,13 +330,15 @@ void Rib::Impl::recompute(const Prefix& prefix, PathList& paths, const BestState
   }
   uint32_t new_peer = r.best >= 0 ? paths[r.best].peer : 0;
   const void* new_attrs = r.best >= 0 ? paths[r.best].post.id() : nullptr;
-  std::vector<NextHop> new_nh = active_next_hops(paths);
+  NextHopSet new_nh;
+  active_next_hops(paths, new_nh);
 
   if (new_peer != old.peer || new_attrs != old.attrs.id()) mark_dirty(prefix, paths);
-  if (new_nh != old.nh || new_peer != old.peer) {
+  // Nobody to tell (no listener): the batch would be dropped by flush() anyway.
+  if (!listeners.empty() && (!(new_nh == old.nh) || new_peer != old.peer)) {
     BestChange ch;
     ch.prefix = prefix;
-    ch.next_hops = std::move(new_nh);
+    ch.next_hops = new_nh.to_vector();
     ch.source = r.best >= 0 ? peers[new_peer].source : RouteSource::Bgp;
     changes.push_back(std::move(ch));
   }
@@ -504,15 +527,23 @@ void Rib::peer_down(PeerId p, bool graceful) {
 }
 
 void Rib::mark_stale(PeerId p) {
+  PeerState* ps = impl_->peer(p);
+  if (!ps) return;
   uint32_t id = to_int(p);
-  impl_->loc.for_each([&](const Prefix&, PathList& paths) {
-    for (Path& x : paths)
-      if (x.peer == id) x.flags |= kPathStale;
+  impl_->loc.for_each([&](const Prefix& prefix, PathList& paths) {
+    for (Path& x : paths) {
+      if (x.peer != id) continue;
+      x.flags |= kPathStale;
+      ps->maybe_stale[fam_index(prefix.family())] = true;
+    }
   });
 }
 
 size_t Rib::sweep_stale(PeerId p, Family f) {
   Impl& m = *impl_;
+  PeerState* ps = m.peer(p);
+  if (!ps || !ps->maybe_stale[fam_index(f)]) return 0;
+  ps->maybe_stale[fam_index(f)] = false;
   Impl::Batch b(&m);
   uint32_t id = to_int(p);
   std::vector<Prefix> gone;

@@ -10,106 +10,14 @@
 #include <vector>
 
 #include "rib/decision.hpp"
+#include "rib/inline_vec.hpp"
+#include "rib/path_list.hpp"
 #include "rib/policy.hpp"
 #include "rib/prefix_map.hpp"
 #include "rib/rib.hpp"
 
 namespace ferry::rib {
 
-// One path of a prefix: a few words. `pre` is what the peer sent (kept for
-// soft reconfiguration), `post` the result of import policy (null: rejected).
-struct Path {
-  AttrRef pre;
-  AttrRef post;
-  uint32_t peer = 0;
-  uint8_t flags = 0;
-  LossReason reason = LossReason::None;
-  uint16_t igp_cost_hint = 0;  // saturated IGP cost seen at the last decision (show only)
-};
-constexpr uint8_t kPathStale = 1;
-constexpr uint8_t kPathBest = 2;
-constexpr uint8_t kPathActive = 4;
-
-// The paths of one prefix, sorted by peer id, plus the Adj-RIB-Out bits.
-// 16 bytes (a std::vector would be 24 and carry no spare room for `adv`).
-class PathList {
- public:
-  PathList() = default;
-  PathList(PathList&& o) noexcept : adv(o.adv), queued(o.queued), p_(o.p_), n_(o.n_), cap_(o.cap_) {
-    o.p_ = nullptr;
-    o.n_ = o.cap_ = 0;
-    o.adv = o.queued = 0;
-  }
-  PathList& operator=(PathList&& o) noexcept {
-    if (this != &o) {
-      destroy();
-      p_ = o.p_;
-      n_ = o.n_;
-      cap_ = o.cap_;
-      adv = o.adv;
-      queued = o.queued;
-      o.p_ = nullptr;
-      o.n_ = o.cap_ = 0;
-      o.adv = o.queued = 0;
-    }
-    return *this;
-  }
-  PathList(const PathList&) = delete;
-  PathList& operator=(const PathList&) = delete;
-  ~PathList() { destroy(); }
-
-  Path* begin() { return p_; }
-  Path* end() { return p_ + n_; }
-  const Path* begin() const { return p_; }
-  const Path* end() const { return p_ + n_; }
-  size_t size() const { return n_; }
-  size_t capacity() const { return cap_; }
-  bool empty() const { return n_ == 0; }
-  Path& operator[](size_t i) { return p_[i]; }
-  const Path& operator[](size_t i) const { return p_[i]; }
-
-  void insert(size_t at, Path&& x) {
-    if (n_ == cap_) grow(cap_ < 2 ? cap_ + 1 : cap_ * 2);
-    new (p_ + n_) Path();
-    for (size_t i = n_; i > at; --i) p_[i] = std::move(p_[i - 1]);
-    p_[at] = std::move(x);
-    ++n_;
-  }
-  void erase(size_t at) {
-    for (size_t i = at; i + 1 < n_; ++i) p_[i] = std::move(p_[i + 1]);
-    p_[--n_].~Path();
-    if (n_ == 0) destroy();
-  }
-
-  // Adj-RIB-Out: bit i set = the peer with out_bit i was sent this prefix
-  // and has not been sent a withdrawal since. An entry is kept while any bit
-  // is set, even with no paths, so the withdrawal can still be generated.
-  uint32_t adv = 0;
-  // Bit i set = the prefix is in the pending queue of the peer with out_bit i
-  // (dedupes the queue without a hash lookup). Also keeps the entry alive.
-  uint32_t queued = 0;
-
- private:
-  void grow(size_t cap) {
-    Path* np = static_cast<Path*>(::operator new(cap * sizeof(Path)));
-    for (size_t i = 0; i < n_; ++i) {
-      new (np + i) Path(std::move(p_[i]));
-      p_[i].~Path();
-    }
-    ::operator delete(p_);
-    p_ = np;
-    cap_ = static_cast<uint16_t>(cap);
-  }
-  void destroy() {
-    for (size_t i = 0; i < n_; ++i) p_[i].~Path();
-    ::operator delete(p_);
-    p_ = nullptr;
-    n_ = cap_ = 0;
-  }
-  Path* p_ = nullptr;
-  uint16_t n_ = 0;
-  uint16_t cap_ = 0;
-};
 constexpr int kAdvBits = 32;
 
 constexpr uint32_t kFirstBgpPeer = 8;
@@ -143,6 +51,10 @@ struct PeerState {
   PeerConfig exported_with;
   std::vector<uint64_t> exported_versions;  // PolicyEngine::versions of its export chain
   PeerCounters counters;
+  // mark_stale() flagged paths of this family (V4, V6) that no sweep has
+  // looked at since: without it, End-of-RIB (sent after every initial
+  // table) would scan the whole table for nothing.
+  bool maybe_stale[2] = {false, false};
 
   // ---- Adj-RIB-Out and the pending queue (filled while up, cleared on down) ----
   // Whether a prefix was sent to this peer: bit `out_bit` of PathList::adv, or
@@ -197,9 +109,17 @@ class Rib::Impl {
   std::function<void(PeerId)> pending_cb;
   std::vector<BestChange> changes;  // batched for listeners
   int batch_depth = 0;
+  // Scratch for recompute(), reused so a decision allocates nothing.
+  std::vector<Candidate> cands;
+  Decider decider;
   // Resolver answers within one public call (they cannot change during it):
   // a full-table recompute asks about a handful of next hops a million times.
   mutable std::unordered_map<IpAddress, NextHopInfo> nh_cache;
+  // The last answer, in front of nh_cache: a full table has few next hops,
+  // and consecutive prefixes nearly always share one.
+  mutable bool nh_last_valid = false;
+  mutable IpAddress nh_last;
+  mutable NextHopInfo nh_last_info;
   NextHopInfo resolve(const IpAddress& nh) const;
 
   // RAII: deliver batched best-path changes when the outermost public call ends.
@@ -208,7 +128,9 @@ class Rib::Impl {
     ~Batch() {
       if (--impl->batch_depth == 0) {
         impl->nh_cache.clear();
+        impl->nh_last_valid = false;
         impl->flush();
+        impl->settle();
       }
     }
     Impl* impl;
@@ -231,10 +153,11 @@ class Rib::Impl {
 
   // The best path as it was before a change (holds a reference, so the
   // identity comparison after the change cannot be fooled by address reuse).
+  using NextHopSet = InlineVec<NextHop, 2>;  // normally one: no allocation
   struct BestState {
     uint32_t peer = 0;
     AttrRef attrs;
-    std::vector<NextHop> nh;
+    NextHopSet nh;
   };
   BestState best_state(const PathList& paths) const;
   // Decision for one prefix; `old` was captured before the paths changed.
@@ -245,6 +168,7 @@ class Rib::Impl {
   }
   void recompute_all();
   std::vector<NextHop> active_next_hops(const PathList& paths) const;
+  void active_next_hops(const PathList& paths, NextHopSet& out) const;
   Candidate candidate(const Path& p) const;
 
   // Output side (rib_out.cpp).
@@ -252,7 +176,9 @@ class Rib::Impl {
   uint32_t used_bits = 0;  // out_bit allocation
   void mark_dirty(const Prefix& prefix, PathList& e);
   void start_walk(PeerState& ps, Family f, bool eor);
-  AttrRef export_attrs(PeerState& to, const Prefix& prefix, const Path& best, ExportCache* cache);
+  // prefix_dep: the peer's export chain looks at the prefix (no caching).
+  AttrRef export_attrs(PeerState& to, const Prefix& prefix, const Path& best, ExportCache* cache,
+                       bool prefix_dep);
   bool advertised(const PeerState& ps, const Prefix& prefix, const PathList* e) const;
   void set_advertised(PeerState& ps, const Prefix& prefix, PathList* e, bool on);
   // Forgets everything sent to and queued for the peer (session down).
@@ -265,6 +191,9 @@ class Rib::Impl {
   void reset_out(PeerState& ps);
 
   void flush();
+  // End of a public call that may have erased many prefixes: shrinks the
+  // prefix table if it became sparse and hands freed heap back to the OS.
+  void settle();
   size_t table_bytes() const;
 };
 

@@ -2,6 +2,7 @@
 // rules (RFC 4271 §9.1.3, RFC 4456 §8, RFC 1997, RFC 8212) and the pull-based
 // update generation that packs prefixes by attribute set.
 #include <algorithm>
+#include <cstdint>
 
 #include "rib/rib_impl.hpp"
 
@@ -114,7 +115,7 @@ void Rib::Impl::start_walk(PeerState& ps, Family f, bool eor) {
 }
 
 AttrRef Rib::Impl::export_attrs(PeerState& to, const Prefix& prefix, const Path& best,
-                                ExportCache* cache) {
+                                ExportCache* cache, bool prefix_dep) {
   uint32_t to_id = static_cast<uint32_t>(&to - peers.data());
   if (best.peer == to_id || !best.post) return AttrRef();  // never back to where it came from
   const PeerState& from = peers[best.peer];
@@ -123,7 +124,6 @@ AttrRef Rib::Impl::export_attrs(PeerState& to, const Prefix& prefix, const Path&
   const auto& chain = to.cfg.export_policies;
   // Everything below depends only on (source attributes, source peer,
   // family) unless the export policy looks at the prefix: cache per pull.
-  bool prefix_dep = !chain.empty() && policy.depends_on_prefix(chain);
   ExportKey key{best.post.id(), best.peer, fam_index(fam)};
   if (cache && !prefix_dep) {
     auto it = cache->find(key);
@@ -230,15 +230,33 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
   ExportCache cache;
   std::unordered_map<const void*, size_t> batch_of;  // attrs -> index in res.announce
   size_t emitted = 0;
+  const auto& chain = ps->cfg.export_policies;
+  const bool prefix_dep = !chain.empty() && policy.depends_on_prefix(chain);
+  // Consecutive prefixes mostly came in one UPDATE and share their best
+  // path's attributes: remember the last export (and its batch) in front of
+  // the hash lookups. The source is held so its address cannot be reused.
+  AttrRef memo_src;
+  uint32_t memo_peer = 0;
+  AttrRef memo_out;
+  size_t memo_batch = SIZE_MAX;
 
   auto process = [&](const Prefix& prefix, PathList* e) {
     AttrRef out;
     if (e) {
       for (const Path& x : *e) {
-        if (x.flags & kPathBest) {
-          out = export_attrs(*ps, prefix, x, &cache);
-          break;
+        if (!(x.flags & kPathBest)) continue;
+        if (!prefix_dep && memo_src && x.post == memo_src && x.peer == memo_peer) {
+          out = memo_out;
+        } else {
+          out = export_attrs(*ps, prefix, x, &cache, prefix_dep);
+          if (!prefix_dep && x.post) {
+            memo_src = x.post;
+            memo_peer = x.peer;
+            memo_out = out;
+            memo_batch = SIZE_MAX;
+          }
         }
+        break;
       }
     }
     bool was = advertised(*ps, prefix, e);
@@ -246,9 +264,17 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
       // Dirty means the best path changed, so this is a real update (the
       // attributes sent before are not kept; see PeerState::out_bit).
       if (!was) set_advertised(*ps, prefix, e, true);
-      auto [it, fresh] = batch_of.try_emplace(out.id(), res.announce.size());
-      if (fresh) res.announce.push_back(AnnounceBatch{prefix.family(), out, {}});
-      res.announce[it->second].prefixes.push_back(prefix);
+      size_t bi;
+      if (memo_batch != SIZE_MAX && out == memo_out &&
+          res.announce[memo_batch].family == prefix.family()) {
+        bi = memo_batch;
+      } else {
+        auto [it, fresh] = batch_of.try_emplace(out.id(), res.announce.size());
+        if (fresh) res.announce.push_back(AnnounceBatch{prefix.family(), out, {}});
+        bi = it->second;
+        if (out == memo_out) memo_batch = bi;
+      }
+      res.announce[bi].prefixes.push_back(prefix);
       ++emitted;
     } else if (was) {
       set_advertised(*ps, prefix, e, false);
@@ -320,6 +346,7 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
   res.more = ps->queue_head < ps->queue.size() || ps->walk[0].active || ps->walk[1].active ||
              ps->walk[0].eor_wait || ps->walk[1].eor_wait;
   if (!res.more) ps->notified = false;
+  settle();  // the withdrawals sent may have emptied many entries
   return res;
 }
 

@@ -69,5 +69,37 @@ TEST(PrefixMap, EraseDoesNotMoveElements) {
   }
 }
 
+TEST(PrefixMap, ShrinksWhenSparseAndKeepsTheRest) {
+  PrefixMap<int> m;
+  const int n = 100000;
+  auto key = [](int i) {
+    return Prefix(IpAddress::v4(0x0a000000u + static_cast<uint32_t>(i) * 256), 24);
+  };
+  for (int i = 0; i < n; ++i) m.get(key(i)) = i;
+  size_t full_bytes = m.bytes();
+  EXPECT_FALSE(m.shrink_if_sparse());  // dense: nothing to give back
+  for (int i = 0; i < n; ++i)
+    if (i % 10) {
+      m.erase(key(i));
+    }
+  uint64_t gen = m.generation(Family::V4);
+  EXPECT_TRUE(m.shrink_if_sparse());
+  EXPECT_NE(m.generation(Family::V4), gen);
+  EXPECT_LT(m.bytes(), full_bytes / 4);
+  ASSERT_EQ(m.size(), static_cast<size_t>(n / 10));
+  for (int i = 0; i < n; ++i) {
+    const int* v = m.find(key(i));
+    ASSERT_EQ(v != nullptr, i % 10 == 0) << i;
+    if (v) {
+      EXPECT_EQ(*v, i);
+    }
+  }
+  for (int i = 0; i < n; i += 10) m.erase(key(i));
+  EXPECT_TRUE(m.shrink_if_sparse());  // empty: freed entirely
+  EXPECT_EQ(m.bytes(), 0u);
+  m.get(key(1)) = 7;  // still usable
+  EXPECT_EQ(*m.find(key(1)), 7);
+}
+
 }  // namespace
 }  // namespace ferry::rib
