@@ -295,6 +295,14 @@ OpenMessage Session::local_open() const {
     // RFC 4724 §3: no families listed = we act as the receiving speaker (helper) only.
     GracefulRestartCap gr;
     gr.restart_time = static_cast<uint16_t>(std::min<uint32_t>(cfg_.graceful_restart_time, 4095));
+    if (cfg_.gr_preserve) {
+      // §3: Restart State (R) while we re-converge after a restart; one <AFI, SAFI,
+      // Flags> per family we preserve forwarding state for, Forwarding State (F) set
+      // when it was indeed preserved across the previous restart.
+      gr.restart_state = cfg_.gr_restarting;
+      for (const AfiSafi& af : m.caps.multiprotocol)
+        gr.families.push_back(GracefulRestartCap::Family{af, cfg_.gr_forwarding_preserved});
+    }
     m.caps.graceful_restart = gr;
   }
   return m;

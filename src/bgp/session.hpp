@@ -56,6 +56,16 @@ struct SessionConfig {
   bool ipv6 = true;
   bool graceful_restart = false;
   uint16_t graceful_restart_time = 120;
+  // Graceful restart, restarting-speaker role (RFC 4724 §3, §4.1); only with
+  // graceful_restart. gr_preserve: we can keep forwarding across a restart, so
+  // the capability lists our families (without it: helper role only).
+  // gr_restarting: the R bit (we restarted and are re-converging).
+  // gr_forwarding_preserved: the F bit of every listed family (the forwarding
+  // state survived the previous restart). Changing them needs no reset: they
+  // go into the next OPEN.
+  bool gr_preserve = false;
+  bool gr_restarting = false;
+  bool gr_forwarding_preserved = false;
   bool ibgp() const { return local_asn == remote_asn; }
   // Fields whose change needs the session to be reset.
   bool needs_reset(const SessionConfig& o) const;
@@ -135,6 +145,9 @@ class Session {
 
   static constexpr size_t kWriteWatermark = 512 * 1024;
 
+  // The OPEN we send with the current config (capabilities incl. graceful restart).
+  OpenMessage local_open() const;
+
  private:
   struct Slot;
   friend struct Slot;
@@ -149,7 +162,6 @@ class Session {
   void established(Slot& s);
   void went_down(Slot& s, const std::string& reason);
   void send_open(Slot& s);
-  OpenMessage local_open() const;
   void drop_slot(std::unique_ptr<Slot> s);
   void rearm();
   void on_timer();

@@ -4,6 +4,7 @@
 
 #include "common/log.hpp"
 #include "fib/from_config.hpp"
+#include "tunnel/tun.hpp"
 
 namespace ferry::daemon {
 
@@ -80,12 +81,39 @@ Result<void> Modules::start() {
     fo.keep_on_shutdown = cfg_.fib.keep_on_shutdown;
     fo.keys = ko.keys;
     fib_ = std::make_unique<fib::Fib>(io_, *kfib_, fo);
-    fib_->start({}, [](int err) {
+  }
+  gr_preserve_ = graceful_restart_preserve();
+  if (fib_) {
+    // Graceful restart: a previous run's routes are kept as stale (not deleted)
+    // for at most the restart time; BGP starts once the dump told us whether
+    // forwarding state survived (the R/F bits of its OPENs).
+    std::chrono::milliseconds hold{};
+    if (gr_preserve_) hold = std::chrono::seconds(cfg_.bgp->graceful_restart_time);
+    fib_->start(hold, [this](int err) {
       if (err) spdlog::warn("fib: initial kernel dump failed ({}), will retry", err);
+      if (!gr_preserve_) return;
+      const size_t found = fib_->routes_at_start();
+      if (found)
+        spdlog::info(
+            "graceful restart: {} routes of the previous run kept as stale until BGP "
+            "re-converges",
+            found);
+      start_speaker(found > 0);
     });
   }
   if (cfg_.tunnel) {
-    tunnel_ = std::make_unique<tunnel::Tunnel>(*cfg_.tunnel);
+    tunnel::TunnelIo tio;
+    if (gr_preserve_) {
+      // Persistent: the interface and the routes through it outlive this process.
+      const bool existed = tunnel::linux_interface_exists(cfg_.tunnel->interface);
+      spdlog::info("tunnel {}: persistent for graceful restart{}", cfg_.tunnel->interface,
+                   existed ? " (re-attached to the existing interface)" : "");
+      persistent_tun_ = cfg_.tunnel->interface;
+    }
+    tio.open_tun = [persist = gr_preserve_](const std::string& name, size_t q) {
+      return tunnel::open_linux_tun(name, q, true, persist);
+    };
+    tunnel_ = std::make_unique<tunnel::Tunnel>(*cfg_.tunnel, std::move(tio));
     if (auto r = tunnel_->start(); !r.ok()) return make_error("tunnel: " + r.error());
     tunnel_adapter_ = std::make_unique<TunnelAdapter>(*tunnel_, cfg_);
   }
@@ -108,7 +136,15 @@ Result<void> Modules::start() {
 
   if (cfg_.bgp) {
     speaker_ = std::make_unique<speaker::Speaker>(io_, cfg_, rib_);
-    if (auto r = speaker_->start(); !r.ok()) spdlog::error("bgp: {}", r.error());
+    speaker_->set_restart_complete_callback([this](const std::string& why) {
+      gr_complete_reason_ = why;
+      // Posted: the routes learned before the End-of-RIB are in the FIB by then.
+      asio::post(io_, [this] {
+        if (fib_) fib_->purge_stale();
+      });
+    });
+    // With graceful restart the FIB's start callback starts BGP.
+    if (!gr_preserve_ || !fib_) start_speaker(false);
     bfd_ = std::make_unique<bfd::Bfd>(io_);
     bool any_bfd = false;
     for (const auto& n : cfg_.bgp->neighbors) any_bfd |= n.bfd;
@@ -124,6 +160,32 @@ Result<void> Modules::start() {
     }
   }
   return {};
+}
+
+bool Modules::graceful_restart_preserve() const {
+  if (!cfg_.bgp || !cfg_.fib.install) return false;
+  for (const auto& n : cfg_.bgp->neighbors)
+    if (n.graceful_restart) return true;
+  return false;
+}
+
+void Modules::start_speaker(bool restarting) {
+  if (!speaker_ || speaker_started_) return;
+  speaker_started_ = true;
+  speaker_->set_restart_state(gr_preserve_, restarting);
+  if (auto r = speaker_->start(); !r.ok()) spdlog::error("bgp: {}", r.error());
+}
+
+ctl::Json Modules::graceful_restart_json() const {
+  ctl::Json j;
+  j["enabled"] = gr_preserve_;
+  j["persistent_interface"] = persistent_tun_;
+  j["restarting"] = speaker_ && speaker_->restarting();
+  j["deferring"] = speaker_ && speaker_->deferring();
+  j["complete"] = gr_complete_reason_.empty() ? ctl::Json(nullptr) : ctl::Json(gr_complete_reason_);
+  j["routes_at_start"] = fib_ ? fib_->routes_at_start() : 0;
+  j["stale_routes"] = fib_ ? fib_->stale_count() : 0;
+  return j;
 }
 
 void Modules::refresh_connected() {
@@ -210,13 +272,21 @@ void Modules::stop(const std::string& reason, std::function<void()> done) {
     if (bfd_) bfd_->stop();
     if (kernel_routes_) kernel_routes_->stop();
     if (tunnel_) tunnel_->stop();
+    // A clean stop that does not keep forwarding state removes the persistent interface.
+    auto remove_tun = [this] {
+      if (persistent_tun_.empty() || cfg_.fib.keep_on_shutdown) return;
+      if (auto r = tunnel::remove_persistent_tun(persistent_tun_); !r.ok())
+        spdlog::warn("tunnel: {}", r.error());
+    };
     if (fib_) {
-      fib_->shutdown([this, done = std::move(done)] {
+      fib_->shutdown([this, remove_tun, done = std::move(done)] {
+        remove_tun();
         if (nl_) nl_->close();
         if (done) done();
       });
-    } else if (done) {
-      done();
+    } else {
+      remove_tun();
+      if (done) done();
     }
   };
   if (speaker_)
@@ -234,6 +304,7 @@ void Modules::register_commands(ctl::Registry& r) {
         if (!fib_) return ctl::Json{{"enabled", false}};
         ctl::Json j = fib_->stats();
         j["enabled"] = true;
+        j["graceful_restart"] = graceful_restart_json();
         j["routes"] = fib_->routes();
         return j;
       },

@@ -5,6 +5,19 @@
 //                                                                -> tunnel (cryptokey)
 //   bfd --down--> speaker.bfd_down (tear the session down before the hold timer)
 //   kernel addresses/routes -> routing (next-hop resolution) and rib (redistribution)
+//
+// Graceful restart, restarting-speaker role (RFC 4724 §4.1). Enabled when
+// some BGP neighbour has graceful-restart and the FIB installs routes. Then
+// the tunnel's TUN interface is persistent, so a ferryd that dies (kill -9,
+// crash) leaves the interface, its addresses and the kernel routes through it
+// in place and traffic keeps its routes. Whether a start is a restart needs no
+// state file: the kernel is the state. If the FIB's initial dump finds routes
+// with our protocol, table and metric, forwarding state was preserved: the FIB
+// keeps them as stale (not deleted), BGP starts only after that dump with
+// the R and F bits in its OPENs and defers its output, and once every GR
+// peer sent End-of-RIB (or bgp.graceful-restart-time ran out) the stale
+// routes nobody re-learned are deleted. A clean stop removes the persistent
+// interface unless fib.keep-on-shutdown keeps the forwarding state.
 #pragma once
 
 #include <asio.hpp>
@@ -51,6 +64,10 @@ class Modules : public fib::RouteSourceListener {
   bool redistributes(const fib::RedistRoute& r) const;
   void refresh_connected();
   void sync_bfd_peers();
+  // Some neighbour has graceful-restart and routes go into the kernel.
+  bool graceful_restart_preserve() const;
+  void start_speaker(bool restarting);
+  ctl::Json graceful_restart_json() const;
 
   asio::io_context& io_;
   config::Config cfg_;
@@ -64,6 +81,10 @@ class Modules : public fib::RouteSourceListener {
   std::unique_ptr<Routing> routing_;
   std::unique_ptr<speaker::Speaker> speaker_;
   std::unique_ptr<bfd::Bfd> bfd_;
+  bool gr_preserve_ = false;  // fixed at start()
+  bool speaker_started_ = false;
+  std::string persistent_tun_;      // interface made persistent (removed at a clean stop)
+  std::string gr_complete_reason_;  // "end-of-rib" / "timer" once the restart converged
 };
 
 }  // namespace ferry::daemon

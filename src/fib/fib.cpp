@@ -289,6 +289,7 @@ void Fib::reconcile(std::vector<KernelRoute> routes, bool initial) {
     }
     seen.emplace(kr.prefix, &kr);
   }
+  if (initial) routes_at_start_ = seen.size();
   if (initial && stale_hold_.count() > 0 && !foreign_.empty()) foreign_held_ = true;
   // What we believe installed but the kernel lost (link down, someone else deleted it).
   for (auto& [p, e] : entries_) {
@@ -334,6 +335,7 @@ void Fib::reconcile(std::vector<KernelRoute> routes, bool initial) {
 }
 
 void Fib::purge_stale() {
+  stale_timer_.cancel();
   foreign_held_ = false;
   for (auto& [p, e] : entries_) {
     if (!e.stale) continue;
@@ -393,6 +395,12 @@ void Fib::check_idle() {
   if (on_idle_) on_idle_();
 }
 
+size_t Fib::stale_count() const {
+  size_t n = 0;
+  for (const auto& [p, e] : entries_) n += e.stale;
+  return n;
+}
+
 size_t Fib::installed_count() const {
   size_t n = 0;
   for (const auto& [p, e] : entries_) n += e.installed != nullptr;
@@ -441,6 +449,7 @@ Json Fib::stats() const {
   j["resyncs"] = counters_.resyncs;
   j["adopted"] = counters_.adopted;
   j["stale_removed"] = counters_.stale_removed;
+  j["routes_at_start"] = routes_at_start_;
   j["next_hop_groups"] = interned_.size();
   j["last_error"] = last_error_;
   return j;

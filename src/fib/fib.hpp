@@ -16,6 +16,12 @@
 // Routes that match desired state are adopted as installed; the others are
 // stale: deleted right away, or, for graceful restart, kept for stale_hold (or
 // until purge_stale()) so forwarding continues while BGP re-converges.
+// During that hold a stale route is never deleted: set() re-claims it (a
+// Replace only if the next hops changed), remove() of a re-claimed route
+// deletes it, resyncs leave it alone, and purge_stale() (all End-of-RIBs in,
+// or the hold ran out) deletes whatever nobody re-claimed. routes_at_start()
+// tells the daemon whether a previous run left forwarding state behind (the
+// graceful-restart capability's F bit, RFC 4724 §3).
 // Shutdown removes what we installed unless keep_on_shutdown.
 //
 // Route targets are interned: routes sharing next hops (most of a BGP table)
@@ -84,7 +90,13 @@ class Fib {
   // remove() only accumulate. done(0) once the first dump was reconciled.
   void start(std::chrono::milliseconds stale_hold = {}, std::function<void(int)> done = {});
   // Deletes routes left by a previous run that nobody re-added (end of graceful restart).
+  // Idempotent; also cancels the stale-hold timer.
   void purge_stale();
+  // Routes of ours (our table, protocol and metric) the initial dump found: a
+  // previous run's forwarding state. 0 before start completed.
+  size_t routes_at_start() const { return routes_at_start_; }
+  // Routes from a previous run still kept (not re-claimed, not purged yet).
+  size_t stale_count() const;
   // Re-dump the kernel and fix any difference (e.g. after an interface came back).
   void request_resync();
   // Removes what we installed (unless keep_on_shutdown) then calls done.
@@ -174,6 +186,7 @@ class Fib {
   bool shutting_down_ = false;
   unsigned dump_failures_ = 0;
   std::chrono::milliseconds stale_hold_{};
+  size_t routes_at_start_ = 0;
   std::function<void(int)> start_done_;
   std::function<void()> shutdown_done_;
   std::function<void()> on_idle_;

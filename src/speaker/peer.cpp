@@ -42,7 +42,25 @@ bgp::SessionConfig Peer::session_config(const config::Config& c,
 Peer::Peer(Speaker& sp, const config::BgpNeighborConfig& cfg)
     : sp_(sp), cfg_(cfg), stale_timer_(sp.io()) {
   id_ = sp_.rib().add_peer(rib::PeerConfig::from(cfg_));
-  session_ = std::make_unique<bgp::Session>(sp_.io(), session_config(sp_.config(), cfg_), *this);
+  session_ = std::make_unique<bgp::Session>(sp_.io(), make_session_config(), *this);
+}
+
+bgp::SessionConfig Peer::make_session_config() const {
+  bgp::SessionConfig sc = session_config(sp_.config(), cfg_);
+  sp_.fill_restart_state(sc);
+  return sc;
+}
+
+void Peer::refresh_session_config() {
+  bgp::SessionConfig sc = make_session_config();
+  if (!session_->config().needs_reset(sc)) session_->set_config(sc);
+}
+
+bool Peer::initial_eor_complete() const {
+  if (!session_->established()) return false;
+  for (const bgp::AfiSafi& af : session_->negotiated().families)
+    if (!eor_seen_[fam_index(family_of(af))]) return false;
+  return true;
 }
 
 Peer::~Peer() {
@@ -53,7 +71,7 @@ Peer::~Peer() {
 void Peer::reconfigure(const config::BgpNeighborConfig& cfg) {
   cfg_ = cfg;
   sp_.rib().update_peer(id_, rib::PeerConfig::from(cfg_));
-  bgp::SessionConfig sc = session_config(sp_.config(), cfg_);
+  bgp::SessionConfig sc = make_session_config();
   if (!session_->config().needs_reset(sc)) {
     session_->set_config(sc);
     return;
@@ -76,7 +94,8 @@ void Peer::schedule_pump() {
 
 void Peer::pump() {
   pump_scheduled_ = false;
-  if (!session_->established()) return;
+  // RFC 4724 §4.1: a restarting speaker sends nothing before its route selection.
+  if (!session_->established() || sp_.deferring()) return;
   rib::Rib& rib = sp_.rib();
   bgp::UpdateEncoder& enc = session_->encoder();
   // Pull only while the socket queue is short: a slow peer holds back the RIB walk,
@@ -148,14 +167,42 @@ void Peer::session_established(bgp::Session& s) {
                ps.router_id.str());
   sp_.rib().peer_up(id_, ps);
   if (stale_active_) {
-    // RFC 4724 §4.2: stale routes wait for End-of-RIB, bounded by our restart timer.
-    stale_timer_.expires_after(std::chrono::seconds(s.config().graceful_restart_time));
-    stale_timer_.async_wait([this, w = std::weak_ptr<bool>(alive_)](asio::error_code ec) {
-      if (!ec && !w.expired()) sweep_all_stale();
-    });
+    // RFC 4724 §4.2: a family the restarted peer no longer lists in its capability,
+    // or lists without the Forwarding State bit, lost its forwarding state: its
+    // stale routes go now. The others wait for End-of-RIB, bounded by our timer.
+    const auto& gr = s.remote_open().caps.graceful_restart;
+    size_t swept = 0;
+    bool still_stale = false;
+    for (Family f : {Family::V4, Family::V6}) {
+      bool kept = false;
+      if (gr) {
+        for (const auto& gf : gr->families)
+          kept = kept ||
+                 (gf.af.safi == bgp::kSafiUnicast &&
+                  (gf.af.afi == bgp::kAfiIpv6) == (f == Family::V6) && gf.forwarding_preserved);
+      }
+      if (kept) {
+        still_stale = true;
+      } else {
+        swept += sp_.rib().sweep_stale(id_, f);
+      }
+    }
+    if (swept)
+      spdlog::info("bgp {}: peer did not preserve forwarding state: removed {} stale routes",
+                   cfg_.name, swept);
+    if (still_stale) {
+      stale_timer_.expires_after(std::chrono::seconds(s.config().graceful_restart_time));
+      stale_timer_.async_wait([this, w = std::weak_ptr<bool>(alive_)](asio::error_code ec) {
+        if (!ec && !w.expired()) sweep_all_stale();
+      });
+    } else {
+      stale_timer_.cancel();
+      stale_active_ = false;
+    }
   }
   sp_.emit(NeighborEvent{cfg_.name, cfg_.address, true, {}});
   schedule_pump();
+  sp_.check_restart_complete();
 }
 
 void Peer::sweep_all_stale() {
@@ -193,6 +240,7 @@ void Peer::session_update(bgp::Session& s, bgp::DecodedUpdate& u) {
   if (u.end_of_rib) {
     rib.end_of_rib(id_, *u.end_of_rib);
     eor_seen_[fam_index(*u.end_of_rib)] = true;
+    sp_.check_restart_complete();
     if (stale_active_) {
       bool all = true;
       for (const bgp::AfiSafi& af : s.negotiated().families)

@@ -46,6 +46,10 @@ class Peer : public bgp::SessionListener {
   void soft_out();
   bool max_prefix_warned() const { return max_prefix_warned_; }
   bool stale_pending() const { return stale_active_; }
+  // End-of-RIB received for every negotiated family since the session came up.
+  bool initial_eor_complete() const;
+  // Re-applies the speaker's graceful restart state (R/F bits) to the session config.
+  void refresh_session_config();
 
   static bgp::SessionConfig session_config(const config::Config& c,
                                            const config::BgpNeighborConfig& n);
@@ -62,6 +66,7 @@ class Peer : public bgp::SessionListener {
   void pump();
   void check_max_prefix();
   void sweep_all_stale();
+  bgp::SessionConfig make_session_config() const;
 
   Speaker& sp_;
   config::BgpNeighborConfig cfg_;

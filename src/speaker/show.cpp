@@ -107,6 +107,15 @@ ctl::Json Speaker::show_neighbors(const ctl::Json& args) const {
       j["enhanced_route_refresh"] = s.negotiated().enhanced_route_refresh;
       j["extended_message"] = s.negotiated().extended_message;
       j["graceful_restart"] = s.peer_graceful_restart();
+      // RFC 4724 §3 as the peer sent it: R (it restarted), F per family (forwarding kept).
+      if (const auto& gr = s.remote_open().caps.graceful_restart) {
+        j["gr_peer_restart_state"] = gr->restart_state;
+        j["gr_peer_restart_time"] = gr->restart_time;
+        ctl::Json fw = ctl::Json::array();
+        for (const auto& f : gr->families)
+          if (f.forwarding_preserved) fw.push_back(f.af.afi == 2 ? "ipv6" : "ipv4");
+        j["gr_peer_forwarding_preserved"] = std::move(fw);
+      }
     }
     uint64_t rx = 0, acc = 0, adv = 0;
     bool imp_blocked = false, exp_blocked = false;

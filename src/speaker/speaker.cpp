@@ -12,7 +12,7 @@
 namespace ferry::speaker {
 
 Speaker::Speaker(asio::io_context& io, const config::Config& cfg, rib::Rib& rib)
-    : io_(io), cfg_(cfg), rib_(rib) {
+    : io_(io), cfg_(cfg), rib_(rib), gr_timer_(io) {
   rib_.set_policies(cfg_.policies);
   rib_.set_pending_callback([this](rib::PeerId id) {
     if (Peer* p = find(id)) p->schedule_pump();
@@ -28,6 +28,7 @@ Speaker::Speaker(asio::io_context& io, const config::Config& cfg, rib::Rib& rib)
 
 Speaker::~Speaker() {
   alive_.reset();
+  gr_timer_.cancel();
   rib_.set_pending_callback({});
   for (auto& a : acceptors_) {
     asio::error_code ec;
@@ -62,9 +63,62 @@ Result<void> Speaker::start() {
   Result<void> r = listen();
   if (!r) spdlog::error("bgp: {}", r.error());
   originate_networks({});
+  // RFC 4724 §4.1 selection deferral: bounded by the restart time we advertise.
+  const uint32_t defer = cfg_.bgp ? cfg_.bgp->graceful_restart_time : 0;
+  if (gr_restarting_)
+    spdlog::info(
+        "bgp: graceful restart: forwarding state preserved, deferring route "
+        "selection up to {} s until End-of-RIB from every peer",
+        defer);
+  gr_timer_.expires_after(std::chrono::seconds(defer));
+  gr_timer_.async_wait([this, w = std::weak_ptr<bool>(alive_)](asio::error_code ec) {
+    if (!ec && !w.expired()) finish_restart("timer");
+  });
   for (auto& [name, p] : peers_) p->start();
   started_ = true;
+  check_restart_complete();
   return r;
+}
+
+void Speaker::set_restart_state(bool preserve, bool restarting) {
+  gr_preserve_ = preserve;
+  gr_restarting_ = preserve && restarting;
+  for (auto& [name, p] : peers_) p->refresh_session_config();
+}
+
+void Speaker::fill_restart_state(bgp::SessionConfig& sc) const {
+  sc.gr_preserve = gr_preserve_;
+  sc.gr_restarting = gr_restarting_ && !gr_complete_;
+  // F: the previous restart kept forwarding state (restarting), or we never
+  // restarted since the initial convergence (a session flap keeps our FIB).
+  sc.gr_forwarding_preserved = gr_preserve_ && (gr_restarting_ || gr_complete_);
+}
+
+void Speaker::check_restart_complete() {
+  if (gr_complete_ || !started_) return;
+  for (auto& [name, p] : peers_) {
+    if (!p->cfg().graceful_restart) continue;  // not a GR peer: not waited for
+    const bgp::Session& s = p->session();
+    if (!s.established()) return;  // may still come back: wait (bounded by the timer)
+    const auto& gr = s.remote_open().caps.graceful_restart;
+    // §4.1: peers without the capability, or restarting themselves (R bit), are not
+    // waited for (two restarting speakers would otherwise wait for each other).
+    if (!gr || gr->restart_state) continue;
+    if (!p->initial_eor_complete()) return;
+  }
+  finish_restart("end-of-rib");
+}
+
+void Speaker::finish_restart(const std::string& why) {
+  if (gr_complete_) return;
+  gr_complete_ = true;
+  gr_timer_.cancel();
+  if (gr_restarting_) spdlog::info("bgp: graceful restart complete ({})", why);
+  for (auto& [name, p] : peers_) {
+    p->refresh_session_config();
+    p->schedule_pump();  // deferred output: our table and End-of-RIB
+  }
+  if (on_restart_complete_) on_restart_complete_(why);
 }
 
 Result<void> Speaker::listen() {
@@ -207,6 +261,7 @@ void Speaker::apply(const config::Config& cfg) {
     peers_[name] = std::move(p);
     if (started_ && !stopping_) raw->start();
   }
+  for (auto& [name, p] : peers_) p->refresh_session_config();
   if (started_ && !stopping_) {
     if (relisten) {
       if (auto r = listen(); !r) spdlog::error("bgp: {}", r.error());

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "bgp/session.hpp"
 #include "common/ip.hpp"
 #include "common/log.hpp"
 #include "common/result.hpp"
@@ -67,6 +68,23 @@ class Speaker {
     on_event_ = std::move(cb);
   }
 
+  // Graceful restart (see above). preserve: forwarding state outlives this
+  // process (kernel routes and TUN kept), so the capability lists our families.
+  // restarting: this start found the previous run's forwarding state. Call before start().
+  void set_restart_state(bool preserve, bool restarting);
+  // Runs once, when the initial convergence is over; why: "end-of-rib" or "timer".
+  void set_restart_complete_callback(std::function<void(const std::string& why)> cb) {
+    on_restart_complete_ = std::move(cb);
+  }
+  bool restarting() const { return gr_restarting_; }
+  // Output to peers held back while a restart re-converges.
+  bool deferring() const { return gr_restarting_ && !gr_complete_; }
+  bool restart_complete() const { return gr_complete_; }
+  // Graceful restart fields of a neighbour's session config, from the state above.
+  void fill_restart_state(bgp::SessionConfig& sc) const;
+  // A peer got End-of-RIB or came up: re-check whether the convergence is over.
+  void check_restart_complete();
+
   // The port actually bound (useful when configured as 0 in tests).
   uint16_t listen_port() const { return bound_port_; }
   size_t established_count() const;
@@ -95,6 +113,7 @@ class Speaker {
   void set_listener_keys();
   void originate_networks(const std::vector<Prefix>& old_networks);
   std::string peer_name(rib::PeerId id) const;
+  void finish_restart(const std::string& why);
 
   asio::io_context& io_;
   config::Config cfg_;
@@ -107,6 +126,12 @@ class Speaker {
   bool started_ = false;
   bool stopping_ = false;
   std::function<void(const NeighborEvent&)> on_event_;
+  // Graceful restart (RFC 4724 §4.1): see set_restart_state().
+  bool gr_preserve_ = false;
+  bool gr_restarting_ = false;
+  bool gr_complete_ = false;  // initial convergence over (set once)
+  std::function<void(const std::string&)> on_restart_complete_;
+  asio::steady_timer gr_timer_;  // selection deferral
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -4,6 +4,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -59,7 +60,7 @@ class LinuxTun final : public TunDevice {
 }  // namespace
 
 Result<std::unique_ptr<TunDevice>> open_linux_tun(const std::string& name, size_t queues,
-                                                  bool offload) {
+                                                  bool offload, bool persist) {
   if (name.empty() || name.size() >= IFNAMSIZ)
     return make_error("tun: bad interface name '" + name + "'");
   if (queues == 0) queues = 1;
@@ -83,9 +84,46 @@ Result<std::unique_ptr<TunDevice>> open_linux_tun(const std::string& name, size_
       ::close(fd);
       return make_error("tun: TUNSETOFFLOAD " + name + ": " + std::strerror(e));
     }
+    // TUNSETPERSIST is per interface; set it (or clear a leftover) once, via the first queue.
+    if (i == 0 && ::ioctl(fd, TUNSETPERSIST, persist ? 1 : 0) < 0) {
+      int e = errno;
+      ::close(fd);
+      return make_error("tun: TUNSETPERSIST " + name + ": " + std::strerror(e));
+    }
     qs.push_back(std::make_unique<LinuxTunQueue>(fd, offload));
   }
   return std::unique_ptr<TunDevice>(std::make_unique<LinuxTun>(actual, std::move(qs)));
+}
+
+bool linux_interface_exists(const std::string& name) {
+  if (name.empty() || name.size() >= IFNAMSIZ) return false;
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return false;
+  struct ifreq ifr {};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  bool found = ::ioctl(s, SIOCGIFINDEX, &ifr) == 0;
+  ::close(s);
+  return found;
+}
+
+Result<void> remove_persistent_tun(const std::string& name) {
+  if (!linux_interface_exists(name)) return {};
+  int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) return make_error(std::string("tun: open /dev/net/tun: ") + std::strerror(errno));
+  struct ifreq ifr {};
+  // The flags must match the interface's (multi-queue) for the attach to succeed.
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE;
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  if (::ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int e = errno;
+    ::close(fd);
+    return make_error("tun: TUNSETIFF " + name + ": " + std::strerror(e));
+  }
+  int rc = ::ioctl(fd, TUNSETPERSIST, 0);
+  int e = errno;
+  ::close(fd);  // the last queue: the interface goes away
+  if (rc < 0) return make_error("tun: TUNSETPERSIST " + name + ": " + std::strerror(e));
+  return {};
 }
 
 }  // namespace ferry::tunnel

@@ -43,9 +43,25 @@ class TunDevice {
 
 // Linux /dev/net/tun with IFF_TUN | IFF_NO_PI | IFF_MULTI_QUEUE, `queues` queues.
 // With offload, also IFF_VNET_HDR and TUNSETOFFLOAD(CSUM | TSO4 | TSO6), so the kernel
-// passes 64 KiB TCP super-packets both ways. Needs CAP_NET_ADMIN. The interface
-// disappears when the last queue closes.
+// passes 64 KiB TCP super-packets both ways. Needs CAP_NET_ADMIN.
+//
+// Lifetime. Without persist the interface disappears when the last queue closes
+// (also when the process dies), and the kernel flushes every route through it;
+// an interface left persistent by an earlier run is attached and made
+// non-persistent again. With persist (graceful restart, RFC 4724 restarting
+// speaker) TUNSETPERSIST keeps the interface, its addresses and the routes
+// through it after the process dies (carrier goes off while no queue is
+// attached; routes stay, marked linkdown); the next run attaches to it again by
+// name with the same flags (a multi-queue device accepts any number of queues).
 Result<std::unique_ptr<TunDevice>> open_linux_tun(const std::string& name, size_t queues,
-                                                  bool offload = true);
+                                                  bool offload = true, bool persist = false);
+
+// True if a network interface of that name exists (in this network namespace).
+bool linux_interface_exists(const std::string& name);
+
+// Deletes a TUN interface left persistent (clean shutdown without keeping
+// forwarding state). Call after the device's queues were closed. An interface
+// that does not exist is not an error.
+Result<void> remove_persistent_tun(const std::string& name);
 
 }  // namespace ferry::tunnel

@@ -36,6 +36,47 @@ TEST(Capabilities, GoldenEncodeOrderAndDecode) {
   EXPECT_FALSE(back.supports({2, 2}));
 }
 
+// RFC 4724 §3: Restart Flags (R = 0x8 of the high nibble), Restart Time (12 bits),
+// then per family AFI (2), SAFI (1), Flags for Address Family (F = 0x80).
+TEST(Capabilities, GracefulRestartRestartingSpeakerGolden) {
+  Capabilities c;
+  GracefulRestartCap gr;
+  gr.restart_state = true;
+  gr.restart_time = 120;
+  gr.families = {{{1, 1}, true}, {{2, 1}, false}};
+  c.graceful_restart = gr;
+  Bytes out;
+  ByteWriter w(out);
+  encode_capabilities(c, w);
+  const Bytes want = {
+      64,   10,             // code 64, length 2 + 2 * 4
+      0x80, 0x78,           // R=1, N=0, restart time 120 s
+      0,    1,    1, 0x80,  // IPv4 unicast, F=1 (forwarding state preserved)
+      0,    2,    1, 0x00,  // IPv6 unicast, F=0
+  };
+  EXPECT_EQ(out, want);
+  Capabilities back;
+  ASSERT_TRUE(decode_capabilities(ByteReader(out.data(), out.size()), back));
+  EXPECT_EQ(back, c);
+
+  // Helper only (no families), R clear, time 4095 (the 12-bit maximum).
+  Capabilities h;
+  h.graceful_restart = GracefulRestartCap{false, false, 4095, {}};
+  Bytes out2;
+  ByteWriter w2(out2);
+  encode_capabilities(h, w2);
+  EXPECT_EQ(out2, (Bytes{64, 2, 0x0f, 0xff}));
+  // A received R bit with other reserved flag bits set still decodes as R.
+  Capabilities r;
+  const Bytes in = {64, 6, 0xa0, 0x5a, 0, 1, 1, 0xff};
+  ASSERT_TRUE(decode_capabilities(ByteReader(in.data(), in.size()), r));
+  ASSERT_TRUE(r.graceful_restart.has_value());
+  EXPECT_TRUE(r.graceful_restart->restart_state);
+  EXPECT_EQ(r.graceful_restart->restart_time, 90);
+  ASSERT_EQ(r.graceful_restart->families.size(), 1u);
+  EXPECT_TRUE(r.graceful_restart->families[0].forwarding_preserved);
+}
+
 TEST(Capabilities, MalformedKnownCapabilitiesAreRejected) {
   auto bad = [](Bytes b) {
     Capabilities c;

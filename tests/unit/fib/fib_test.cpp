@@ -301,6 +301,74 @@ TEST_F(FibTest, GracefulRestartKeepsStaleRoutesUntilPurge) {
   EXPECT_EQ(fib.counters().stale_removed, 1u);
 }
 
+// The restarting speaker's reconcile (RFC 4724 §4.1 with a preserved FIB): a
+// previous run's routes stay while BGP re-converges, whatever happens meanwhile.
+TEST_F(FibTest, GracefulRestartReconcileDuringTheHold) {
+  kernel.routes[pfx("10.0.0.0/24")] = RouteTarget::via({gw("10.1.0.2")});  // re-learned as is
+  kernel.routes[pfx("10.0.1.0/24")] = RouteTarget::via({gw("10.1.0.2")});  // moves to .3
+  kernel.routes[pfx("10.0.2.0/24")] = RouteTarget::via({gw("10.1.0.2")});  // learned, then lost
+  kernel.routes[pfx("10.0.3.0/24")] = RouteTarget::via({gw("10.1.0.2")});  // withdrawn meanwhile
+  Fib fib(io, kernel, opts);
+  EXPECT_EQ(fib.routes_at_start(), 0u);
+  fib.start(std::chrono::hours(1));
+  ASSERT_TRUE(run_until([&] { return fib.started() && fib.idle(); }));
+  EXPECT_EQ(fib.routes_at_start(), 4u);
+  EXPECT_EQ(fib.stale_count(), 4u);
+  EXPECT_EQ(fib.routes()[0]["state"], "stale");
+  // A resync during the hold (e.g. the TUN re-attached, link events) deletes nothing.
+  fib.request_resync();
+  ASSERT_TRUE(run_until([&] { return fib.idle() && kernel.dumps == 2; }));
+  EXPECT_TRUE(kernel.ops_log.empty());
+  // remove() of a route nobody re-claimed yet does not delete it either.
+  fib.remove(pfx("10.0.3.0/24"));
+  run_idle();
+  EXPECT_TRUE(kernel.ops_log.empty());
+  // BGP re-converges.
+  fib.set(pfx("10.0.0.0/24"), {gw("10.1.0.2")});
+  fib.set(pfx("10.0.1.0/24"), {gw("10.1.0.3")});
+  fib.set(pfx("10.0.2.0/24"), {gw("10.1.0.2")});
+  ASSERT_TRUE(run_until([&] { return fib.idle(); }));
+  fib.remove(pfx("10.0.2.0/24"));
+  ASSERT_TRUE(run_until([&] { return fib.idle(); }));
+  EXPECT_EQ(kernel.ops_log,
+            (std::vector<std::string>{"replace 10.0.1.0/24", "delete 10.0.2.0/24"}));
+  EXPECT_EQ(fib.stale_count(), 1u);
+  EXPECT_FALSE(fib.converged());
+  // All End-of-RIBs in: only the route nobody re-learned goes.
+  fib.purge_stale();
+  ASSERT_TRUE(run_until([&] { return fib.converged(); }));
+  EXPECT_EQ(kernel.ops_log.back(), "delete 10.0.3.0/24");
+  EXPECT_EQ(kernel.routes.size(), 2u);
+  EXPECT_EQ(kernel.routes.at(pfx("10.0.1.0/24")), RouteTarget::via({gw("10.1.0.3")}));
+  EXPECT_EQ(fib.stale_count(), 0u);
+  fib.purge_stale();  // idempotent
+  run_idle();
+  EXPECT_EQ(kernel.ops_log.size(), 3u);
+}
+
+TEST_F(FibTest, GracefulRestartHoldExpiresWithoutEndOfRib) {
+  kernel.routes[pfx("10.0.0.0/24")] = RouteTarget::via({gw("10.1.0.2")});
+  kernel.routes[pfx("10.0.1.0/24")] = RouteTarget::via({gw("10.1.0.2")});
+  Fib fib(io, kernel, opts);
+  fib.start(5ms);
+  fib.set(pfx("10.0.0.0/24"), {gw("10.1.0.2")});
+  // The hold runs out (BGP never re-converged): the unclaimed route goes by itself.
+  ASSERT_TRUE(run_until([&] { return fib.converged(); }));
+  EXPECT_EQ(kernel.ops_log, std::vector<std::string>{"delete 10.0.1.0/24"});
+  EXPECT_EQ(fib.counters().adopted, 1u);
+  EXPECT_EQ(fib.counters().stale_removed, 1u);
+}
+
+TEST_F(FibTest, WithoutHoldAFreshStartDeletesLeftoversAndCountsThem) {
+  kernel.routes[pfx("10.0.1.0/24")] = RouteTarget::via({gw("10.1.0.2")});
+  Fib fib(io, kernel, opts);
+  fib.start();
+  ASSERT_TRUE(run_until([&] { return fib.converged(); }));
+  EXPECT_EQ(fib.routes_at_start(), 1u);
+  EXPECT_EQ(kernel.ops_log, std::vector<std::string>{"delete 10.0.1.0/24"});
+  EXPECT_EQ(fib.stale_count(), 0u);
+}
+
 TEST_F(FibTest, LostRepliesTriggerResync) {
   Fib fib(io, kernel, opts);
   fib.start();

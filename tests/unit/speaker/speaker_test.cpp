@@ -286,11 +286,15 @@ TEST_F(SpeakerTest, BfdDownDropsAndRecovers) {
 }
 
 TEST_F(SpeakerTest, GracefulRestartKeepsStaleRoutesUntilEndOfRib) {
+  // a can preserve forwarding state: its capability lists its families, with the
+  // F bit once its initial convergence is over (RFC 4724 §3).
+  a.sp.set_restart_state(true, false);
   connect([](config::BgpNeighborConfig& na, config::BgpNeighborConfig& nb) {
     na.graceful_restart = nb.graceful_restart = true;
   });
   ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
   EXPECT_TRUE(b.neighbor_json("a")["graceful_restart"].get<bool>());
+  EXPECT_FALSE(b.neighbor_json("a")["gr_peer_restart_state"].get<bool>());
   bgp::PathAttributes attrs;
   a.rib.originate(rib::RouteSource::Static, P("10.1.0.0/16"), attrs);
   ASSERT_TRUE(run_until(io, [&] { return b.has_route(P("10.1.0.0/16")); }));
@@ -309,6 +313,28 @@ TEST_F(SpeakerTest, GracefulRestartKeepsStaleRoutesUntilEndOfRib) {
   paths = b.rib.show_route(P("10.1.0.0/16"));
   ASSERT_EQ(paths.size(), 1u);
   EXPECT_FALSE(paths[0].stale);
+}
+
+TEST_F(SpeakerTest, HelperDropsStaleRoutesOfPeerThatLostForwardingState) {
+  // a is helper-only: its capability lists no family, i.e. it does not preserve
+  // forwarding state. RFC 4724 §4.2: when it comes back, b removes the stale
+  // routes at once instead of waiting for End-of-RIB.
+  connect([](config::BgpNeighborConfig& na, config::BgpNeighborConfig& nb) {
+    na.graceful_restart = nb.graceful_restart = true;
+  });
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  EXPECT_EQ(b.neighbor_json("a")["gr_peer_forwarding_preserved"], ctl::Json::array());
+  bgp::PathAttributes attrs;
+  a.rib.originate(rib::RouteSource::Static, P("10.1.0.0/16"), attrs);
+  ASSERT_TRUE(run_until(io, [&] { return b.has_route(P("10.1.0.0/16")); }));
+  a.sp.bfd_down(A("127.0.0.2"));
+  ASSERT_TRUE(run_until(io, [&] { return b.state("a") != "Established"; }));
+  ASSERT_EQ(b.rib.show_route(P("10.1.0.0/16")).size(), 1u);  // kept while a is away
+  // The sweep runs in the same handler that establishes the session.
+  ASSERT_TRUE(run_until(
+      io, [&] { return b.state("a") == "Established"; }, 90s));
+  for (const auto& p : b.rib.show_route(P("10.1.0.0/16"))) EXPECT_FALSE(p.stale);
+  EXPECT_FALSE(b.sp.find("a")->stale_pending());
 }
 
 TEST_F(SpeakerTest, WithoutGracefulRestartRoutesGoAtOnce) {
@@ -409,6 +435,93 @@ TEST_F(SpeakerTest, Md5MismatchNeverEstablishes) {
   run_for(io, 2500ms);
   EXPECT_EQ(a.sp.established_count(), 0u);
   EXPECT_EQ(b.sp.established_count(), 0u);
+}
+
+// The restarting speaker (RFC 4724 §4.1): R and F bits in its OPEN, output held
+// back until every GR peer sent End-of-RIB or the selection deferral timer ran
+// out, then the R bit is cleared. a waits for b (up) and c (never comes up), so
+// its deferral ends by the timer; b must not get a's routes before that.
+TEST(SpeakerRestart, RestartingSpeakerSetsRAndFBitsAndDefersItsRoutes) {
+  asio::io_context io;
+  Node b(io, 65002, 0x02020202, "127.0.0.2");
+  ASSERT_TRUE(b.sp.start().ok());
+  auto nb = neighbor("a", "127.0.0.1", 1, 65001, "127.0.0.2");
+  nb.passive = true;
+  nb.graceful_restart = true;
+  b.cfg.bgp->neighbors = {nb};
+  b.sp.apply(b.cfg);
+  bgp::PathAttributes attrs;
+  b.rib.originate(rib::RouteSource::Static, P("10.2.0.0/16"), attrs);
+
+  Node a(io, 65001, 0x01010101, "127.0.0.1");
+  auto na = neighbor("b", "127.0.0.2", b.sp.listen_port(), 65002, "127.0.0.1");
+  na.graceful_restart = true;
+  auto nc = neighbor("c", "127.0.0.9", 9, 65003, "127.0.0.1");  // never answers
+  nc.graceful_restart = true;
+  a.cfg.bgp->neighbors = {na, nc};
+  a.cfg.bgp->graceful_restart_time = 2;
+  a.sp.apply(a.cfg);
+  a.sp.set_restart_state(true, true);
+  std::string why;
+  bool b_had_route_before = true;
+  a.sp.set_restart_complete_callback([&](const std::string& w) {
+    why = w;
+    b_had_route_before = b.has_route(P("10.1.0.0/16"));
+  });
+  a.rib.originate(rib::RouteSource::Static, P("10.1.0.0/16"), attrs);
+  ASSERT_TRUE(a.sp.start().ok());
+  EXPECT_TRUE(a.sp.deferring());
+
+  ASSERT_TRUE(run_until(io, [&] { return b.state("a") == "Established"; }));
+  auto j = b.neighbor_json("a");
+  EXPECT_TRUE(j["gr_peer_restart_state"].get<bool>());
+  EXPECT_EQ(j["gr_peer_restart_time"], 2);
+  EXPECT_EQ(j["gr_peer_forwarding_preserved"], ctl::Json({"ipv4", "ipv6"}));
+  // b (helper) sends its table and End-of-RIB at once; a learns it while deferring.
+  ASSERT_TRUE(run_until(io, [&] { return a.has_route(P("10.2.0.0/16")); }));
+  EXPECT_TRUE(a.sp.find("b")->initial_eor_complete());
+  ASSERT_TRUE(run_until(io, [&] { return a.sp.restart_complete(); }));
+  EXPECT_EQ(why, "timer");  // c never came up
+  EXPECT_FALSE(b_had_route_before);
+  ASSERT_TRUE(run_until(io, [&] { return b.has_route(P("10.1.0.0/16")); }));
+  // Later OPENs: no R bit, F bits still set.
+  auto open = a.sp.find("b")->session().local_open();
+  ASSERT_TRUE(open.caps.graceful_restart.has_value());
+  EXPECT_FALSE(open.caps.graceful_restart->restart_state);
+  ASSERT_EQ(open.caps.graceful_restart->families.size(), 2u);
+  for (const auto& f : open.caps.graceful_restart->families) EXPECT_TRUE(f.forwarding_preserved);
+}
+
+// A fresh start (nothing preserved) does not defer; F is clear until the
+// initial convergence is over, and the completion follows End-of-RIB.
+TEST(SpeakerRestart, FreshStartCompletesOnEndOfRibWithoutDeferring) {
+  asio::io_context io;
+  Node b(io, 65002, 0x02020202, "127.0.0.2");
+  ASSERT_TRUE(b.sp.start().ok());
+  auto nb = neighbor("a", "127.0.0.1", 1, 65001, "127.0.0.2");
+  nb.passive = true;
+  nb.graceful_restart = true;
+  b.cfg.bgp->neighbors = {nb};
+  b.sp.apply(b.cfg);
+
+  Node a(io, 65001, 0x01010101, "127.0.0.1");
+  auto na = neighbor("b", "127.0.0.2", b.sp.listen_port(), 65002, "127.0.0.1");
+  na.graceful_restart = true;
+  a.cfg.bgp->neighbors = {na};
+  a.sp.apply(a.cfg);
+  a.sp.set_restart_state(true, false);
+  std::string why;
+  a.sp.set_restart_complete_callback([&](const std::string& w) { why = w; });
+  auto open = a.sp.find("b")->session().local_open();
+  ASSERT_TRUE(open.caps.graceful_restart.has_value());
+  EXPECT_FALSE(open.caps.graceful_restart->restart_state);
+  for (const auto& f : open.caps.graceful_restart->families) EXPECT_FALSE(f.forwarding_preserved);
+  ASSERT_TRUE(a.sp.start().ok());
+  EXPECT_FALSE(a.sp.deferring());
+  ASSERT_TRUE(run_until(io, [&] { return a.sp.restart_complete(); }));
+  EXPECT_EQ(why, "end-of-rib");
+  open = a.sp.find("b")->session().local_open();
+  for (const auto& f : open.caps.graceful_restart->families) EXPECT_TRUE(f.forwarding_preserved);
 }
 
 }  // namespace
