@@ -3,7 +3,7 @@
 # the peer: Cease, TCP close, reconnect, full table again).
 #
 #   A (BIRD, AS 65002) ===== D (ferryd, AS 65001, FIB on) ---- B (BIRD, AS 65003, 2 routes)
-#     sessions a1..aS, pair 10.9.1.2i <-> 10.9.1.1i, 40 routes each (10.(110+i).k.0/24)
+#     sessions a1..aS, pair 10.9.1.2i <-> 10.9.1.1i, 200 routes each (10.(110+i).k.0/24)
 #
 # Each reconnect costs about 2 s whatever the timers (ferryd's 1 s idle hold or
 # BIRD's 1 s minimum connect delay, then BIRD sends its table on its next
@@ -13,7 +13,7 @@
 # Checks, every round:
 #  - after disable: every a_i is down in ferryd and none of A's routes is left
 #    in its RIB (withdrawn on session loss); b is Established with its routes;
-#  - after enable: every a_i is Established again with exactly its 40 routes;
+#  - after enable: every a_i is Established again with exactly its 200 routes;
 # every 2nd round also the kernel FIB in D (protocol 200 = ferry) holds A's and
 # B's routes exactly. At the end: ferryd alive, RIB and kernel exactly A's and
 # B's routes, each a_i established ROUNDS+1 times, b never reset
@@ -31,7 +31,7 @@ ft_init flap
 ft_require bird birdc jq
 S=${FLAP_SESSIONS:-5}
 ROUNDS=${FLAP_ROUNDS:-20}
-NA=40                              # routes per session
+NA=${FLAP_ROUTES:-200}            # routes per session (< 256)
 BASE_ROUND=$(((10 + S - 1) / S))   # RSS baseline: the round that completes flap 10
 
 ft_ns a
