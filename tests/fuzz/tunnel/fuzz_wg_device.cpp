@@ -18,8 +18,9 @@
 //                 data = counter_delta:u16le plaintext; the counter is a
 //                 per-input base (advances by 2^16 per input, so inputs stay
 //                 independent of each other's replay state) + delta
-//              2  handshake message whose mac1 the harness fixes: type =
-//                 1 + data[0] % 3, the rest of the fixed-size message from data
+//              2  handshake message whose header and mac1 the harness fixes:
+//                 type = 1 + data[0] % 3, reserved zero, the rest of the
+//                 fixed-size message from data[1:] (zero-filled)
 //              3  a genuine new initiation from I (at most one per input); the
 //                 harness completes it with R's response and continues on the
 //                 new keypair (key rotation: next -> current on first use)
@@ -263,8 +264,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const size_t n = type == 1   ? kMessageInitiationSize
                          : type == 2 ? kMessageResponseSize
                                      : kMessageCookieReplySize;
-        dg.assign(n, 0);
-        std::memcpy(dg.data() + 1, d.data() + 1, std::min(d.size() - 1, n - 1));
+        dg.assign(n, 0);  // type, reserved zero (else dropped before the MACs are looked at)
+        if (d.size() > 1) std::memcpy(dg.data() + 4, d.data() + 1, std::min(d.size() - 1, n - 4));
         dg[0] = type;
         if (type != 3) {
           CookieGenerator gen(f.responder.public_key);
