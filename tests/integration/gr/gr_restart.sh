@@ -124,7 +124,8 @@ d = json.load(sys.stdin)
 n = d["neighbors"] if isinstance(d, dict) else d
 sys.exit(0 if n and all(x.get("state", "").lower() == "established" for x in n) else 1)'
 }
-has_route() { ft_in "gw$1" ip -4 route show proto 200 | grep -q "^$2 "; }
+# Not `grep -q`: it exits at the first match, ip gets SIGPIPE and pipefail fails the pipeline.
+has_route() { ft_in "gw$1" ip -4 route show proto 200 | grep "^$2 " >/dev/null; }
 no_route() { ! has_route "$@"; }
 now_ns() { date +%s%N; }
 
@@ -180,7 +181,11 @@ kill -9 "$GW_PID_1"
 wait "$GW_PID_1" 2>/dev/null || true
 ft_log "gw1 ferryd killed (SIGKILL)"
 ft_in gw1 ip link show ferry0 >/dev/null 2>&1 || ft_fail "ferry0 vanished with the process (TUN not persistent)"
-has_route 1 10.2.0.0/16 || ft_fail "gw1's kernel lost 10.2.0.0/16 when ferryd died"
+if ! has_route 1 10.2.0.0/16; then
+  ft_in gw1 ip -d link show ferry0 >&2 || true
+  ft_in gw1 ip route show >&2 || true
+  ft_fail "gw1's kernel lost 10.2.0.0/16 when ferryd died"
+fi
 has_route 1 10.22.0.0/24 || ft_fail "gw1's kernel lost 10.22.0.0/24 when ferryd died"
 
 # While gw1 is down, gw2 withdraws 10.22.0.0/24.
@@ -220,7 +225,7 @@ ft_wait 30 "gw1 FIB synced" fib_synced 1
 has_route 1 10.2.0.0/16 || ft_fail "gw1 lost 10.2.0.0/16"
 fib_matches_rib 1 || ft_fail "gw1: kernel FIB differs from RIB after the restart"
 fib_matches_rib 2 || ft_fail "gw2: kernel FIB differs from RIB after the restart"
-gr_state 1 | grep -q '"complete": "end-of-rib"' || ft_fail "restart ended by timer, not End-of-RIB: $(gr_state 1)"
+gr_state 1 | grep '"complete": "end-of-rib"' >/dev/null || ft_fail "restart ended by timer, not End-of-RIB: $(gr_state 1)"
 
 # Traffic recovered; stop the pings after a few more seconds of replies.
 ft_wait 30 "ping lan1 -> lan2 after restart" ft_in lan1 ping -c1 -W1 10.2.0.10
