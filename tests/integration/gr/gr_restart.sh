@@ -187,6 +187,8 @@ if ! has_route 1 10.2.0.0/16; then
   ft_fail "gw1's kernel lost 10.2.0.0/16 when ferryd died"
 fi
 has_route 1 10.22.0.0/24 || ft_fail "gw1's kernel lost 10.22.0.0/24 when ferryd died"
+ft_in gw1 ip -6 route show proto 200 | grep '^fd00:2::/48 ' >/dev/null ||
+  ft_fail "gw1's kernel lost fd00:2::/48 when ferryd died"
 
 # While gw1 is down, gw2 withdraws 10.22.0.0/24.
 gr_config 2 '"10.2.0.0/16", "fd00:2::/48"'
@@ -252,5 +254,13 @@ ft_log "lost lan1->lan2: $l12, lan2->lan1: $l21 (interval ${PING_INTERVAL}s, bou
 echo "GR_RESULT down_ms=$down_ms window_ms=$window_ms lost12=$l12 lost21=$l21 bound=$bound" >&2
 ((l12 <= bound)) || ft_fail "lan1->lan2 lost $l12 > $bound packets (window ${window_ms} ms)"
 ((l21 <= bound)) || ft_fail "lan2->lan1 lost $l21 > $bound packets (window ${window_ms} ms)"
+
+# A clean stop (SIGTERM, fib.keep-on-shutdown off) removes the routes and the
+# persistent interface: nothing is left for a later start to mistake for a restart.
+kill -TERM "$GW_PID_1"
+wait "$GW_PID_1" 2>/dev/null || true
+ft_in gw1 ip link show ferry0 >/dev/null 2>&1 && ft_fail "ferry0 left behind after a clean stop"
+[[ -z "$(ft_in gw1 ip route show proto 200)" ]] || ft_fail "ferry routes left behind after a clean stop"
+ft_log "ok: clean stop removed ferry0 and its routes"
 
 ft_pass "kill -9 + restart: routes kept, R/F bits, stale purged on End-of-RIB, loss $l12/$l21 <= $bound"
