@@ -478,8 +478,8 @@ TEST(SpeakerRestart, RestartingSpeakerSetsRAndFBitsAndDefersItsRoutes) {
   EXPECT_EQ(j["gr_peer_restart_time"], 2);
   EXPECT_EQ(j["gr_peer_forwarding_preserved"], ctl::Json({"ipv4", "ipv6"}));
   // b (helper) sends its table and End-of-RIB at once; a learns it while deferring.
-  ASSERT_TRUE(run_until(io, [&] { return a.has_route(P("10.2.0.0/16")); }));
-  EXPECT_TRUE(a.sp.find("b")->initial_eor_complete());
+  ASSERT_TRUE(run_until(io, [&] { return a.sp.find("b")->initial_eor_complete(); }));
+  EXPECT_TRUE(a.has_route(P("10.2.0.0/16")));
   ASSERT_TRUE(run_until(io, [&] { return a.sp.restart_complete(); }));
   EXPECT_EQ(why, "timer");  // c never came up
   EXPECT_FALSE(b_had_route_before);
