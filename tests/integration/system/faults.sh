@@ -19,7 +19,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 case=${1:-}
 [[ "$case" =~ ^(loss|flap|kill|burst|endpoint)$ ]] || { echo "usage: $0 loss|flap|kill|burst|endpoint" >&2; exit 2; }
 ft_init "faults_$case"
-sites_safe_cleanup
 ft_require "$FERRYD" "$FERRYCTL" python3 ping
 [[ "$case" != loss ]] || ft_require nft
 

@@ -11,7 +11,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/netns.sh"
 . "$here/sites.sh"
 ft_init flap_memory
-sites_safe_cleanup
 ft_require "$FERRYD" "$FERRYCTL" python3 ping
 
 ROUTES=${ROUTES:-500}

@@ -10,7 +10,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/netns.sh"
 . "$here/sites.sh"
 ft_init redistribute
-sites_safe_cleanup
 ft_require "$FERRYD" "$FERRYCTL" python3 ping
 
 SITES_BFD_MS=${SITES_BFD_MS:-300}

@@ -227,29 +227,3 @@ sites_converged() {
   for p in "$@"; do sites_has_route "$i" "$p" || return 1; done
   sites_fib_matches_rib "$i"
 }
-
-# sites_safe_cleanup: replaces netns.sh's EXIT handler with one whose loop
-# counter cannot be clobbered by the cleanup commands it evals (ft_bg's
-# command runs `for i in ...`, which overwrote ft__cleanup's `local i` and
-# skipped the remaining cleanup, leaking namespaces and daemons). Call it
-# right after ft_init; the logic is otherwise the same as ft__cleanup.
-sites_safe_cleanup() {
-  ft__cleanup() {
-    local rc=$?
-    set +eu
-    trap - EXIT INT TERM
-    local cmds=("${FT_CLEANUP[@]}") sites__k
-    for ((sites__k = ${#cmds[@]} - 1; sites__k >= 0; sites__k--)); do
-      (eval "${cmds[sites__k]}") >/dev/null 2>&1
-    done
-    if [[ $rc -ne 0 && $rc -ne 77 && -n "${FT_TMP:-}" && -d "$FT_TMP" ]]; then
-      ft__dump_logs
-    fi
-    if [[ -n "${FT_TMP:-}" && "${FT_KEEP:-0}" != 1 ]]; then
-      rm -rf "$FT_TMP"
-    elif [[ -n "${FT_TMP:-}" ]]; then
-      echo "[$FT_NAME] kept $FT_TMP" >&2
-    fi
-    exit "$rc"
-  }
-}
