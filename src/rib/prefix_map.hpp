@@ -27,9 +27,15 @@ inline uint64_t mix64(uint64_t v) {
   return v ^ (v >> 31);
 }
 
+// Keys double as slot states: a length byte no prefix can have marks an
+// empty slot (0xff) or a tombstone (0xfe), so a probe reads one cache line
+// (the slot) instead of a separate control byte and then the slot.
 struct V4Key {
-  uint64_t k = 0;  // address (host order) << 8 | length
+  uint64_t k = 0xff;  // address (host order) << 8 | length; default: empty
   bool operator==(const V4Key&) const = default;
+  static V4Key tomb() { return {0xfe}; }
+  bool is_empty() const { return k == 0xff; }
+  bool is_tomb() const { return k == 0xfe; }
   static V4Key from(const Prefix& p) {
     return {uint64_t{p.addr().v4_host_order()} << 8 | uint64_t(p.len())};
   }
@@ -41,8 +47,15 @@ struct V4Key {
 
 struct V6Key {
   uint64_t hi = 0, lo = 0;
-  uint8_t len = 0;
+  uint8_t len = 0xff;  // default: empty; 0xfe: tombstone (see V4Key)
   bool operator==(const V6Key&) const = default;
+  static V6Key tomb() {
+    V6Key k;
+    k.len = 0xfe;
+    return k;
+  }
+  bool is_empty() const { return len == 0xff && hi == 0 && lo == 0; }
+  bool is_tomb() const { return len == 0xfe && hi == 0 && lo == 0; }
   static V6Key from(const Prefix& p) {
     V6Key k;
     std::memcpy(&k.hi, p.addr().bytes(), 8);
@@ -63,35 +76,47 @@ template <class K, class V>
 class FlatMap {
  public:
   struct Slot {
-    K key;
+    K key;  // default: empty
     V value;
   };
-  static constexpr uint8_t kEmpty = 0, kFull = 1, kTomb = 2;
 
   FlatMap() = default;
   size_t size() const { return size_; }
-  size_t capacity() const { return ctrl_.size(); }
+  size_t capacity() const { return slots_.size(); }
   uint64_t generation() const { return gen_; }
 
   V* find(const K& k) {
-    if (ctrl_.empty()) return nullptr;
+    if (slots_.empty()) return nullptr;
     for (size_t i = home(k);; i = next(i)) {
-      if (ctrl_[i] == kEmpty) return nullptr;
-      if (ctrl_[i] == kFull && slots_[i].key == k) return &slots_[i].value;
+      Slot& s = slots_[i];
+      if (s.key == k) return &s.value;  // k is a real key, never empty/tomb
+      if (s.key.is_empty()) return nullptr;
     }
   }
   const V* find(const K& k) const { return const_cast<FlatMap*>(this)->find(k); }
+
+  // Starts loading k's home slot into the cache, for a lookup a little later
+  // (the table is far larger than the cache: every lookup is a miss).
+  void prefetch(const K& k) const {
+    if (slots_.empty()) return;
+    const Slot* s = &slots_[home(k)];
+#if defined(__x86_64__) || defined(__i386__)
+    // GCC 12 drops __builtin_prefetch here as dead code; the asm stays.
+    asm volatile("prefetcht0 %0" : : "m"(*reinterpret_cast<const char*>(s)));
+#else
+    __builtin_prefetch(s);
+#endif
+  }
 
   V& get(const K& k, bool* inserted = nullptr) {
     if (V* v = find(k)) {
       if (inserted) *inserted = false;
       return *v;
     }
-    if ((used_ + 1) * 5 > ctrl_.size() * 4) rebuild();
+    if ((used_ + 1) * 5 > slots_.size() * 4) rebuild();
     size_t i = home(k);
-    while (ctrl_[i] == kFull) i = next(i);
-    if (ctrl_[i] == kEmpty) ++used_;
-    ctrl_[i] = kFull;
+    while (full(i)) i = next(i);
+    if (slots_[i].key.is_empty()) ++used_;
     slots_[i].key = k;
     slots_[i].value = V();
     ++size_;
@@ -100,49 +125,57 @@ class FlatMap {
   }
 
   bool erase(const K& k) {
-    if (ctrl_.empty()) return false;
+    if (slots_.empty()) return false;
     for (size_t i = home(k);; i = next(i)) {
-      if (ctrl_[i] == kEmpty) return false;
-      if (ctrl_[i] == kFull && slots_[i].key == k) {
+      if (slots_[i].key == k) {
         erase_slot(i);
         return true;
       }
+      if (slots_[i].key.is_empty()) return false;
     }
   }
 
   void erase_slot(size_t i) {
     slots_[i].value = V();
-    if (ctrl_[next(i)] == kEmpty) {
-      ctrl_[i] = kEmpty;
+    if (slots_[next(i)].key.is_empty()) {
+      slots_[i].key = K();
       --used_;
     } else {
-      ctrl_[i] = kTomb;
+      slots_[i].key = K::tomb();
     }
     --size_;
   }
 
   // Slot access for walkers: valid indices are [0, capacity()).
-  bool full(size_t i) const { return ctrl_[i] == kFull; }
-  const K& key_at(size_t i) const { return slots_[i].key; }
-  V& value_at(size_t i) { return slots_[i].value; }
-  const V& value_at(size_t i) const { return slots_[i].value; }
+  bool full(size_t i) const {
+    return !slots_[i].key.is_empty() && !slots_[i].key.is_tomb();
+  }
+  const K& key_at(size_t i) const {
+    return slots_[i].key;
+  }
+  V& value_at(size_t i) {
+    return slots_[i].value;
+  }
+  const V& value_at(size_t i) const {
+    return slots_[i].value;
+  }
 
   void clear() {
-    ctrl_.clear();
     slots_.clear();
-    ctrl_.shrink_to_fit();
     slots_.shrink_to_fit();
     size_ = used_ = 0;
     ++gen_;
   }
-  size_t bytes() const { return ctrl_.capacity() + slots_.capacity() * sizeof(Slot); }
+  size_t bytes() const {
+    return slots_.capacity() * sizeof(Slot);
+  }
 
   // Gives the slot array back after mass erasure (a peer's table withdrawn):
   // below a quarter full, rebuilds at the size growth would have chosen.
   // Moves elements like any rebuild, so never call it while walking slots.
   // Returns whether it rebuilt.
   bool shrink_if_sparse() {
-    if (ctrl_.size() <= 64 || size_ * 4 >= ctrl_.size()) return false;
+    if (slots_.size() <= 64 || size_ * 4 >= slots_.size()) return false;
     if (size_ == 0)
       clear();
     else
@@ -155,28 +188,26 @@ class FlatMap {
   // (Lemire's multiply-shift), so the table grows by 1.75x of the live size
   // instead of doubling, which matters at a million entries.
   size_t home(const K& k) const {
-    return static_cast<size_t>((static_cast<unsigned __int128>(k.hash()) * ctrl_.size()) >> 64);
+    return static_cast<size_t>((static_cast<unsigned __int128>(k.hash()) * slots_.size()) >> 64);
   }
-  size_t next(size_t i) const { return i + 1 == ctrl_.size() ? 0 : i + 1; }
+  size_t next(size_t i) const {
+    return i + 1 == slots_.size() ? 0 : i + 1;
+  }
 
   void rebuild() {
     size_t cap = std::max<size_t>(16, (size_ + 1) * 7 / 4);
-    std::vector<uint8_t> old_ctrl(cap, kEmpty);
-    std::vector<Slot> old_slots(cap);
-    old_ctrl.swap(ctrl_);
-    old_slots.swap(slots_);
-    for (size_t j = 0; j < old_ctrl.size(); ++j) {
-      if (old_ctrl[j] != kFull) continue;
-      size_t i = home(old_slots[j].key);
-      while (ctrl_[i] == kFull) i = next(i);
-      ctrl_[i] = kFull;
-      slots_[i] = std::move(old_slots[j]);
+    std::vector<Slot> old(cap);
+    old.swap(slots_);
+    for (Slot& s : old) {
+      if (s.key.is_empty() || s.key.is_tomb()) continue;
+      size_t i = home(s.key);
+      while (!slots_[i].key.is_empty()) i = next(i);
+      slots_[i] = std::move(s);
     }
     used_ = size_;
     ++gen_;
   }
 
-  std::vector<uint8_t> ctrl_;
   std::vector<Slot> slots_;
   size_t size_ = 0;
   size_t used_ = 0;  // full + tombstones
@@ -193,6 +224,12 @@ class PrefixMap {
                                     : v6_.find(detail::V6Key::from(p));
   }
   const V* find(const Prefix& p) const { return const_cast<PrefixMap*>(this)->find(p); }
+  void prefetch(const Prefix& p) const {
+    if (p.family() == Family::V4)
+      v4_.prefetch(detail::V4Key::from(p));
+    else
+      v6_.prefetch(detail::V6Key::from(p));
+  }
   V& get(const Prefix& p, bool* inserted = nullptr) {
     return p.family() == Family::V4 ? v4_.get(detail::V4Key::from(p), inserted)
                                     : v6_.get(detail::V6Key::from(p), inserted);

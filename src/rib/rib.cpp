@@ -162,6 +162,9 @@ AttrRef Rib::Impl::import_attrs(PeerState& ps, const Prefix& prefix, const AttrR
 void Rib::Impl::apply_import(uint32_t peer_id, std::span<const Prefix> prefixes,
                              const AttrRef& pre) {
   PeerState& ps = peers[peer_id];
+  // The prefix table is far larger than the cache: start every lookup of
+  // this UPDATE before doing the first one.
+  for (const Prefix& p : prefixes) loc.prefetch(p);
   if (ps.local) {
     for (const Prefix& p : prefixes) set_path(p, peer_id, pre, pre);
     return;
@@ -579,7 +582,12 @@ void Rib::withdraw(PeerId p, std::span<const Prefix> prefixes) {
   PeerState* ps = m.peer(p);
   if (!ps) return;
   ps->counters.updates_in += prefixes.size();
-  for (const Prefix& prefix : prefixes) m.remove_path(prefix, to_int(p));
+  constexpr size_t kAhead = 8;  // lookups in flight (see apply_import)
+  for (size_t i = 0; i < prefixes.size() && i < kAhead; ++i) m.loc.prefetch(prefixes[i]);
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    if (i + kAhead < prefixes.size()) m.loc.prefetch(prefixes[i + kAhead]);
+    m.remove_path(prefixes[i], to_int(p));
+  }
 }
 
 void Rib::end_of_rib(PeerId p, Family f) {

@@ -283,6 +283,8 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
     }
   };
 
+  // Lookups started ahead of use: each one misses the cache.
+  constexpr size_t kAhead = 8;
   auto is_queued = [&](const Prefix& prefix, const PathList* e) {
     if (ps->out_bit >= 0) return e && ((e->queued >> ps->out_bit) & 1);
     return ps->queued.find(prefix) != nullptr;
@@ -293,6 +295,7 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
     auto& w = ps->walk[fam_index(f)];
     if (!w.active) continue;
     while (emitted < budget && w.pos < w.list->size()) {
+      if (w.pos + kAhead < w.list->size()) loc.prefetch((*w.list)[w.pos + kAhead]);
       Prefix prefix = (*w.list)[w.pos++];
       PathList* e = loc.find(prefix);
       if (is_queued(prefix, e)) continue;  // sent from the queue, in its latest state
@@ -313,6 +316,8 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
   // from the queue and then reached by a walk would be sent twice).
   if (!ps->walk[0].active && !ps->walk[1].active) {
     while (ps->queue_head < ps->queue.size() && emitted < budget) {
+      if (ps->queue_head + kAhead < ps->queue.size())
+        loc.prefetch(ps->queue[ps->queue_head + kAhead]);
       Prefix prefix = ps->queue[ps->queue_head++];
       PathList* e = loc.find(prefix);
       if (ps->out_bit >= 0) {

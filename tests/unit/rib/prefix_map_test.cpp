@@ -69,6 +69,33 @@ TEST(PrefixMap, EraseDoesNotMoveElements) {
   }
 }
 
+// The all-zero keys (default routes) must not be mistaken for the empty or
+// erased slot markers.
+TEST(PrefixMap, DefaultRoutesAndHostRoutes) {
+  PrefixMap<int> m;
+  Prefix d4 = *Prefix::parse("0.0.0.0/0"), d6 = *Prefix::parse("::/0");
+  Prefix h4 = *Prefix::parse("255.255.255.255/32"), h6 = *Prefix::parse("ffff::1/128");
+  EXPECT_EQ(m.find(d4), nullptr);
+  m.get(d4) = 1;
+  m.get(d6) = 2;
+  m.get(h4) = 3;
+  m.get(h6) = 4;
+  for (int i = 0; i < 100; ++i)
+    m.get(Prefix(IpAddress::v4(0x0a000000u + static_cast<uint32_t>(i) * 256), 24)) = 10;
+  EXPECT_EQ(m.size(), 104u);
+  EXPECT_EQ(*m.find(d4), 1);
+  EXPECT_EQ(*m.find(d6), 2);
+  EXPECT_EQ(*m.find(h4), 3);
+  EXPECT_EQ(*m.find(h6), 4);
+  EXPECT_TRUE(m.erase(d4));
+  EXPECT_FALSE(m.erase(d4));
+  EXPECT_EQ(m.find(d4), nullptr);
+  EXPECT_EQ(*m.find(d6), 2);
+  size_t seen = 0;
+  m.for_each([&](const Prefix&, int) { ++seen; });
+  EXPECT_EQ(seen, 103u);
+}
+
 TEST(PrefixMap, ShrinksWhenSparseAndKeepsTheRest) {
   PrefixMap<int> m;
   const int n = 100000;
