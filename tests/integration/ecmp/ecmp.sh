@@ -13,7 +13,7 @@
 # per-peer tx counters), one flow always through the same one; after gwa's
 # tunnel to gwb1 is cut (nft drop) and BFD/BGP withdraw its paths, every flow
 # goes through gwb2; after the cut is lifted both are used again.
-# Functions below are called indirectly (ft_wait, the EXIT trap).
+# Functions below are called indirectly (through ft_wait).
 # shellcheck disable=SC2317
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,21 +25,6 @@ FERRYCTL=${FERRYCTL:-$FERRY_BUILD/bin/ferryctl}
 FLOWS="$here/flows.py"
 ft_init ecmp
 ft_require "$FERRYD" "$FERRYCTL" python3 nft
-# Same loop-variable-safe cleanup as tests/integration/system/sites.sh (ft_bg's
-# cleanup command runs `for i in ...`).
-ft__cleanup() {
-  local rc=$?
-  set +eu
-  trap - EXIT INT TERM
-  local cmds=("${FT_CLEANUP[@]}") ecmp__k
-  for ((ecmp__k = ${#cmds[@]} - 1; ecmp__k >= 0; ecmp__k--)); do
-    (eval "${cmds[ecmp__k]}") >/dev/null 2>&1
-  done
-  if [[ $rc -ne 0 && $rc -ne 77 && -n "${FT_TMP:-}" && -d "$FT_TMP" ]]; then ft__dump_logs; fi
-  if [[ -n "${FT_TMP:-}" && "${FT_KEEP:-0}" != 1 ]]; then rm -rf "$FT_TMP"; fi
-  exit "$rc"
-}
-
 # ---- topology
 for n in gwa lana gwb1 gwb2 lanb; do ft_ns "$n"; done
 for n in gwa gwb1 gwb2; do ft_in "$n" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0; done
