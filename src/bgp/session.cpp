@@ -50,6 +50,12 @@ struct Session::Slot : FsmHooks, LinkOwner {
       asio::error_code ec;
       connecting->close(ec);
       connecting.reset();
+      // The connect got no answer at all before ConnectRetry: the kernel drops
+      // segments with a wrong TCP-MD5 signature silently (RFC 2385 §2), so say so.
+      if (is_primary() && !s.admin_stop_)
+        s.last_error_ = s.cfg_.password.empty()
+                            ? "connect: no answer (peer down or filtered)"
+                            : "connect: no answer (peer down, filtered, or TCP-MD5 key mismatch)";
     }
     if (link) {
       link->close();
@@ -193,6 +199,23 @@ void apply_socket_options(const SessionConfig& cfg, asio::ip::tcp::socket& sock,
 
 bool Session::accept(asio::ip::tcp::socket sock) {
   asio::error_code ec;
+  if (cfg_.ttl_security) {
+    // First, before a connection can affect the session state (e.g. replace a GR
+    // peer's established session). RFC 5082 §3: accept only what was sent with TTL 255 from at most
+    // `hops` away. The SYN's own TTL (saved by the listener) is checked, since IP_MINTTL applied to
+    // this socket below covers only the segments that arrive from now on.
+    const int hops = cfg_.ibgp() ? 1 : cfg_.multihop;
+    Result<int> ttl = saved_syn_ttl(sock.native_handle());
+    if (!ttl || *ttl < 256 - hops) {
+      ++counters_.gtsm_refused;
+      last_error_ = ttl ? "GTSM: refused a connection whose SYN arrived with TTL " +
+                              std::to_string(*ttl) + " (need >= " + std::to_string(256 - hops) + ")"
+                        : "GTSM: refused a connection: " + ttl.error();
+      if (log_limit_.allow()) spdlog::warn("bgp {}: {}", cfg_.name, last_error_);
+      sock.close(ec);
+      return false;
+    }
+  }
   FsmState st = primary_->fsm.state();
   // A peer that just lost its session (e.g. restarted) reconnects at once; do not make it
   // wait out our idle-hold backoff (its own retry timer may be minutes). An explicit
@@ -304,6 +327,13 @@ OpenMessage Session::local_open() const {
         gr.families.push_back(GracefulRestartCap::Family{af, cfg_.gr_forwarding_preserved});
     }
     m.caps.graceful_restart = gr;
+  } else {
+    // RFC 4724 §3: the capability with no <AFI, SAFI> says only that we understand
+    // End-of-RIB (§2); restart time 0 asks nobody to keep our routes. Peers such as
+    // FRR send End-of-RIB only to speakers that advertise the capability, and hold a
+    // ROUTE-REFRESH that arrives "before EoR" until they have sent it, so without it
+    // our refresh requests were never answered.
+    m.caps.graceful_restart = GracefulRestartCap{};
   }
   return m;
 }
@@ -422,8 +452,8 @@ void Session::established(Slot& slot) {
 void Session::went_down(Slot& slot, const std::string& reason) {
   (void)slot;
   // RFC 4724 §4.2: the helper keeps routes when the session drops without a NOTIFICATION.
-  bool graceful = cfg_.graceful_restart && remote_open_.caps.graceful_restart.has_value() &&
-                  !notification_in_ && !notification_out_ && !admin_stop_;
+  bool graceful = cfg_.graceful_restart && peer_wants_routes_kept() && !notification_in_ &&
+                  !notification_out_ && !admin_stop_;
   if (last_error_.empty()) last_error_ = reason;
   local_ep_.reset();
   listener_.session_down(*this, last_error_.empty() ? reason : last_error_, graceful);

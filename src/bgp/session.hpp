@@ -80,6 +80,7 @@ struct SessionCounters {
   uint64_t notifications_in = 0;
   uint64_t notifications_out = 0;
   uint64_t established_count = 0;
+  uint64_t gtsm_refused = 0;  // incoming connections whose SYN failed RFC 5082 §3
 };
 
 class Session;
@@ -134,6 +135,12 @@ class Session {
   std::optional<IpAddress> local_endpoint() const { return local_ep_; }
   const SessionCounters& counters() const { return counters_; }
   bool peer_graceful_restart() const { return remote_open_.caps.graceful_restart.has_value(); }
+  // RFC 4724 §4.2: routes are retained only for the families the peer listed, for its
+  // Restart Time; a capability with neither (GR-aware only) asks for nothing.
+  bool peer_wants_routes_kept() const {
+    const auto& gr = remote_open_.caps.graceful_restart;
+    return gr && gr->restart_time > 0 && !gr->families.empty();
+  }
 
   // Output: only valid while established.
   std::vector<uint8_t>& out();

@@ -5,8 +5,12 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
+
+#include "common/bytes.hpp"
 
 namespace ferry::bgp {
 
@@ -61,6 +65,47 @@ Result<void> set_min_ttl(int fd, Family f, int min_ttl) {
 Result<void> set_gtsm(int fd, Family f, int hops) {
   if (auto r = set_ttl(fd, f, 255); !r) return r;
   return set_min_ttl(fd, f, 256 - hops);
+}
+
+Result<void> set_save_syn(int fd) {
+  int one = 1;
+  if (setsockopt(fd, IPPROTO_TCP, TCP_SAVE_SYN, &one, sizeof(one)) != 0) {
+    return sys_err("setsockopt(TCP_SAVE_SYN)");
+  }
+  return {};
+}
+
+std::optional<int> ip_header_ttl(std::span<const uint8_t> header) {
+  ByteReader r(header);
+  auto first = r.u8();
+  if (!first) return std::nullopt;
+  const int version = *first >> 4;
+  if (version == 4) {
+    // RFC 791 §3.1: version/IHL, TOS, total length (2), identification (2),
+    // flags/fragment offset (2), then Time to Live.
+    if (!r.skip(7)) return std::nullopt;
+    auto ttl = r.u8();
+    return ttl ? std::optional<int>(*ttl) : std::nullopt;
+  }
+  if (version == 6) {
+    // RFC 8200 §3: version/traffic class/flow label (4), payload length (2), next
+    // header (1), then Hop Limit.
+    if (!r.skip(6)) return std::nullopt;
+    auto hops = r.u8();
+    return hops ? std::optional<int>(*hops) : std::nullopt;
+  }
+  return std::nullopt;
+}
+
+Result<int> saved_syn_ttl(int fd) {
+  std::array<uint8_t, 512> buf{};
+  socklen_t len = buf.size();
+  if (getsockopt(fd, IPPROTO_TCP, TCP_SAVED_SYN, buf.data(), &len) != 0) {
+    return make_error(std::string("getsockopt(TCP_SAVED_SYN): ") + std::strerror(errno));
+  }
+  auto ttl = ip_header_ttl(std::span<const uint8_t>(buf.data(), std::min<size_t>(len, buf.size())));
+  if (!ttl) return make_error("no SYN headers saved for this connection");
+  return *ttl;
 }
 
 Result<void> set_bgp_socket_defaults(int fd) {

@@ -143,6 +143,7 @@ ctl::Json Speaker::show_neighbors(const ctl::Json& args) const {
     j["notifications_in"] = c.notifications_in;
     j["notifications_out"] = c.notifications_out;
     j["established_count"] = c.established_count;
+    j["gtsm_refused"] = c.gtsm_refused;
     list.push_back(std::move(j));
   }
   return ctl::Json{{"neighbors", std::move(list)}};

@@ -137,6 +137,11 @@ Result<void> Speaker::listen() {
     acc->open(ep.protocol(), ec);
     if (!ec && dual) acc->set_option(asio::ip::v6_only(false), ec);
     if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      // GTSM neighbours' SYNs are checked at accept (Session::accept).
+      auto r = bgp::set_save_syn(acc->native_handle());
+      if (!r) spdlog::warn("bgp: listener: {}", r.error());
+    }
     if (!ec) acc->bind(ep, ec);
     if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return ec.message();

@@ -4,13 +4,16 @@
 #include "bgp/session.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <future>
 #include <thread>
 
 #include "bgp/nlri.hpp"
+#include "bgp/transport.hpp"
 
 namespace ferry::bgp {
 namespace {
@@ -469,6 +472,89 @@ TEST_F(SessionTest, WithoutGracefulRestartEstablishedSessionRefusesNewConnection
   EXPECT_EQ(outcome, 3);
   EXPECT_EQ(accepted, (std::vector<bool>{true, false}));
   EXPECT_TRUE(still_established);
+}
+
+}  // namespace
+}  // namespace ferry::bgp
+
+namespace ferry::bgp {
+namespace {
+
+// Without graceful restart configured the OPEN still carries the capability, with
+// no families and restart time 0 (RFC 4724 §3: End-of-RIB aware only). FRR sends
+// End-of-RIB, and answers our ROUTE-REFRESH, only to speakers that advertise it.
+TEST_F(SessionTest, OpenIsGracefulRestartAwareWithoutGracefulRestart) {
+  Session s(io, make_cfg(1), rec);
+  const OpenMessage m = s.local_open();
+  ASSERT_TRUE(m.caps.graceful_restart.has_value());
+  EXPECT_EQ(*m.caps.graceful_restart, GracefulRestartCap{});
+  std::vector<uint8_t> wire;
+  ByteWriter w(wire);
+  encode_capabilities(m.caps, w);
+  // RFC 4724 §3: code 64, length 2, Restart Flags 0 + Restart Time 0, no tuples.
+  const std::vector<uint8_t> gr_cap = {64, 2, 0x00, 0x00};
+  EXPECT_NE(std::search(wire.begin(), wire.end(), gr_cap.begin(), gr_cap.end()), wire.end());
+
+  auto cfg = make_cfg(1);
+  cfg.graceful_restart = true;
+  cfg.graceful_restart_time = 90;
+  Session g(io, cfg, rec);
+  ASSERT_TRUE(g.local_open().caps.graceful_restart.has_value());
+  EXPECT_EQ(g.local_open().caps.graceful_restart->restart_time, 90);
+}
+
+}  // namespace
+}  // namespace ferry::bgp
+
+namespace ferry::bgp {
+namespace {
+
+TEST(Transport, IpHeaderTtlGoldenHeaders) {
+  // RFC 791 §3.1 header: TTL 64 at octet 8 (protocol 6 follows).
+  const std::vector<uint8_t> v4 = {0x45, 0x00, 0x00, 0x3c, 0x12, 0x34, 0x40, 0x00, 0x40, 0x06,
+                                   0x00, 0x00, 0x7f, 0x00, 0x00, 0x01, 0x7f, 0x00, 0x00, 0x01};
+  EXPECT_EQ(ip_header_ttl(v4), 64);
+  // RFC 8200 §3 header: next header 6, hop limit 255 at octet 7.
+  std::vector<uint8_t> v6(40, 0);
+  v6[0] = 0x60;
+  v6[6] = 6;
+  v6[7] = 255;
+  EXPECT_EQ(ip_header_ttl(v6), 255);
+  EXPECT_EQ(ip_header_ttl(std::span<const uint8_t>(v4.data(), 8)), std::nullopt);  // truncated
+  EXPECT_EQ(ip_header_ttl(std::span<const uint8_t>(v6.data(), 7)), std::nullopt);
+  EXPECT_EQ(ip_header_ttl({}), std::nullopt);
+  std::vector<uint8_t> v5 = v4;
+  v5[0] = 0x55;  // neither IPv4 nor IPv6
+  EXPECT_EQ(ip_header_ttl(v5), std::nullopt);
+}
+
+// RFC 5082 §3 on the passive side: the SYN's TTL decides, before the connection can
+// touch the session. On loopback a packet arrives with the TTL it was sent with.
+TEST_F(SessionTest, GtsmRefusesAConnectionWhoseSynHadALowTtl) {
+  auto cfg = make_cfg(1);
+  cfg.passive = true;
+  cfg.ttl_security = true;
+  Session s(io, cfg, rec);
+  s.start();
+  tcp::acceptor acc(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  ASSERT_TRUE(set_save_syn(acc.native_handle()).ok());
+  const uint16_t port = acc.local_endpoint().port();
+  auto connect_with_ttl = [&](int ttl) {
+    tcp::socket c(io);
+    c.open(tcp::v4());
+    EXPECT_EQ(setsockopt(c.native_handle(), IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)), 0);
+    c.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    tcp::socket server = acc.accept();
+    bool accepted = s.accept(std::move(server));
+    return std::make_pair(accepted, std::move(c));
+  };
+  auto [low_accepted, low] = connect_with_ttl(64);
+  EXPECT_FALSE(low_accepted);
+  EXPECT_EQ(s.counters().gtsm_refused, 1u);
+  EXPECT_NE(s.last_error().find("TTL 64"), std::string::npos) << s.last_error();
+  auto [ok_accepted, ok] = connect_with_ttl(255);
+  EXPECT_TRUE(ok_accepted);
+  EXPECT_EQ(s.counters().gtsm_refused, 1u);
 }
 
 }  // namespace
