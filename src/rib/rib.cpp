@@ -336,7 +336,8 @@ void Rib::Impl::recompute(const Prefix& prefix, PathList& paths, const BestState
   NextHopSet new_nh;
   active_next_hops(paths, new_nh);
 
-  if (new_peer != old.peer || new_attrs != old.attrs.id()) mark_dirty(prefix, paths);
+  if (new_peer != old.peer || new_attrs != old.attrs.id())
+    mark_dirty(prefix, paths, r.best >= 0 ? int64_t{new_peer} : -1);
   // Nobody to tell (no listener): the batch would be dropped by flush() anyway.
   if (!listeners.empty() && (!(new_nh == old.nh) || new_peer != old.peer)) {
     BestChange ch;

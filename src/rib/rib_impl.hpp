@@ -174,7 +174,8 @@ class Rib::Impl {
   // Output side (rib_out.cpp).
   void enqueue(PeerState& ps, const Prefix& prefix, PathList& e);
   uint32_t used_bits = 0;  // out_bit allocation
-  void mark_dirty(const Prefix& prefix, PathList& e);
+  // best_peer: the new best path's peer, or -1 when there is none.
+  void mark_dirty(const Prefix& prefix, PathList& e, int64_t best_peer);
   void start_walk(PeerState& ps, Family f, bool eor);
   // prefix_dep: the peer's export chain looks at the prefix (no caching).
   AttrRef export_attrs(PeerState& to, const Prefix& prefix, const Path& best, ExportCache* cache,

@@ -77,10 +77,17 @@ void Rib::Impl::enqueue(PeerState& ps, const Prefix& prefix, PathList& e) {
   }
 }
 
-void Rib::Impl::mark_dirty(const Prefix& prefix, PathList& e) {
+void Rib::Impl::mark_dirty(const Prefix& prefix, PathList& e, int64_t best_peer) {
   int fi = fam_index(prefix.family());
   for (PeerState& ps : peers) {
     if (!ps.up || !ps.fam[fi]) continue;
+    // Nothing to send when the peer holds nothing of ours for the prefix and
+    // the new best path is gone or came from that very peer (never sent back,
+    // see export_attrs): for a full table from one peer this saves that peer
+    // a million queue entries and table lookups, on announce and withdraw.
+    if (ps.out_bit >= 0 && !((e.adv >> ps.out_bit) & 1) &&
+        (best_peer < 0 || best_peer == &ps - peers.data()))
+      continue;
     // A walk that has not finished will visit the prefix anyway, unless it
     // already passed its slot; queueing is cheap and the Adj-RIB-Out
     // comparison drops duplicates, so always queue.
