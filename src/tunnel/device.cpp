@@ -255,7 +255,10 @@ void Device::handshake_loop() {
     handshake_step(now);
     // Sleep until the earliest timer deadline or until woken by a message/request.
     auto deadline = now + std::chrono::milliseconds(250);
-    for (const auto& p : *peers_.load()) {
+    // Hold the snapshot: a range-for over *peers_.load() would destroy the
+    // temporary shared_ptr (and maybe the list) before the loop body runs.
+    const auto peers = peers_.load();
+    for (const auto& p : *peers) {
       if (!p) continue;
       std::lock_guard l(p->state.timers_mutex());
       if (auto d = p->state.timers().next_deadline()) deadline = std::min(deadline, *d);
