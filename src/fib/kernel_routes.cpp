@@ -121,23 +121,25 @@ void RouteSourceTable::apply_link(const LinkMessage& l) {
 
 void RouteSourceTable::apply_addr(const AddrMessage& a) {
   if (a.address.is_v6_link_local()) return;
-  if (a.is_new && (a.flags & IFA_F_DADFAILED)) return;
   Addr addr{a.address, a.prefixlen, a.network()};
-  if (a.is_new) {
-    addrs_[a.ifindex].insert(addr);
-  } else if (auto it = addrs_.find(a.ifindex); it != addrs_.end()) {
-    it->second.erase(addr);
+  // Like routes, a NEWADDR for an address we hold replaces it: one whose
+  // duplicate address detection failed is announced as a NEWADDR with
+  // IFA_F_DADFAILED, and must withdraw its network.
+  if (a.is_new && !(a.flags & IFA_F_DADFAILED)) {
+    if (!addrs_[a.ifindex].insert(addr).second) return;  // refresh (lifetimes, flags)
+  } else if (auto it = addrs_.find(a.ifindex); it != addrs_.end() && it->second.erase(addr)) {
     if (it->second.empty()) addrs_.erase(it);
+  } else {
+    return;
   }
   recompute(RedistRoute::Source::Connected, addr.network);
 }
 
-void RouteSourceTable::apply_route(const RouteMessage& r) {
-  const KernelRoute& kr = r.route;
-  if (!filter_.kernel || kr.table != filter_.table || (kr.rtm_flags & RTM_F_CLONED)) return;
+bool RouteSourceTable::route_wanted(const KernelRoute& kr) const {
+  if (kr.table != filter_.table) return false;
   // Keep only what could be exported: never ferry's own routes, which may be a
   // full table in the same kernel table.
-  if (!protocol_selected(kr.protocol)) return;
+  if (!protocol_selected(kr.protocol)) return false;
   switch (kr.target.type) {
     case RouteType::Unicast:
     case RouteType::Blackhole:
@@ -145,14 +147,23 @@ void RouteSourceTable::apply_route(const RouteMessage& r) {
     case RouteType::Prohibit:
       break;
     default:
-      return;  // local, broadcast, multicast ...: not routes to redistribute
+      return false;  // local, broadcast, multicast ...: not routes to redistribute
   }
-  if (kr.prefix.addr().is_v6_link_local()) return;
-  RouteKey key{kr.prefix, {kr.metric, kr.tos}};
-  if (r.is_new) {
+  return !kr.prefix.addr().is_v6_link_local();
+}
+
+void RouteSourceTable::apply_route(const RouteMessage& r) {
+  const KernelRoute& kr = r.route;
+  if (!filter_.kernel || (kr.rtm_flags & RTM_F_CLONED)) return;
+  // A NEWROUTE for a key we hold replaces that route: `ip route replace` (and
+  // `change`) sends only RTM_NEWROUTE with NLM_F_REPLACE, no RTM_DELROUTE for
+  // the old one, also when the protocol or type changed. So a new route that
+  // is filtered out still withdraws what we had under its key.
+  const RouteKey key{kr.prefix, kr.metric, kr.table, kr.tos};
+  if (r.is_new && route_wanted(kr)) {
     routes_[key] = kr;
-  } else {
-    routes_.erase(key);
+  } else if (routes_.erase(key) == 0) {
+    return;  // nothing of ours changed
   }
   recompute(RedistRoute::Source::Kernel, kr.prefix);
 }
@@ -164,7 +175,7 @@ void RouteSourceTable::recompute_link(uint32_t ifindex) {
   }
   for (const auto& [k, kr] : routes_) {
     for (const auto& nh : kr.target.nexthops) {
-      if (nh.ifindex == ifindex) keys.emplace(RedistRoute::Source::Kernel, k.first);
+      if (nh.ifindex == ifindex) keys.emplace(RedistRoute::Source::Kernel, k.prefix);
     }
   }
   for (const auto& [k, r] : exported_) {
@@ -189,8 +200,8 @@ void RouteSourceTable::recompute(RedistRoute::Source s, const Prefix& p) {
       }
     }
   } else if (filter_.kernel) {
-    auto it = routes_.lower_bound(RouteKey{p, {0, 0}});
-    for (; it != routes_.end() && it->first.first == p; ++it) {
+    auto it = routes_.lower_bound(RouteKey{p, 0, 0, 0});
+    for (; it != routes_.end() && it->first.prefix == p; ++it) {
       const KernelRoute& kr = it->second;
       if (!protocol_selected(kr.protocol)) continue;
       const auto& nhs = kr.target.nexthops;
@@ -241,7 +252,7 @@ void RouteSourceTable::end_resync() {
   for (const auto& [ifindex, set] : addrs_) {
     for (const auto& a : set) keys.emplace(RedistRoute::Source::Connected, a.network);
   }
-  for (const auto& [k, kr] : routes_) keys.emplace(RedistRoute::Source::Kernel, k.first);
+  for (const auto& [k, kr] : routes_) keys.emplace(RedistRoute::Source::Kernel, k.prefix);
   for (const auto& [s, p] : keys) recompute(s, p);
 }
 

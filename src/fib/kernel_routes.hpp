@@ -111,11 +111,20 @@ class RouteSourceTable {
     Prefix network;
     auto operator<=>(const Addr&) const = default;
   };
-  using RouteKey = std::pair<Prefix, std::pair<uint32_t, uint8_t>>;  // prefix, (metric, tos)
+  // How the kernel tells routes apart: (table, prefix, tos, metric). Ordered
+  // by prefix, then metric, so a prefix's routes are adjacent, best first.
+  struct RouteKey {
+    Prefix prefix;
+    uint32_t metric = 0;
+    uint32_t table = 0;
+    uint8_t tos = 0;
+    auto operator<=>(const RouteKey&) const = default;
+  };
 
   bool link_up(uint32_t ifindex) const;
   bool interface_selected(uint32_t ifindex) const;
   bool protocol_selected(uint8_t proto) const;
+  bool route_wanted(const KernelRoute& kr) const;
   void recompute(RedistRoute::Source s, const Prefix& p);
   void recompute_link(uint32_t ifindex);
   void emit(RedistRoute::Source s, const Prefix& p, std::optional<RedistRoute> now);

@@ -200,3 +200,85 @@ TEST(RouteSources, ResyncReportsOnlyDifferences) {
   EXPECT_EQ(log, (std::vector<std::string>{"+k 10.8.0.0/24 via 192.168.1.1 ospf",
                                            "-k 10.7.0.0/24 via 192.168.1.1 ospf"}));
 }
+
+namespace {
+// RTM_NEWROUTE with NLM_F_REPLACE in kernel wire format (what `ip route
+// replace` sends and the kernel echoes to listeners), parsed back.
+NlMessage wire_replace(const char* p, const char* gw, uint32_t idx, uint8_t proto,
+                       uint32_t metric = 0, uint32_t table = 254) {
+  NextHop nh;
+  nh.gateway = ip(gw);
+  nh.ifindex = idx;
+  std::vector<uint8_t> buf(kMaxRouteMsg);
+  const size_t n =
+      build_route_replace(buf, pfx(p), RouteTarget::via({nh}), RouteKeys{table, proto, metric}, 0);
+  ParseResult pr;
+  parse_netlink(std::span<const uint8_t>(buf.data(), n), pr);
+  EXPECT_EQ(pr.messages.size(), 1u);
+  return pr.messages.at(0);
+}
+}  // namespace
+
+// `ip route replace` of an OSPF route with a static one: the kernel sends only
+// the new route (NLM_F_REPLACE), no RTM_DELROUTE for the OSPF one.
+TEST(RouteSources, ReplaceByExcludedProtocolWithdraws) {
+  Recorder rec;
+  RouteSourceFilter f = both();
+  f.protocols = *RouteSourceFilter::parse_protocols({"ospf"});
+  RouteSourceTable t(f, rec);
+  t.apply_link(link(2, "eth0", true));
+  t.apply(wire_replace("10.77.0.0/24", "192.168.1.1", 2, 188));
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"+k 10.77.0.0/24 via 192.168.1.1 ospf"}));
+  t.apply(wire_replace("10.77.0.0/24", "192.168.1.1", 2, 4));  // proto static
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"-k 10.77.0.0/24 via 192.168.1.1 ospf"}));
+  EXPECT_TRUE(t.exported().empty());
+  // Back to OSPF: exported again; a replace by OSPF itself is an update.
+  t.apply(wire_replace("10.77.0.0/24", "192.168.1.1", 2, 188));
+  t.apply(wire_replace("10.77.0.0/24", "192.168.1.2", 2, 188));
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"+k 10.77.0.0/24 via 192.168.1.1 ospf",
+                                                  "+k 10.77.0.0/24 via 192.168.1.2 ospf"}));
+  // A replace by ferry's own protocol withdraws it as well.
+  t.apply(wire_replace("10.77.0.0/24", "192.168.1.2", 2, 200));
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"-k 10.77.0.0/24 via 192.168.1.2 ospf"}));
+}
+
+// Only the route under the same key is replaced: another metric or another
+// table is another route.
+TEST(RouteSources, ReplaceTouchesOnlyItsOwnKey) {
+  Recorder rec;
+  RouteSourceFilter f = both();
+  f.protocols = *RouteSourceFilter::parse_protocols({"ospf"});
+  RouteSourceTable t(f, rec);
+  t.apply_link(link(2, "eth0", true));
+  t.apply(wire_replace("10.77.0.0/24", "192.168.1.1", 2, 188, 10));
+  t.apply(wire_replace("10.77.0.0/24", "192.168.1.2", 2, 188, 20));
+  rec.take();
+  t.apply(wire_replace("10.77.0.0/24", "192.168.1.1", 2, 4, 10, 100));  // other table
+  t.apply(wire_replace("10.77.0.0/24", "192.168.1.1", 2, 4, 30));       // other metric
+  EXPECT_TRUE(rec.take().empty());
+  // The metric-10 route becomes static: the metric-20 OSPF route takes over.
+  t.apply(wire_replace("10.77.0.0/24", "192.168.1.1", 2, 4, 10));
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"+k 10.77.0.0/24 via 192.168.1.2 ospf"}));
+  // Deleting routes we never kept changes nothing.
+  t.apply_route(route("10.77.0.0/24", "192.168.1.1", 2, 4, 10, false));
+  t.apply_route(route("10.99.0.0/24", "192.168.1.1", 2, 4, 10, false));
+  EXPECT_TRUE(rec.take().empty());
+}
+
+// An address whose duplicate address detection fails comes back as a NEWADDR
+// with IFA_F_DADFAILED: its network is withdrawn.
+TEST(RouteSources, AddressReplacedByDadFailedWithdraws) {
+  Recorder rec;
+  RouteSourceTable t(both(), rec);
+  t.apply_link(link(2, "eth0", true));
+  t.apply_addr(addr(2, "2001:db8:1::10", 64));
+  t.apply_addr(addr(2, "2001:db8:1::10", 64));  // refresh (lifetimes): no change
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"+c 2001:db8:1::/64"}));
+  AddrMessage dad = addr(2, "2001:db8:1::10", 64);
+  dad.flags = IFA_F_DADFAILED | IFA_F_TENTATIVE;
+  t.apply_addr(dad);
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"-c 2001:db8:1::/64"}));
+  t.apply_addr(dad);
+  t.apply_addr(addr(2, "2001:db8:1::10", 64, false));
+  EXPECT_TRUE(rec.take().empty());
+}
