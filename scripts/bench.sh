@@ -13,7 +13,8 @@ echo "== BGP propagation: ferryd vs BIRD"
 echo "== Tunnel throughput: ferry vs wireguard-go"
 "$root/bench/tunnel/run.sh" || rc=1
 echo "== Micro benchmarks"
-for b in "$BUILD"/bin/bench_*; do
+# The RIB benchmark is ferry-bench-rib, the others bench_*.
+for b in "$BUILD"/bin/bench_* "$BUILD"/bin/ferry-bench-*; do
   [[ -x "$b" ]] || continue
   case "$(basename "$b")" in bench_fib_install) continue ;; esac  # needs a netns: see bench/fib
   echo "-- $(basename "$b")"

@@ -24,6 +24,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <iostream>
 #include <mutex>
 #include <sstream>
@@ -262,7 +263,28 @@ class Monitor {
 struct MemSample {
   long rss_kb = -1;
   long hwm_kb = -1;
+  double cpu_s = -1;  // utime + stime of the whole process so far (all threads)
 };
+
+// CPU seconds the process has used: fields 14 and 15 of /proc/PID/stat
+// (proc(5)), after the parenthesised command name. On a shared machine this
+// is steadier than wall-clock convergence time, which includes waiting for
+// a core.
+double read_cpu_s(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  size_t close = all.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream in(all.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {  // field 3 is the state
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  long hz = sysconf(_SC_CLK_TCK);
+  return hz > 0 ? static_cast<double>(utime + stime) / static_cast<double>(hz) : -1;
+}
 
 MemSample read_mem(int pid) {
   MemSample m;
@@ -273,6 +295,7 @@ MemSample read_mem(int pid) {
     if (line.rfind("VmRSS:", 0) == 0) m.rss_kb = std::stol(line.substr(6));
     if (line.rfind("VmHWM:", 0) == 0) m.hwm_kb = std::stol(line.substr(6));
   }
+  m.cpu_s = read_cpu_s(pid);
   return m;
 }
 
@@ -408,7 +431,10 @@ int run(const Options& o) {
             << ",\"monitor_foreign\":" << mon.foreign()
             << ",\"monitor_malformed\":" << mon.malformed() << ",\"rss_kb_idle\":" << m0.rss_kb
             << ",\"rss_kb_full\":" << m1.rss_kb << ",\"rss_kb_after_withdraw\":" << m2.rss_kb
-            << ",\"hwm_kb\":" << std::max(m1.hwm_kb, m2.hwm_kb) << "}" << std::endl;
+            << ",\"hwm_kb\":" << std::max(m1.hwm_kb, m2.hwm_kb)
+            << ",\"cpu_announce_s\":" << (m1.cpu_s >= 0 && m0.cpu_s >= 0 ? m1.cpu_s - m0.cpu_s : -1)
+            << ",\"cpu_withdraw_s\":" << (m2.cpu_s >= 0 && m1.cpu_s >= 0 ? m2.cpu_s - m1.cpu_s : -1)
+            << "}" << std::endl;
   return rc;
 }
 

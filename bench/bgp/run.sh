@@ -15,6 +15,10 @@
 # Environment: N, SEED, DUTS ("bird ferryd"), BUILD (build dir holding
 # bin/ferryd and bin/ferry-bgp-loadgen; default <repo>/build), LOADGEN,
 # FERRYD, TIMEOUT (s per phase), RESULTS (file to append JSON lines to).
+# A second ferryd binary (e.g. before a change) joins the same run as DUT
+# "ferryd-base" with FERRYD_BASE=/path/to/ferryd DUTS="bird ferryd ferryd-base".
+# Besides wall-clock convergence, the DUT's CPU seconds per phase are
+# reported (utime+stime from /proc): steadier on a shared machine.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -25,6 +29,7 @@ DUTS=${DUTS:-"bird ferryd"}
 BUILD=${BUILD:-$ROOT/build}
 LOADGEN=${LOADGEN:-$BUILD/bin/ferry-bgp-loadgen}
 FERRYD=${FERRYD:-$BUILD/bin/ferryd}
+FERRYD_BASE=${FERRYD_BASE:-}
 TIMEOUT=${TIMEOUT:-900}
 
 # shellcheck source=../../tests/integration/lib/netns.sh
@@ -75,6 +80,11 @@ EOF
   ft_wait 10 "bird pid file" test -s "$FT_TMP/bird.pid"
   DUT_PID=$(cat "$FT_TMP/bird.pid")
   DUT_VERSION=$(bird --version 2>&1 | head -1)
+}
+
+start_ferryd-base() {
+  [[ -n "$FERRYD_BASE" ]] || { echo "FERRYD_BASE not set" >&2; return 1; }
+  FERRYD=$FERRYD_BASE start_ferryd
 }
 
 start_ferryd() {
@@ -135,17 +145,20 @@ run_one() {
 
 for d in $DUTS; do run_one "$d"; done
 
-python3 - "${RESULT[ferryd]:-}" "${RESULT[bird]:-}" "$N" <<'EOF'
+python3 - "$N" "${RESULT[bird]:-}" "${RESULT[ferryd]:-}" "${RESULT[ferryd-base]:-}" <<'EOF'
 import json, sys
 def load(s):
     try:
         return json.loads(s) if s else None
     except ValueError:
         return None
-f, b, n = load(sys.argv[1]), load(sys.argv[2]), sys.argv[3]
+n, b, f, fb = sys.argv[1], load(sys.argv[2]), load(sys.argv[3]), load(sys.argv[4])
 rows = [("announce converged (s)", "announce_converged_s"),
         ("withdraw converged (s)", "withdraw_converged_s"),
-        ("RSS full table (MiB)", "rss_kb_full"), ("peak RSS VmHWM (MiB)", "hwm_kb")]
+        ("CPU announce (s)", "cpu_announce_s"), ("CPU withdraw (s)", "cpu_withdraw_s"),
+        ("RSS full table (MiB)", "rss_kb_full"),
+        ("RSS after withdraw (MiB)", "rss_kb_after_withdraw"),
+        ("peak RSS VmHWM (MiB)", "hwm_kb")]
 def val(r, k):
     if not r or not r.get("ok"):
         return None
@@ -153,12 +166,18 @@ def val(r, k):
     if v is None or v < 0:
         return None
     return v / 1024 if "_kb" in k else v
+cols = [("ferryd", f)] + ([("ferryd-base", fb)] if fb else [])
 print(f"\nBGP benchmark, N={n} IPv4 prefixes")
-print(f"{'metric':26} {'ferryd':>10} {'bird':>10} {'ferryd/bird':>12}")
+head = f"{'metric':26} {'bird':>10}"
+for name, _ in cols:
+    head += f" {name:>11} {name + '/bird':>16}"
+print(head)
 for label, k in rows:
-    fv, bv = val(f, k), val(b, k)
-    ratio = f"{fv / bv:.2f}" if fv is not None and bv else "-"
-    fs = f"{fv:.2f}" if fv is not None else "-"
-    bs = f"{bv:.2f}" if bv is not None else "-"
-    print(f"{label:26} {fs:>10} {bs:>10} {ratio:>12}")
+    bv = val(b, k)
+    line = f"{label:26} {(f'{bv:.2f}' if bv is not None else '-'):>10}"
+    for _, r in cols:
+        fv = val(r, k)
+        ratio = f"{fv / bv:.2f}" if fv is not None and bv else "-"
+        line += f" {(f'{fv:.2f}' if fv is not None else '-'):>11} {ratio:>16}"
+    print(line)
 EOF
