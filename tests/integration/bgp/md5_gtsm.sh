@@ -25,9 +25,9 @@
 #     A's wrongly signed SYNs hit the key ferryd put on its listener;
 #     TCPMinTTLDrop: C's TTL-254 segments dropped by ferryd's IP_MINTTL);
 #     ferryd is still alive and answers.
-# Known gaps, logged as "KNOWN GAP" and not asserted: ferryd records no error
-# for md5bad, and it reads C's first messages on gtsm2's passive connection
-# (GTSM is applied after accept()).
+#  4. ferryd read no BGP message at all from gtsm2: the TTL of the SYN of C's
+#     connections is checked at accept (gtsm_refused counts them), before any
+#     data is read; and md5bad's last_error names the likely TCP-MD5 mismatch.
 # shellcheck disable=SC2034
 set -euo pipefail
 export LC_ALL=C
@@ -231,19 +231,14 @@ ttl_drop=$(rl_netstat d TCPMinTTLDrop)
 ft_log "D netns: TCPMD5Failure=$md5_fail TCPMinTTLDrop=$ttl_drop"
 ((${md5_fail:-0} > 0)) || ft_fail "no TCP-MD5 failure counted in D (wrong key not rejected by D's key?)"
 ((${ttl_drop:-0} > 0)) || ft_fail "no TTL drop counted in D: ferryd's GTSM did not refuse C's packets"
-# KNOWN GAP (ferryd): GTSM is set on a passive connection only after accept(),
-# so C's handshake and the OPEN it queued before that are accepted (ferryd
-# gets to OpenConfirm); later segments are dropped, so it never establishes.
-# Reported, not asserted.
+# ---- 4. nothing read from gtsm2; md5bad explains itself ---------------------
 gm=$(rl_nbr d gtsm2 messages_in)
-((${gm:-0} == 0)) ||
-  ft_log "KNOWN GAP: ferryd read $gm BGP message(s) from gtsm2 despite GTSM (IP_MINTTL set after accept)"
-# KNOWN GAP (ferryd): the kernel drops badly signed segments silently, so
-# ferryd's active connect just hangs until ConnectRetry; it records no
-# last_error and no counter for md5bad. Reported, not asserted; the kernel's
-# counter above is what an operator can see today.
-[[ -n "$(rl_nbr d md5bad last_error)" ]] ||
-  ft_log "KNOWN GAP: ferryd shows no error for md5bad (state $(rl_nbr_state d md5bad))"
+((${gm:-0} == 0)) || ft_fail "ferryd read $gm BGP message(s) from gtsm2 despite GTSM"
+gr=$(rl_nbr d gtsm2 gtsm_refused)
+((${gr:-0} > 0)) || ft_fail "gtsm2: no connection refused by the SYN TTL check (gtsm_refused=$gr)"
+ft_log "gtsm2: $gr connection(s) refused at accept"
+me=$(rl_nbr d md5bad last_error)
+[[ "$me" == *TCP-MD5* ]] || ft_fail "md5bad: last_error does not point at TCP-MD5: '$me'"
 kill -0 "$RL_FERRYD_PID" || ft_fail "ferryd died"
 rl_ctl d show neighbors >/dev/null || ft_fail "ferryd stopped answering"
 ft_pass "TCP-MD5 and GTSM with $PEER"
