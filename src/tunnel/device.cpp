@@ -67,9 +67,13 @@ struct Device::Worker {
     Peer* peer;
     UdpEndpoint to;
   };
+  // A peer/keypair used in the current batch, accounted once at its end. Owning
+  // references (one per distinct keypair per batch, not per packet): the receive
+  // cache moving to another index, a rekey or a peer removal may otherwise drop
+  // the last reference before the accounting runs.
   struct Touched {
-    Peer* peer;
-    Keypair* kp;
+    std::shared_ptr<Peer> peer;
+    std::shared_ptr<Keypair> kp;
     bool data;
   };
   TunQueue* tun = nullptr;
@@ -346,6 +350,7 @@ size_t Device::tun_step(size_t wi) {
       return;
     }
     PeerIndex pi = routes.route_out(ip, pkt);  // ECMP prefixes: by flow hash
+    // w.peers (this batch's snapshot) keeps p alive until tun_step returns.
     Peer* p = pi == kNoPeer || pi >= w.peers->size() ? nullptr : (*w.peers)[pi].get();
     if (p == nullptr) {
       drops_.add(Drop::NoPeer);
@@ -356,8 +361,8 @@ size_t Device::tun_step(size_t wi) {
       kp = p->state.keypairs().current();
       ep = p->get_endpoint();
       bool seen = false;
-      for (auto& t : w.touched) seen = seen || t.peer == p;
-      if (!seen) w.touched.push_back({p, kp.get(), true});
+      for (auto& t : w.touched) seen = seen || t.peer.get() == p;
+      if (!seen) w.touched.push_back({(*w.peers)[pi], kp, true});
     }
     if (!ep) {
       p->drops.add(Drop::NoEndpoint);
@@ -429,6 +434,7 @@ size_t Device::tun_step(size_t wi) {
     }
     if (rekey) request_handshake(*t.peer);
   }
+  w.touched.clear();  // do not pin keypairs between batches
   return nread;
 }
 
@@ -503,7 +509,7 @@ size_t Device::udp_step(size_t wi) {
   }
   for (auto& t : w.touched) {
     KeypairSet::Dropped dropped;
-    t.peer->state.on_transport_received(t.kp, t.data ? 1 : 0, now, &dropped);
+    t.peer->state.on_transport_received(t.kp.get(), t.data ? 1 : 0, now, &dropped);
     free_dropped(dropped);
     bool rekey;
     {
@@ -586,12 +592,12 @@ void Device::receive_datagram(Worker& w, std::span<uint8_t> d, const UdpEndpoint
   p.rx_packets.fetch_add(1, std::memory_order_relaxed);
   bool seen = false;
   for (auto& t : w.touched) {
-    if (t.kp == &kp) {
+    if (t.kp.get() == &kp) {
       t.data = t.data || *len > 0;
       seen = true;
     }
   }
-  if (!seen) w.touched.push_back({&p, &kp, *len > 0});
+  if (!seen) w.touched.push_back({w.cached_peer, w.cached_kp, *len > 0});
   // Roaming (whitepaper §2.1): the endpoint follows the latest authenticated packet.
   {
     std::lock_guard l(p.ep_mu);
