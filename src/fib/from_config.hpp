@@ -27,8 +27,9 @@ inline FibOptions fib_options(const config::FibConfig& c) {
   return o;
 }
 
-// One filter for all `redistribute` entries of kind connected and kernel
-// (static routes come from the config, not from the kernel).
+// The `redistribute` entries of kind connected and kernel, each one selector
+// (static routes come from the config, not from the kernel). Selectors are
+// OR-ed: a route is redistributed if any entry of its source matches it.
 inline Result<RouteSourceFilter> route_source_filter(const config::Config& c) {
   RouteSourceFilter f;
   f.own_protocol = c.fib.protocol;
@@ -37,13 +38,12 @@ inline Result<RouteSourceFilter> route_source_filter(const config::Config& c) {
   for (const auto& r : c.bgp->redistribute) {
     if (r.source == config::RedistributeConfig::Source::Connected) {
       f.connected = true;
-      f.interfaces.insert(f.interfaces.end(), r.interfaces.begin(), r.interfaces.end());
+      f.connected_selectors.push_back({r.interfaces});
     } else if (r.source == config::RedistributeConfig::Source::Kernel) {
       f.kernel = true;
       auto p = RouteSourceFilter::parse_protocols(r.protocols);
       if (!p) return make_error("redistribute kernel: " + p.error());
-      f.protocols.insert(f.protocols.end(), p->begin(), p->end());
-      if (r.table) f.table = *r.table;
+      f.kernel_selectors.push_back({std::move(*p), r.table.value_or(254)});
     }
   }
   return f;

@@ -62,18 +62,13 @@ bool RouteSourceTable::interface_selected(uint32_t ifindex) const {
   auto it = links_.find(ifindex);
   if (it == links_.end()) return false;
   const std::string& name = it->second.name;
-  if (!filter_.interfaces.empty()) {
-    return std::find(filter_.interfaces.begin(), filter_.interfaces.end(), name) !=
-           filter_.interfaces.end();
-  }
-  return name != "lo" && name != filter_.tunnel_interface;
-}
-
-bool RouteSourceTable::protocol_selected(uint8_t proto) const {
-  if (proto == filter_.own_protocol) return false;
-  if (filter_.protocols.empty()) return proto != kProtoKernel;
-  return std::find(filter_.protocols.begin(), filter_.protocols.end(), proto) !=
-         filter_.protocols.end();
+  auto selects = [&](const std::vector<std::string>& interfaces) {
+    if (interfaces.empty()) return name != "lo" && name != filter_.tunnel_interface;
+    return std::find(interfaces.begin(), interfaces.end(), name) != interfaces.end();
+  };
+  if (filter_.connected_selectors.empty()) return selects({});
+  return std::any_of(filter_.connected_selectors.begin(), filter_.connected_selectors.end(),
+                     [&](const auto& sel) { return selects(sel.interfaces); });
 }
 
 std::optional<std::string> RouteSourceTable::ifname(uint32_t ifindex) const {
@@ -136,10 +131,19 @@ void RouteSourceTable::apply_addr(const AddrMessage& a) {
 }
 
 bool RouteSourceTable::route_wanted(const KernelRoute& kr) const {
-  if (kr.table != filter_.table) return false;
-  // Keep only what could be exported: never ferry's own routes, which may be a
-  // full table in the same kernel table.
-  if (!protocol_selected(kr.protocol)) return false;
+  // Never ferry's own routes, which may be a full table in a watched table.
+  if (kr.protocol == filter_.own_protocol) return false;
+  auto selects = [&](const RouteSourceFilter::KernelSelector& sel) {
+    if (kr.table != sel.table) return false;
+    if (sel.protocols.empty()) return kr.protocol != kProtoKernel;
+    return std::find(sel.protocols.begin(), sel.protocols.end(), kr.protocol) !=
+           sel.protocols.end();
+  };
+  const bool selected =
+      filter_.kernel_selectors.empty()
+          ? selects(RouteSourceFilter::KernelSelector{})
+          : std::any_of(filter_.kernel_selectors.begin(), filter_.kernel_selectors.end(), selects);
+  if (!selected) return false;
   switch (kr.target.type) {
     case RouteType::Unicast:
     case RouteType::Blackhole:
@@ -202,8 +206,7 @@ void RouteSourceTable::recompute(RedistRoute::Source s, const Prefix& p) {
   } else if (filter_.kernel) {
     auto it = routes_.lower_bound(RouteKey{p, 0, 0, 0});
     for (; it != routes_.end() && it->first.prefix == p; ++it) {
-      const KernelRoute& kr = it->second;
-      if (!protocol_selected(kr.protocol)) continue;
+      const KernelRoute& kr = it->second;  // selected when it was stored
       const auto& nhs = kr.target.nexthops;
       // Skip routes whose every interface is down (the kernel keeps IPv6 ones).
       if (!nhs.empty() && std::none_of(nhs.begin(), nhs.end(), [&](const NextHop& n) {
@@ -217,7 +220,7 @@ void RouteSourceTable::recompute(RedistRoute::Source s, const Prefix& p) {
         rr.ifindex = nhs.front().ifindex;
       }
       best = rr;
-      break;  // ordered by metric: the lowest wins, as in the kernel
+      break;  // ordered by metric (then table): the lowest wins, as in the kernel
     }
   }
   emit(s, p, best);

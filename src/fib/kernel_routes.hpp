@@ -9,8 +9,9 @@
 // table, picks per (source, prefix) the route to export, and tells the
 // listener when that changes: on_route_add is an upsert (new or changed),
 // on_route_remove a withdrawal. Connected networks are exported only while
-// their interface is up and passes the interface filter; kernel routes only
-// if their protocol passes the protocol filter (never ferry's own). An
+// their interface is up and some connected selector picks the interface;
+// kernel routes only if some kernel selector picks their protocol and table
+// (never ferry's own). An
 // interface going down withdraws its connected networks and the routes
 // through it (the kernel drops IPv4 routes on link down without telling
 // anyone). On a netlink overrun (ENOBUFS) state is re-dumped from scratch and
@@ -62,17 +63,29 @@ class RouteSourceListener {
   virtual void on_route_remove(const RedistRoute& r) = 0;
 };
 
+// What to export. Each `redistribute` entry of the configuration is one
+// selector, and the selectors of a source are OR-ed: a route is exported if
+// ANY of them selects it (a plain "connected" entry next to one limited to
+// some interfaces still exports every interface).
 struct RouteSourceFilter {
+  struct ConnectedSelector {
+    // Only these interfaces; empty = all but "lo" and tunnel_interface.
+    std::vector<std::string> interfaces;
+  };
+  struct KernelSelector {
+    // Only these protocols; empty = all but "kernel" (2, the connected routes).
+    std::vector<uint8_t> protocols;
+    uint32_t table = 254;
+  };
+
+  // Watch connected networks; with no selectors, all interfaces are selected.
   bool connected = false;
-  // Connected: only these interfaces; empty = all but "lo" and tunnel_interface.
-  std::vector<std::string> interfaces;
+  std::vector<ConnectedSelector> connected_selectors;
   std::string tunnel_interface = "ferry0";
+  // Watch kernel routes; with no selectors, all protocols of the main table.
   bool kernel = false;
-  // Kernel: only these protocols; empty = all but "kernel" (2, the connected
-  // routes) and own_protocol. own_protocol is never exported.
-  std::vector<uint8_t> protocols;
-  uint32_t table = 254;
-  uint8_t own_protocol = 200;
+  std::vector<KernelSelector> kernel_selectors;
+  uint8_t own_protocol = 200;  // never exported
 
   // Protocol names ("ospf", "bird", "zebra", "static", "boot") or numbers.
   static Result<std::vector<uint8_t>> parse_protocols(const std::vector<std::string>& names);
@@ -123,7 +136,6 @@ class RouteSourceTable {
 
   bool link_up(uint32_t ifindex) const;
   bool interface_selected(uint32_t ifindex) const;
-  bool protocol_selected(uint8_t proto) const;
   bool route_wanted(const KernelRoute& kr) const;
   void recompute(RedistRoute::Source s, const Prefix& p);
   void recompute_link(uint32_t ifindex);

@@ -114,7 +114,7 @@ TEST(RouteSources, ConnectedNetworksOfUpInterfacesExceptLoAndTunnel) {
 TEST(RouteSources, InterfaceListSelectsConnected) {
   Recorder rec;
   RouteSourceFilter f = both();
-  f.interfaces = {"ferry0", "eth1"};
+  f.connected_selectors = {{{"ferry0", "eth1"}}};
   RouteSourceTable t(f, rec);
   t.apply_link(link(2, "eth0", true));
   t.apply_link(link(3, "ferry0", true));
@@ -141,8 +141,7 @@ TEST(RouteSources, KernelRoutesFilteredByProtocolAndTable) {
 
   Recorder rec2;
   RouteSourceFilter f = both();
-  f.protocols = *RouteSourceFilter::parse_protocols({"ospf"});
-  f.table = 100;
+  f.kernel_selectors = {{*RouteSourceFilter::parse_protocols({"ospf"}), 100}};
   RouteSourceTable t2(f, rec2);
   t2.apply_link(link(2, "eth0", true));
   t2.apply_route(route("10.6.0.0/24", "192.168.1.1", 2, 188, 0, true, 100));
@@ -224,7 +223,7 @@ NlMessage wire_replace(const char* p, const char* gw, uint32_t idx, uint8_t prot
 TEST(RouteSources, ReplaceByExcludedProtocolWithdraws) {
   Recorder rec;
   RouteSourceFilter f = both();
-  f.protocols = *RouteSourceFilter::parse_protocols({"ospf"});
+  f.kernel_selectors = {{*RouteSourceFilter::parse_protocols({"ospf"}), 254}};
   RouteSourceTable t(f, rec);
   t.apply_link(link(2, "eth0", true));
   t.apply(wire_replace("10.77.0.0/24", "192.168.1.1", 2, 188));
@@ -247,7 +246,7 @@ TEST(RouteSources, ReplaceByExcludedProtocolWithdraws) {
 TEST(RouteSources, ReplaceTouchesOnlyItsOwnKey) {
   Recorder rec;
   RouteSourceFilter f = both();
-  f.protocols = *RouteSourceFilter::parse_protocols({"ospf"});
+  f.kernel_selectors = {{*RouteSourceFilter::parse_protocols({"ospf"}), 254}};
   RouteSourceTable t(f, rec);
   t.apply_link(link(2, "eth0", true));
   t.apply(wire_replace("10.77.0.0/24", "192.168.1.1", 2, 188, 10));
@@ -281,4 +280,56 @@ TEST(RouteSources, AddressReplacedByDadFailedWithdraws) {
   t.apply_addr(dad);
   t.apply_addr(addr(2, "2001:db8:1::10", 64, false));
   EXPECT_TRUE(rec.take().empty());
+}
+
+// Selectors are OR-ed: a plain "connected" entry next to one limited to an
+// interface still exports every interface.
+TEST(RouteSources, ConnectedSelectorsAreOred) {
+  Recorder rec;
+  RouteSourceFilter f = both();
+  f.connected_selectors = {{}, {{"cx0"}}};
+  RouteSourceTable t(f, rec);
+  t.apply_link(link(2, "eth0", true));
+  t.apply_link(link(3, "cx0", true));
+  t.apply_link(link(4, "ferry0", true));
+  t.apply_addr(addr(2, "192.168.1.10", 24));
+  t.apply_addr(addr(3, "192.168.3.1", 24));
+  t.apply_addr(addr(4, "169.254.10.1", 30));  // tunnel: no selector picks it
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"+c 192.168.1.0/24", "+c 192.168.3.0/24"}));
+
+  Recorder rec2;
+  f.connected_selectors = {{{"cx0"}}, {{"ferry0"}}};
+  RouteSourceTable t2(f, rec2);
+  t2.apply_link(link(2, "eth0", true));
+  t2.apply_link(link(3, "cx0", true));
+  t2.apply_link(link(4, "ferry0", true));
+  t2.apply_addr(addr(2, "192.168.1.10", 24));
+  t2.apply_addr(addr(3, "192.168.3.1", 24));
+  t2.apply_addr(addr(4, "169.254.10.1", 30));
+  EXPECT_EQ(rec2.take(), (std::vector<std::string>{"+c 192.168.3.0/24", "+c 169.254.10.0/30"}));
+}
+
+// Each kernel selector has its own protocols and table.
+TEST(RouteSources, KernelSelectorsAreOredEachWithItsTable) {
+  Recorder rec;
+  RouteSourceFilter f = both();
+  f.kernel_selectors = {{*RouteSourceFilter::parse_protocols({"ospf"}), 254},
+                        {*RouteSourceFilter::parse_protocols({"bird"}), 100}};
+  RouteSourceTable t(f, rec);
+  t.apply_link(link(2, "eth0", true));
+  t.apply_route(route("10.1.0.0/24", "192.168.1.1", 2, 188, 20));            // ospf, main: yes
+  t.apply_route(route("10.2.0.0/24", "192.168.1.1", 2, 12));                 // bird, main: no
+  t.apply_route(route("10.3.0.0/24", "192.168.1.1", 2, 12, 0, true, 100));   // bird, 100: yes
+  t.apply_route(route("10.4.0.0/24", "192.168.1.1", 2, 188, 0, true, 100));  // ospf, 100: no
+  t.apply_route(route("10.5.0.0/24", "192.168.1.1", 2, 200, 0, true, 100));  // ours: never
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"+k 10.1.0.0/24 via 192.168.1.1 ospf",
+                                                  "+k 10.3.0.0/24 via 192.168.1.1 bird"}));
+  // The same prefix in both tables: the lower metric wins; deleting it falls back.
+  t.apply_route(route("10.1.0.0/24", "192.168.1.2", 2, 12, 5, true, 100));
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"+k 10.1.0.0/24 via 192.168.1.2 bird"}));
+  t.apply_route(route("10.1.0.0/24", "192.168.1.2", 2, 12, 5, false, 100));
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"+k 10.1.0.0/24 via 192.168.1.1 ospf"}));
+  // A replace in table 100 by an unselected protocol withdraws only that table's route.
+  t.apply_route(route("10.3.0.0/24", "192.168.1.1", 2, 188, 0, true, 100));
+  EXPECT_EQ(rec.take(), (std::vector<std::string>{"-k 10.3.0.0/24 via 192.168.1.1 bird"}));
 }
