@@ -117,7 +117,7 @@ all_down() {  # every a_i down with no route left; b untouched
   local s
   s=$(snapshot) || return 1
   [[ "$(sed -n 1,2p <<<"$s")" == "$(printf 'b established 1\nb %s' "$B_ROUTES")" ]] || return 1
-  ! sed -n '3,$p' <<<"$s" | grep -q -e ' established$' -e '/'
+  ! sed -n '3,$p' <<<"$s" | grep -e ' established$' -e '/' >/dev/null
 }
 kernel_ok() { [[ "$(rl_kernel_routes d 200)" == "$ALL_ROUTES" ]]; }
 

@@ -98,7 +98,7 @@ grep -q 'aw: 8 prefixes received, limit 5' "$FT_TMP/D-ferryd.log" ||
 # ---- 3. restart ------------------------------------------------------------------
 ar_torn() {
   (($(rl_nbr d ar notifications_out) >= 1)) &&
-    rl_birdc a "$ADIR" show protocols all ar | grep -qi 'maximum number of prefixes'
+    rl_birdc a "$ADIR" show protocols all ar | grep -i 'maximum number of prefixes' >/dev/null
 }
 ft_wait 30 "ar torn down with Cease/Maximum Number of Prefixes Reached (seen by BIRD)" ar_torn
 ft_log "BIRD ar: $(rl_birdc a "$ADIR" show protocols all ar | grep -i 'error' | head -1 | xargs)"

@@ -122,8 +122,8 @@ bird__c() {
 }
 
 bird_established() {
-  bird__c "$1" show protocols dut4 | grep -q Established &&
-    bird__c "$1" show protocols dut6 | grep -q Established
+  bird__c "$1" show protocols dut4 | grep Established >/dev/null &&
+    bird__c "$1" show protocols dut6 | grep Established >/dev/null
 }
 
 bird_routes() { bird__c "$1" show route all | norm bird; }
@@ -162,7 +162,7 @@ EOF
 dut_bird_established() {
   local p
   for p in a4 a6 b4 b6; do
-    ft_in "$D_NS" birdc -s "$FT_TMP/D-bird/ctl" show protocols "$p" | grep -q Established || return 1
+    ft_in "$D_NS" birdc -s "$FT_TMP/D-bird/ctl" show protocols "$p" | grep Established >/dev/null || return 1
   done
 }
 dut_bird_routes() { ft_in "$D_NS" birdc -s "$FT_TMP/D-bird/ctl" show route all | norm bird; }

@@ -18,17 +18,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../system/sites.sh"
 ft_init privdrop
 
-# lib/netns.sh's ft_bg registers a cleanup that loops with the variable "i",
-# which clobbers ft__cleanup's own loop counter so the cleanups registered
-# before it (namespaces, the accounts below) are skipped. Same function with
-# a private loop variable until the library is fixed.
-ft_bg() {
-  local ns="$FT_ID-$1" log=$2
-  shift 2
-  ip netns exec "$ns" "$@" >"$log" 2>&1 &
-  FT_BG_PID=$!
-  ft_on_exit "kill $FT_BG_PID; for _ftw in \$(seq 30); do kill -0 $FT_BG_PID || break; sleep 0.1; done; kill -9 $FT_BG_PID"
-}
 ft_require "$FERRYD" "$FERRYCTL" python3 ping useradd groupadd userdel groupdel setpriv
 
 # Throwaway accounts, unique per run, removed even on failure.
@@ -135,13 +124,13 @@ sites_fib_matches_rib 1 || ft_fail "site 1: kernel FIB differs from RIB"
 sed -i 's|networks = \["10.2.0.0/16", "fd00:2::/48"\]|networks = ["10.2.0.0/16"]|' "$FT_TMP/gw2.toml"
 sites_ctl 2 reload >/dev/null || ft_fail "site 2 reload failed"
 ft_wait 20 "site 1 (unprivileged) removes fd00:2::/48" \
-  bash -c "! ip netns exec $(ft_nsname gw1) ip -6 route show proto 200 | grep -q '^fd00:2::/48'"
+  bash -c "! ip netns exec $(ft_nsname gw1) ip -6 route show proto 200 | grep '^fd00:2::/48' >/dev/null"
 
 # --- reload as the unprivileged daemon --------------------------------------------
 sed -i 's|networks = \["10.1.0.0/16", "fd00:1::/48"\]|networks = ["10.1.0.0/16"]|' "$FT_TMP/gw1.toml"
 out=$(sites_ctl 1 reload 2>&1) || ft_fail "ferryctl reload (root) failed: $out"
 ft_wait 20 "site 2 sees site 1's reload (fd00:1::/48 withdrawn)" \
-  bash -c "! ip netns exec $(ft_nsname gw2) ip -6 route show proto 200 | grep -q '^fd00:1::/48'"
+  bash -c "! ip netns exec $(ft_nsname gw2) ip -6 route show proto 200 | grep '^fd00:1::/48' >/dev/null"
 sites_ctl 1 show status --json | python3 -c '
 import json, sys
 s = json.load(sys.stdin)
@@ -173,7 +162,7 @@ ft_log "ok: non-member refused ($out)"
 # --- sessions come back after the drop (connect/accept as the unprivileged user) -----
 kill "$SITES_PID_2"
 wait "$SITES_PID_2" || true
-ft_wait 20 "site 1 removes site 2's routes" bash -c "! ip netns exec $(ft_nsname gw1) ip route show proto 200 | grep -q '^10.2.0.0/16'"
+ft_wait 20 "site 1 removes site 2's routes" bash -c "! ip netns exec $(ft_nsname gw1) ip route show proto 200 | grep '^10.2.0.0/16' >/dev/null"
 sites_start 2
 ft_wait 40 "site 1 sessions re-established" sites_established 1
 ft_wait 20 "site 1 (unprivileged) re-installs 10.2.0.0/16" sites_has_route 1 10.2.0.0/16
@@ -195,7 +184,7 @@ done
 kill -0 "$pid" || ft_fail "ferryd exited"
 
 # Graceful stop as the unprivileged user still removes ferry's kernel routes.
-ft_in gw1 ip route show proto 200 | grep -q . || ft_fail "site 1 has no ferry routes before stop"
+ft_in gw1 ip route show proto 200 | grep . >/dev/null || ft_fail "site 1 has no ferry routes before stop"
 kill "$pid"
 wait "$pid" || ft_fail "site 1 ferryd exited with an error on SIGTERM"
 [[ -z "$(ft_in gw1 ip route show proto 200; ft_in gw1 ip -6 route show proto 200)" ]] ||

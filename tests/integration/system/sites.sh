@@ -157,7 +157,7 @@ sites_established() {
 sites_has_route() {
   local fam=-4
   [[ "$2" == *:* ]] && fam=-6
-  ft_in "gw$1" ip "$fam" route show proto 200 | grep -q "^$2 "
+  ft_in "gw$1" ip "$fam" route show proto 200 | grep "^$2 " >/dev/null
 }
 
 # sites_fib_matches_rib i: the kernel's ferry routes equal ferryctl's best BGP routes.
@@ -207,7 +207,7 @@ sites_rib_lacks() {
 sites_lacks_route() {
   local fam=-4
   [[ "$2" == *:* ]] && fam=-6
-  ! ft_in "gw$1" ip "$fam" route show proto 200 | grep -q "^$2 "
+  ! ft_in "gw$1" ip "$fam" route show proto 200 | grep "^$2 " >/dev/null
 }
 
 # sites_route_via_tunnel i PREFIX: site i's kernel routes PREFIX into the tunnel
@@ -215,7 +215,7 @@ sites_lacks_route() {
 sites_route_via_tunnel() {
   local fam=-4
   [[ "$2" == *:* ]] && fam=-6
-  ft_in "gw$1" ip "$fam" route show "$2" proto 200 | grep -q "dev ferry"
+  ft_in "gw$1" ip "$fam" route show "$2" proto 200 | grep "dev ferry" >/dev/null
 }
 
 # sites_converged i PREFIX...: sessions up, every PREFIX in the kernel (ferry's
