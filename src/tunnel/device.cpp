@@ -54,6 +54,7 @@ struct Device::Peer {
   std::mutex staged_mu;
   std::deque<std::vector<uint8_t>> staged;  // guarded by staged_mu
   std::atomic<bool> want_handshake{false};  // set by workers, cleared by the handshake thread
+  std::atomic<bool> want_flush{false};      // responder session confirmed: send staged packets
   uint32_t pending_index = 0;               // handshake thread: index of our in-flight initiation
   std::atomic<uint16_t> keepalive;
   std::atomic<uint64_t> rx_bytes{0}, tx_bytes{0}, rx_packets{0}, tx_packets{0};
@@ -316,6 +317,15 @@ void Device::stage(Peer& p, std::span<const uint8_t> pkt) {
 
 void Device::request_handshake(Peer& p) {
   if (p.want_handshake.exchange(true)) return;
+  wake_handshake_thread();
+}
+
+void Device::request_flush(Peer& p) {
+  if (p.want_flush.exchange(true)) return;
+  wake_handshake_thread();
+}
+
+void Device::wake_handshake_thread() {
   {
     std::lock_guard l(hs_mu_);
     hs_wakeup_ = true;
@@ -509,7 +519,10 @@ size_t Device::udp_step(size_t wi) {
   }
   for (auto& t : w.touched) {
     KeypairSet::Dropped dropped;
-    t.peer->state.on_transport_received(t.kp.get(), t.data ? 1 : 0, now, &dropped);
+    // Responder: the first message under `next` confirms the session; what we
+    // staged meanwhile goes out now (wireguard-go: SendStagedPackets).
+    if (t.peer->state.on_transport_received(t.kp.get(), t.data ? 1 : 0, now, &dropped))
+      request_flush(*t.peer);
     free_dropped(dropped);
     bool rekey;
     {
@@ -682,6 +695,7 @@ void Device::handshake_step(TimePoint now) {
       p->drops.add(Drop::QueueFull, p->staged.size());
       p->staged.clear();
     }
+    if (p->want_flush.exchange(false)) flush_staged(*p, now, /*keepalive_if_empty=*/false);
     if (a.send_initiation)
       send_initiation(*p, now, a.is_retry);
     else if (p->want_handshake.exchange(false))
@@ -758,7 +772,7 @@ void Device::handle_response(HsMsg& m, TimePoint now) {
   peer->pending_index = 0;  // now the keypair's index
   peer->set_endpoint(m.from);
   free_dropped(o.dropped);
-  flush_staged(*peer, now);
+  flush_staged(*peer, now, /*keepalive_if_empty=*/true);
 }
 
 void Device::handle_cookie_reply(HsMsg& m, TimePoint now) {
@@ -809,7 +823,7 @@ void Device::send_keepalive(Peer& p, TimePoint now) {
   }
 }
 
-void Device::flush_staged(Peer& p, TimePoint now) {
+void Device::flush_staged(Peer& p, TimePoint now, bool keepalive_if_empty) {
   std::deque<std::vector<uint8_t>> q;
   {
     std::lock_guard l(p.staged_mu);
@@ -818,7 +832,15 @@ void Device::flush_staged(Peer& p, TimePoint now) {
   auto kp = p.state.keypairs().current();
   auto ep = p.get_endpoint();
   if (q.empty() || !kp || !ep) {
-    send_keepalive(p, now);
+    if (!q.empty()) {  // no session after all: keep the packets for the next one
+      std::lock_guard l(p.staged_mu);
+      while (!q.empty() && p.staged.size() < cfg_.staged_per_peer) {
+        p.staged.push_front(std::move(q.back()));
+        q.pop_back();
+      }
+      if (!q.empty()) p.drops.add(Drop::QueueFull, q.size());
+    }
+    if (keepalive_if_empty) send_keepalive(p, now);
     return;
   }
   std::vector<uint8_t> buf(cfg_.mtu + 64 + kMessageTransportMinSize);

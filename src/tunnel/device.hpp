@@ -20,7 +20,9 @@
 // The handshake thread owns the slow path: mac1/mac2/cookie replies and the
 // per-source rate limiter when under load (queue longer than 1/8 of its
 // capacity), initiation/response processing via PeerState, the per-peer timer
-// machines, keepalives, and flushing staged packets once a session exists.
+// machines, keepalives, and flushing staged packets once a session exists (as
+// initiator on the response; as responder when a worker saw the first
+// transport message under the new keypair and set the peer's want_flush).
 //
 // Peers are added/removed by the control plane; the data plane reads the peer
 // list through an immutable snapshot (shared_ptr swap), like the cryptokey table.
@@ -135,6 +137,8 @@ class Device {
   void stage(Peer& p, std::span<const uint8_t> pkt);
   std::function<void(uint8_t*, size_t)> tun_writer(Worker& w);
   void request_handshake(Peer& p);
+  void request_flush(Peer& p);
+  void wake_handshake_thread();
 
   // Handshake-thread pieces.
   void handle_handshake_message(HsMsg& m, TimePoint now);
@@ -143,7 +147,9 @@ class Device {
   void handle_cookie_reply(HsMsg& m, TimePoint now);
   void send_initiation(Peer& p, TimePoint now, bool is_retry);
   void send_keepalive(Peer& p, TimePoint now);
-  void flush_staged(Peer& p, TimePoint now);
+  // Sends the staged packets with the current keypair; with nothing staged,
+  // a keepalive if `keepalive_if_empty` (initiator: confirms the session).
+  void flush_staged(Peer& p, TimePoint now, bool keepalive_if_empty);
   bool send_raw(std::span<const uint8_t> msg, const UdpEndpoint& to);
   void session_established(Peer& p, const SessionOutcome& o, TimePoint now);
 

@@ -60,7 +60,7 @@ HandshakeError PeerState::complete_as_initiator(const MessageResponse& msg, Time
   return HandshakeError::None;
 }
 
-void PeerState::on_transport_received(const Keypair* kp, size_t plaintext_len, TimePoint now,
+bool PeerState::on_transport_received(const Keypair* kp, size_t plaintext_len, TimePoint now,
                                       KeypairSet::Dropped* dropped) {
   const bool confirmed = keypairs_.received_with(kp, dropped);
   std::lock_guard lock(timers_mu_);
@@ -68,6 +68,7 @@ void PeerState::on_transport_received(const Keypair* kp, size_t plaintext_len, T
   timers_.on_any_authenticated_packet_received(now);
   timers_.on_any_authenticated_packet_traversal(now);
   if (plaintext_len > 0) timers_.on_data_received(now);
+  return confirmed;
 }
 
 void PeerState::on_transport_sent(size_t plaintext_len, TimePoint now) {

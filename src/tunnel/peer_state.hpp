@@ -57,8 +57,10 @@ class PeerState {
   HandshakeError complete_as_initiator(const MessageResponse& msg, TimePoint now,
                                        SessionOutcome* out);
   // An authenticated transport message arrived under kp (plaintext_len 0 = keepalive).
-  // Promotes `next` if needed, feeds the timers.
-  void on_transport_received(const Keypair* kp, size_t plaintext_len, TimePoint now,
+  // Promotes `next` if needed, feeds the timers. Returns true if this confirmed
+  // the session (responder: first message under `next`); the caller should then
+  // send the packets it queued while waiting for a session.
+  bool on_transport_received(const Keypair* kp, size_t plaintext_len, TimePoint now,
                              KeypairSet::Dropped* dropped = nullptr);
   // We sent a transport message (plaintext_len 0 = keepalive).
   void on_transport_sent(size_t plaintext_len, TimePoint now);
