@@ -511,6 +511,11 @@ size_t Device::udp_step(size_t wi) {
   for (int i = 0; i < n; ++i) {
     UdpRecv& r = w.recvs[static_cast<size_t>(i)];
     std::span<uint8_t> all = r.buf.first(std::min(r.len, r.buf.size()));
+    if (all.empty()) {  // a zero-length datagram: the segment loop below would skip it
+      drops_.add(Drop::TooShort);
+      ++count;
+      continue;
+    }
     size_t seg = r.segment ? r.segment : all.size();
     for (size_t off = 0; off < all.size(); off += seg) {
       receive_datagram(w, all.subspan(off, std::min(seg, all.size() - off)), r.from, now);

@@ -107,11 +107,13 @@ TEST_F(HostileData, TruncatedAndExtendedMessagesAreDroppedByReason) {
 }
 
 // Zero-length UDP datagrams reach recv_batch as len 0; they must not crash
-// or deliver anything.
+// or deliver anything, and are counted like any other malformed datagram.
 TEST_F(HostileData, EmptyDatagramIsHarmless) {
   establish();
   deliver_to_b({});
   EXPECT_TRUE(b->tun->q.out.empty());
+  EXPECT_EQ(b->dev_drop(Drop::TooShort), 1u);
+  EXPECT_EQ(b->all_drops(), 1u);
   deliver_to_b(capture_from_a(ipv4("10.0.1.1", "10.0.2.1")));
   EXPECT_EQ(b->tun->q.out.size(), 1u);
 }
