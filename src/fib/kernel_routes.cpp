@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <asio/post.hpp>
 
 namespace ferry::fib {
 
@@ -259,12 +260,70 @@ void RouteSourceTable::end_resync() {
   for (const auto& [s, p] : keys) recompute(s, p);
 }
 
+// ---- DeferredRouteListener -----------------------------------------------------------
+
+DeferredRouteListener::DeferredRouteListener(asio::io_context& io, RouteSourceListener& out,
+                                             size_t slice, std::chrono::microseconds time)
+    : io_(io), out_(out), slice_(slice ? slice : 1), time_(time) {}
+
+DeferredRouteListener::~DeferredRouteListener() {
+  *alive_ = false;
+}
+
+void DeferredRouteListener::on_route_add(const RedistRoute& r) {
+  queue_.emplace_back(true, r);
+  schedule();
+}
+
+void DeferredRouteListener::on_route_remove(const RedistRoute& r) {
+  queue_.emplace_back(false, r);
+  schedule();
+}
+
+void DeferredRouteListener::when_idle(std::function<void()> f) {
+  idle_.push_back(std::move(f));
+  schedule();
+}
+
+void DeferredRouteListener::schedule() {
+  if (scheduled_) return;
+  scheduled_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  asio::post(io_, [this, alive]() {
+    if (alive.expired()) return;
+    scheduled_ = false;
+    flush();
+  });
+}
+
+void DeferredRouteListener::flush() {
+  const auto deadline = std::chrono::steady_clock::now() + time_;
+  for (size_t i = 0; i < slice_ && !queue_.empty(); ++i) {
+    if (i > 0 && std::chrono::steady_clock::now() >= deadline) break;
+    auto [add, r] = std::move(queue_.front());
+    queue_.pop_front();
+    if (add) {
+      out_.on_route_add(r);
+    } else {
+      out_.on_route_remove(r);
+    }
+  }
+  if (!queue_.empty()) {
+    schedule();
+    return;
+  }
+  auto idle = std::move(idle_);
+  idle_.clear();
+  for (auto& f : idle) f();
+}
+
 // ---- KernelRoutes --------------------------------------------------------------------
 
 KernelRoutes::KernelRoutes(asio::io_context& io, RouteSourceFilter filter,
                            RouteSourceListener& listener)
     : kernel_enabled_(filter.kernel),
-      table_(std::move(filter), listener),
+      deferred_(io, listener),
+      table_(std::move(filter), deferred_),
       client_(io),
       timer_(io) {}
 
@@ -312,8 +371,11 @@ void KernelRoutes::dump_step(int step) {
     synced_ = true;
     resync_failures_ = 0;
     if (start_done_) {
-      auto cb = std::move(start_done_);
-      cb(0);
+      std::weak_ptr<bool> alive = alive_;
+      deferred_.when_idle([alive, cb = std::move(start_done_)]() {
+        if (!alive.expired()) cb(0);
+      });
+      start_done_ = nullptr;
     }
     return;
   }
@@ -360,6 +422,8 @@ Json KernelRoutes::stats() const {
   j["resyncs"] = resyncs_;
   j["notifications"] = notifications_;
   j["exported"] = table_.exported().size();
+  j["pending"] = deferred_.pending();
+  j["read_yields"] = client_.socket().yields();
   j["overruns"] = client_.counters().overruns;
   j["malformed"] = client_.counters().malformed;
   Json routes = Json::array();

@@ -15,7 +15,11 @@
 // interface going down withdraws its connected networks and the routes
 // through it (the kernel drops IPv4 routes on link down without telling
 // anyone). On a netlink overrun (ENOBUFS) state is re-dumped from scratch and
-// only the differences are reported.
+// only the differences are reported. The table's changes reach the listener
+// through a DeferredRouteListener: in order, from handlers of the io_context,
+// a bounded slice per handler, so a burst of routes (another daemon adding a
+// table, a re-dump) neither stalls timers nor slows reading the socket into
+// an overrun.
 #pragma once
 
 // A C++ standard header first: Asio's config must see libstdc++'s macros
@@ -26,7 +30,10 @@
 #include <asio/io_context.hpp>
 #include <asio/steady_timer.hpp>
 
+#include <chrono>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -150,12 +157,44 @@ class RouteSourceTable {
   bool resyncing_ = false;
 };
 
+// Queues route changes and hands them, in order, to another listener from
+// io_context handlers: at most `slice` changes (and about `time` of work) per
+// handler, then the rest goes behind whatever else is ready.
+class DeferredRouteListener : public RouteSourceListener {
+ public:
+  DeferredRouteListener(asio::io_context& io, RouteSourceListener& out, size_t slice = 256,
+                        std::chrono::microseconds time = std::chrono::microseconds(2000));
+  ~DeferredRouteListener() override;
+  DeferredRouteListener(const DeferredRouteListener&) = delete;
+  DeferredRouteListener& operator=(const DeferredRouteListener&) = delete;
+
+  void on_route_add(const RedistRoute& r) override;
+  void on_route_remove(const RedistRoute& r) override;
+  size_t pending() const { return queue_.size(); }
+  // Runs f from a handler once everything queued so far was delivered.
+  void when_idle(std::function<void()> f);
+
+ private:
+  void schedule();
+  void flush();
+
+  asio::io_context& io_;
+  RouteSourceListener& out_;
+  size_t slice_;
+  std::chrono::microseconds time_;
+  std::deque<std::pair<bool, RedistRoute>> queue_;  // (add?, route)
+  std::vector<std::function<void()>> idle_;
+  bool scheduled_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
 class KernelRoutes {
  public:
   KernelRoutes(asio::io_context& io, RouteSourceFilter filter, RouteSourceListener& listener);
   ~KernelRoutes();
 
-  // Subscribes and starts the initial dump; done(0) once it was applied.
+  // Subscribes and starts the initial dump; done(0) once it was applied and
+  // delivered to the listener.
   Result<void> start(std::function<void(int)> done = {});
   void stop();
 
@@ -169,6 +208,7 @@ class KernelRoutes {
   void schedule_resync();
 
   bool kernel_enabled_;
+  DeferredRouteListener deferred_;
   RouteSourceTable table_;
   NetlinkClient client_;
   asio::steady_timer timer_;

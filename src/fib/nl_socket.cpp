@@ -60,6 +60,7 @@ uint32_t NetlinkSocket::portid() const {
 
 void NetlinkSocket::close() {
   if (!nl_) return;
+  ++gen_;
   asio::error_code ec;
   sd_.cancel(ec);
   sd_.release();  // the fd belongs to the mnl_socket
@@ -76,26 +77,50 @@ void NetlinkSocket::start(DataHandler on_data, ErrorHandler on_error) {
 void NetlinkSocket::arm() {
   if (!nl_) return;
   std::weak_ptr<bool> alive = alive_;
-  sd_.async_wait(asio::posix::stream_descriptor::wait_read, [this, alive](asio::error_code ec) {
-    if (alive.expired() || ec || !nl_) return;
-    drain();
+  sd_.async_wait(asio::posix::stream_descriptor::wait_read,
+                 [this, alive, gen = gen_](asio::error_code ec) {
+                   if (alive.expired() || ec) return;
+                   on_readable(gen);
+                 });
+}
+
+void NetlinkSocket::on_readable(uint64_t gen) {
+  if (gen != gen_ || !nl_) return;
+  const bool more = drain();
+  if (gen != gen_ || !nl_) return;  // closed (or reopened, which arms itself) by a handler
+  if (!more) {
     arm();
+    return;
+  }
+  // Budget spent with data left: queue the rest behind the handlers that are
+  // ready now (and the reactor's next poll, so expired timers run first).
+  ++yields_;
+  std::weak_ptr<bool> alive = alive_;
+  asio::post(sd_.get_executor(), [this, alive, gen]() {
+    if (alive.expired()) return;
+    on_readable(gen);
   });
 }
 
-void NetlinkSocket::drain() {
-  // Bounded per wake-up so one busy socket cannot starve the loop.
-  for (int i = 0; i < 4096 && nl_; ++i) {
+bool NetlinkSocket::drain() {
+  const auto deadline = std::chrono::steady_clock::now() + budget_time_;
+  const uint64_t gen = gen_;
+  for (unsigned i = 0; i < budget_datagrams_; ++i) {
+    if (!nl_ || gen != gen_) return false;
+    if (i > 0 && std::chrono::steady_clock::now() >= deadline) return true;
     const ssize_t n = mnl_socket_recvfrom(nl_, rxbuf_.data(), rxbuf_.size());
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-      if (on_error_) on_error_(errno);
-      if (errno != ENOBUFS) return;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+      if (errno == EINTR) continue;
+      const int e = errno;
+      if (on_error_) on_error_(e);
+      if (e != ENOBUFS) return false;
       continue;
     }
-    if (n == 0) return;
+    if (n == 0) return false;
     if (on_data_) on_data_(std::span<const uint8_t>(rxbuf_.data(), static_cast<size_t>(n)));
   }
+  return nl_ != nullptr && gen == gen_;
 }
 
 int NetlinkSocket::send(std::span<const uint8_t> bytes) {

@@ -15,6 +15,10 @@
 // with -ENOBUFS and the caller retries (route replace/delete are idempotent).
 // Dumps collect their messages until NLMSG_DONE. Messages with a sequence
 // number nobody waits for (multicast notifications) go to a notify handler.
+// Reading is bounded per handler (a number of datagrams and a time budget):
+// a burst of notifications (one datagram per route) is read in slices that
+// are re-posted to the io_context, so timers (BFD) and other sockets run in
+// between instead of stalling behind thousands of routes.
 #pragma once
 
 // A C++ standard header first: Asio's config must see libstdc++'s macros
@@ -25,6 +29,7 @@
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -59,16 +64,28 @@ class NetlinkSocket {
   void close();
   bool is_open() const { return nl_ != nullptr; }
   uint32_t portid() const;
+  // Work per handler: at most this many datagrams and about this much time,
+  // then the rest is read by a handler posted behind whatever else is ready.
+  void set_budget(unsigned datagrams, std::chrono::microseconds time) {
+    budget_datagrams_ = datagrams ? datagrams : 1;
+    budget_time_ = time;
+  }
+  uint64_t yields() const { return yields_; }
 
  private:
   void arm();
-  void drain();
+  void on_readable(uint64_t gen);
+  bool drain();  // true: budget spent, more may be waiting
 
   mnl_socket* nl_ = nullptr;
   asio::posix::stream_descriptor sd_;
   DataHandler on_data_;
   ErrorHandler on_error_;
   std::vector<uint8_t> rxbuf_;
+  unsigned budget_datagrams_ = 256;
+  std::chrono::microseconds budget_time_{2000};
+  uint64_t yields_ = 0;
+  uint64_t gen_ = 0;  // bumped by close(): handlers of an earlier socket stop
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
@@ -116,6 +133,8 @@ class NetlinkClient {
 
   const Counters& counters() const { return counters_; }
   asio::io_context& io_context() { return io_; }
+  NetlinkSocket& socket() { return sock_; }
+  const NetlinkSocket& socket() const { return sock_; }
   size_t outstanding() const { return batches_.size() + dumps_.size(); }
 
  private:

@@ -6,6 +6,8 @@
 #include <linux/if_addr.h>
 #include <net/if.h>
 
+#include <asio/post.hpp>
+
 using namespace ferry;
 using namespace ferry::fib;
 
@@ -332,4 +334,40 @@ TEST(RouteSources, KernelSelectorsAreOredEachWithItsTable) {
   // A replace in table 100 by an unselected protocol withdraws only that table's route.
   t.apply_route(route("10.3.0.0/24", "192.168.1.1", 2, 188, 0, true, 100));
   EXPECT_EQ(rec.take(), (std::vector<std::string>{"-k 10.3.0.0/24 via 192.168.1.1 bird"}));
+}
+
+// A burst of changes reaches the listener in order, a slice per handler, with
+// other ready handlers running between the slices.
+TEST(DeferredRouteListener, DeliversInOrderASlicePerHandler) {
+  asio::io_context io;
+  Recorder rec;
+  DeferredRouteListener d(io, rec, 100, std::chrono::seconds(60));
+  RouteSourceTable t(both(), d);
+  t.apply_link(link(2, "eth0", true));
+  for (uint32_t i = 0; i < 1000; ++i) {
+    RouteMessage m = route("10.0.0.0/24", "192.168.1.1", 2, 188);
+    m.route.prefix = Prefix(IpAddress::v4(0x0a000000u + (i << 8)), 24);
+    t.apply_route(m);
+  }
+  t.apply_route(route("10.0.0.0/24", "192.168.1.1", 2, 188, 0, false));
+  EXPECT_TRUE(rec.log.empty());  // nothing inline
+  EXPECT_EQ(d.pending(), 1001u);
+  bool idle = false;
+  d.when_idle([&] { idle = true; });
+  int other = 0;
+  asio::post(io, [&] { ++other; });
+
+  ASSERT_EQ(io.run_one(), 1u);  // first slice
+  EXPECT_EQ(rec.log.size(), 100u);
+  EXPECT_EQ(other, 0);
+  ASSERT_EQ(io.run_one(), 1u);  // the other handler, before the second slice
+  EXPECT_EQ(other, 1);
+  EXPECT_EQ(rec.log.size(), 100u);
+  io.run();
+  ASSERT_EQ(rec.log.size(), 1001u);
+  EXPECT_TRUE(idle);
+  EXPECT_EQ(d.pending(), 0u);
+  EXPECT_EQ(rec.log.front(), "+k 10.0.0.0/24 via 192.168.1.1 ospf");
+  EXPECT_EQ(rec.log[999], "+k 10.3.231.0/24 via 192.168.1.1 ospf");
+  EXPECT_EQ(rec.log.back(), "-k 10.0.0.0/24 via 192.168.1.1 ospf");
 }
