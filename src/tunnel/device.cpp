@@ -703,8 +703,8 @@ void Device::handshake_step(TimePoint now) {
     if (p->want_flush.exchange(false)) flush_staged(*p, now, /*keepalive_if_empty=*/false);
     if (a.send_initiation)
       send_initiation(*p, now, a.is_retry);
-    else if (p->want_handshake.exchange(false))
-      send_initiation(*p, now, false);
+    else if (p->want_handshake.exchange(false) && !send_initiation(*p, now, false))
+      p->want_handshake.store(true);  // deferred; handshake_loop polls at least every 250 ms
     if (a.send_keepalive) send_keepalive(*p, now);
   }
 }
@@ -790,18 +790,18 @@ void Device::handle_cookie_reply(HsMsg& m, TimePoint now) {
   if (!peer || !peer->state.cookies().consume_reply(*reply, now)) drops_.add(Drop::BadMac);
 }
 
-void Device::send_initiation(Peer& p, TimePoint now, bool is_retry) {
+bool Device::send_initiation(Peer& p, TimePoint now, bool is_retry) {
   auto ep = p.get_endpoint();
   if (!ep) {
     p.drops.add(Drop::NoEndpoint);
-    return;
+    return true;
   }
   if (!is_retry) {
     std::lock_guard l(p.state.timers_mutex());
-    if (!p.state.timers().may_send_initiation(now)) return;
+    if (!p.state.timers().may_send_initiation(now)) return p.state.timers().retransmit_armed();
   }
   auto self = peer_at(*peers_.load(), p.index);
-  if (!self) return;
+  if (!self) return true;
   if (p.pending_index) free_index(p.pending_index);
   p.pending_index = 0;
   uint32_t idx = allocate_index(self);
@@ -809,10 +809,11 @@ void Device::send_initiation(Peer& p, TimePoint now, bool is_retry) {
   auto len = p.state.write_initiation(idx, out, now, Tai64n::now(), is_retry);
   if (!len) {
     free_index(idx);
-    return;
+    return true;
   }
   p.pending_index = idx;
   if (!send_raw({out.data(), *len}, *ep)) p.drops.add(Drop::SendFailed);
+  return true;
 }
 
 void Device::send_keepalive(Peer& p, TimePoint now) {

@@ -145,7 +145,10 @@ class Device {
   void handle_initiation(HsMsg& m, TimePoint now);
   void handle_response(HsMsg& m, TimePoint now);
   void handle_cookie_reply(HsMsg& m, TimePoint now);
-  void send_initiation(Peer& p, TimePoint now, bool is_retry);
+  // False if the rate limit (one initiation per REKEY_TIMEOUT, whitepaper §6.4)
+  // deferred a new initiation while no handshake is in flight whose retries
+  // would cover it: the caller keeps the request for a later step.
+  bool send_initiation(Peer& p, TimePoint now, bool is_retry);
   void send_keepalive(Peer& p, TimePoint now);
   // Sends the staged packets with the current keypair; with nothing staged,
   // a keepalive if `keepalive_if_empty` (initiator: confirms the session).

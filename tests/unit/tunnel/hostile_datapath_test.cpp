@@ -325,3 +325,32 @@ TEST_F(HostileData, ResponderFlushesStagedPacketsWhenItsSessionIsConfirmed) {
   EXPECT_EQ(a->tun->q.out.front(), staged);
   EXPECT_EQ(a->all_drops() + b->all_drops(), 0u);
 }
+
+// A handshake request that the initiation rate limit (one per REKEY_TIMEOUT,
+// whitepaper §6.4) defers while no handshake is in flight is kept, not lost:
+// it is sent once the limit allows. Here A's session is 170 s old at the
+// handshake thread's clock (A, the initiator, wants a rekey after 120 s), and
+// the rekey request reaches the handshake thread 1 s after A's last initiation.
+TEST_F(HostileData, DeferredRekeyRequestIsSentOnceTheRateLimitAllows) {
+  auto initiations = [&] {
+    size_t n = 0;
+    for (const auto& d : net.log) n += d.from == a->addr && d.data[0] == 1;
+    return n;
+  };
+  const auto t0 = Clock::now() - std::chrono::seconds(170);
+  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  for (int i = 0; i < 2; ++i) {
+    a->step(t0);
+    b->step(t0);
+  }
+  ASSERT_EQ(b->tun->q.out.size(), 1u);  // session derived at t0, A initiated at t0
+  ASSERT_EQ(initiations(), 1u);
+  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  a->dev->tun_step(0);  // still usable (< REJECT_AFTER_TIME), but due for a rekey
+  a->dev->handshake_step(t0 + std::chrono::seconds(1));
+  EXPECT_EQ(initiations(), 1u);  // too soon after the last initiation
+  a->dev->handshake_step(t0 + std::chrono::seconds(6));
+  EXPECT_EQ(initiations(), 2u);  // the request survived
+  a->dev->handshake_step(t0 + std::chrono::seconds(7));
+  EXPECT_EQ(initiations(), 2u);  // and was consumed
+}
