@@ -3,7 +3,7 @@
 #   make test     install deps, build, run every test through ctest (unit + integration)
 #   make demo     three sites in network namespaces with traffic and failover (KEEP=1 keeps it)
 #   make bench    benchmarks, ferry side by side with the reference implementations
-#   make asan     unit tests under ASan+UBSan
+#   make asan     unit tests and the two-site system test under ASan+UBSan
 #   make tsan     data-plane tests under TSan
 #   make fuzz     every fuzz target for FUZZ_SECONDS (default 60) each
 SHELL := /bin/bash
@@ -48,11 +48,19 @@ asan: deps
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j $(JOBS) -L unit
+	@# The two-site system test with sanitized ferryd/ferryctl: any report from
+	@# any process (written to log_path) fails the target, even if the test passed.
+	rm -rf build-asan/asan-reports && mkdir -p build-asan/asan-reports
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:log_path=$(CURDIR)/build-asan/asan-reports/asan \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(CURDIR)/build-asan/asan-reports/ubsan \
+	  ctest --output-on-failure -R '^system_two_site$$'
+	@if ls build-asan/asan-reports/* >/dev/null 2>&1; then \
+	  echo "sanitizer reports from the two-site test:"; cat build-asan/asan-reports/*; exit 1; fi
 
 tsan: deps
 	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DFERRY_TSAN=ON -DFERRY_BENCH=OFF
 	cmake --build build-tsan -j $(JOBS)
-	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -L tsan
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure --timeout 600 -L tsan
 
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFERRY_FUZZ=ON
