@@ -672,7 +672,8 @@ void Device::handshake_step(TimePoint now) {
           uint32_t sender = r.u32_le().value_or(0);  // wireguard.com/protocol: sender_index at 4
           if (auto reply = cookie_checker_.create_reply(msg, sender, src, now)) {
             std::array<uint8_t, kMessageCookieReplySize> out;
-            if (encode(*reply, out)) send_raw(out, m.from);
+            if (encode(*reply, out) && send_raw(out, m.from))
+              cookie_sent_.fetch_add(1, std::memory_order_relaxed);
           }
           continue;
         }

@@ -101,6 +101,8 @@ class Device {
   const CryptokeyTable& routes() const { return routes_; }
   std::vector<PeerStats> stats() const;
   const DropCounters& device_drops() const { return drops_; }
+  // Cookie replies sent (handshake messages under load without a valid mac2).
+  uint64_t cookie_replies_sent() const { return cookie_sent_.load(std::memory_order_relaxed); }
   uint16_t listen_port() const { return udp_->port(); }
   const std::string& interface_name() const { return tun_->name(); }
   Key public_key() const { return identity_.public_key; }
@@ -185,6 +187,7 @@ class Device {
   bool hs_wakeup_ = false;
 
   DropCounters drops_;  // drops that belong to no peer
+  std::atomic<uint64_t> cookie_sent_{0};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::atomic<bool> running_{false};

@@ -232,6 +232,7 @@ nlohmann::json Tunnel::show() const {
   for (size_t i = 0; i < static_cast<size_t>(Drop::kCount); ++i)
     dev_drops[drop_name(static_cast<Drop>(i))] = device_->device_drops().v[i].load();
   out["drops"] = dev_drops;
+  out["cookie_sent"] = device_->cookie_replies_sent();  // cookie replies (under load)
   const auto stats = device_->stats();
   std::map<PeerIndex, std::string> names;
   for (const auto& s : stats) names[s.index] = s.name;

@@ -319,6 +319,8 @@ TEST(DeviceLoad, CookieReplyThenRetryWithMac2Succeeds) {
   size_t cookie_replies = 0;
   for (const auto& m : net.log) cookie_replies += m.data[0] == 3;
   EXPECT_EQ(cookie_replies, 1u);
+  EXPECT_EQ(d.dev->cookie_replies_sent(), 1u);
+  EXPECT_EQ(c.dev->cookie_replies_sent(), 0u);
   EXPECT_FALSE(c.dev->stats()[pc].last_handshake_unix.has_value());
   auto t1 = t0 + std::chrono::seconds(6);  // past REKEY_TIMEOUT + jitter: retransmission
   for (int i = 0; i < 3; ++i) {

@@ -183,6 +183,7 @@ TEST(TunnelLifecycle, StartConfiguresInterfaceAndShowsPeers) {
   auto j = t.show();
   EXPECT_EQ(j["running"], true);
   EXPECT_EQ(j["listen_port"], 51820);
+  EXPECT_EQ(j["cookie_sent"], 0);
   ASSERT_EQ(j["peers"].size(), 2u);
   const auto& b = j["peers"][0];
   EXPECT_EQ(b["name"], "b");
