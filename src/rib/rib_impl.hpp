@@ -195,6 +195,9 @@ class Rib::Impl {
   // End of a public call that may have erased many prefixes: shrinks the
   // prefix table if it became sparse and hands freed heap back to the OS.
   void settle();
+  static constexpr size_t kTrimTableBytes = size_t{4} << 20;
+  uint64_t trimmed_gen = 0;  // prefix-table generation at the last settle()
+  bool big_free = false;     // a large buffer (a drained queue) was freed
   size_t table_bytes() const;
 };
 

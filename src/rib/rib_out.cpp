@@ -338,10 +338,12 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
     if (ps->queue_head == ps->queue.size()) {
       // Drained. After a full-table burst the queue may hold megabytes of
       // capacity; give it back rather than keep it for the next burst.
-      if (ps->queue.capacity() > 4096)
+      if (ps->queue.capacity() > 4096) {
+        big_free = big_free || ps->queue.capacity() * sizeof(Prefix) >= kTrimTableBytes;
         std::vector<Prefix>().swap(ps->queue);
-      else
+      } else {
         ps->queue.clear();
+      }
       ps->queue_head = 0;
       ps->queued.clear();
     }
