@@ -44,6 +44,14 @@ class TunnelAdapter : public TunnelRoutes {
         if (t_.peer_id(p.name) == peer) return p.name;
     return "?";
   }
+  // From the device: the configured endpoint, or the one learned by roaming.
+  std::vector<PeerEndpoint> endpoints() const override {
+    std::vector<PeerEndpoint> v;
+    if (auto* d = t_.device())
+      for (const auto& s : d->stats())
+        if (s.endpoint && s.endpoint->valid()) v.push_back({s.index, s.endpoint->addr});
+    return v;
+  }
 
  private:
   tunnel::Tunnel& t_;
@@ -120,6 +128,7 @@ Result<void> Modules::start() {
   routing_ = std::make_unique<Routing>(rib_, fib_.get(), tunnel_adapter_.get());
   routing_->set_static_routes(cfg_.static_routes);
   routing_->tunnel_changed();
+  if (tunnel_adapter_) watch_endpoints();
 
   auto filter = fib::route_source_filter(cfg_);
   if (!filter.ok()) return make_error(filter.error());
@@ -160,6 +169,39 @@ Result<void> Modules::start() {
     }
   }
   return {};
+}
+
+void Modules::watch_endpoints() {
+  // The data plane learns endpoints by roaming and has no callback for it; a
+  // cheap once-a-second look lets the loop guard follow them.
+  if (!endpoint_timer_) endpoint_timer_ = std::make_unique<asio::steady_timer>(io_);
+  endpoint_timer_->expires_after(std::chrono::seconds(1));
+  endpoint_timer_->async_wait([this](const std::error_code& ec) {
+    if (ec || !routing_) return;
+    routing_->endpoints_changed();
+    watch_endpoints();
+  });
+}
+
+ctl::Json Modules::loop_guard_json() const {
+  ctl::Json j;
+  j["withheld_total"] = routing_ ? routing_->withheld_total() : 0;
+  ctl::Json list = ctl::Json::array();
+  auto add = [&](const Prefix& p, const Routing::Withheld& w, const char* kind) {
+    const std::string peer = tunnel_adapter_ ? tunnel_adapter_->peer_name(w.peer) : "?";
+    list.push_back({{"prefix", p.str()},
+                    {"kind", kind},
+                    {"peer", peer},
+                    {"endpoint", w.endpoint.str()},
+                    {"status", "not installed: covers tunnel endpoint " + w.endpoint.str() +
+                                   " of peer " + peer}});
+  };
+  if (routing_) {
+    for (const auto& [p, w] : routing_->withheld()) add(p, w, "route");
+    for (const auto& [p, w] : routing_->withheld_allowed_ips()) add(p, w, "allowed-ip");
+  }
+  j["withheld"] = std::move(list);
+  return j;
 }
 
 bool Modules::graceful_restart_preserve() const {
@@ -269,6 +311,7 @@ Result<void> Modules::apply(const config::Config& cfg) {
 void Modules::stop(const std::string& reason, std::function<void()> done) {
   // BGP first (Cease with the reason), then BFD AdminDown, then the kernel routes.
   auto finish = [this, done = std::move(done)]() mutable {
+    if (endpoint_timer_) endpoint_timer_->cancel();
     if (bfd_) bfd_->stop();
     if (kernel_routes_) kernel_routes_->stop();
     if (tunnel_) tunnel_->stop();
@@ -306,6 +349,8 @@ void Modules::register_commands(ctl::Registry& r) {
         j["enabled"] = true;
         j["graceful_restart"] = graceful_restart_json();
         j["routes"] = fib_->routes();
+        // Routes the tunnel loop guard keeps out of the tunnel (they cover a peer's endpoint).
+        j["tunnel_loop_guard"] = loop_guard_json();
         return j;
       },
       false, "kernel routes ferry installed, pending operations, failures");

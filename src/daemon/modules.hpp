@@ -68,6 +68,9 @@ class Modules : public fib::RouteSourceListener {
   bool graceful_restart_preserve() const;
   void start_speaker(bool restarting);
   ctl::Json graceful_restart_json() const;
+  // Polls the tunnel peers' endpoints (roaming) for the routing loop guard.
+  void watch_endpoints();
+  ctl::Json loop_guard_json() const;
 
   asio::io_context& io_;
   config::Config cfg_;
@@ -81,6 +84,7 @@ class Modules : public fib::RouteSourceListener {
   std::unique_ptr<Routing> routing_;
   std::unique_ptr<speaker::Speaker> speaker_;
   std::unique_ptr<bfd::Bfd> bfd_;
+  std::unique_ptr<asio::steady_timer> endpoint_timer_;
   bool gr_preserve_ = false;  // fixed at start()
   bool speaker_started_ = false;
   std::string persistent_tun_;      // interface made persistent (removed at a clean stop)

@@ -28,6 +28,7 @@ void Routing::set_connected(std::vector<std::pair<Prefix, uint32_t>> nets) {
   connected_ = nets;
   resolver_.set_connected(std::move(nets));
   rib_.next_hops_changed();
+  reevaluate_guard();  // a connected network may now hold (or no longer hold) an endpoint
 }
 
 void Routing::set_static_routes(const std::vector<config::StaticRouteConfig>& routes) {
@@ -56,69 +57,184 @@ void Routing::set_static_routes(const std::vector<config::StaticRouteConfig>& ro
 void Routing::tunnel_changed() {
   std::vector<Prefix> now = tunnel_ ? tunnel_->static_prefixes() : std::vector<Prefix>{};
   if (tunnel_) resolver_.set_tunnel_peers(tunnel_->ifindex(), now);
-  // Kernel routes for static allowed-ips beyond the tunnel's connected subnets.
-  if (fib_ && tunnel_) {
-    auto on_link = [&](const Prefix& p) {
-      return std::any_of(connected_.begin(), connected_.end(), [&](const auto& c) {
-        return c.second == tunnel_->ifindex() && c.first.contains(p);
-      });
-    };
-    for (const auto& old : tunnel_static_)
-      if (std::find(now.begin(), now.end(), old) == now.end() && !installed_.count(old))
-        fib_->remove(old);
-    for (const auto& p : now) {
-      if (on_link(p)) {
-        // The connected subnet covers it (it may not have been known earlier).
-        if (!installed_.count(p) && fib_->desired(p)) fib_->remove(p);
-        continue;
-      }
-      fib::NextHop k;
-      k.ifindex = tunnel_->ifindex();
-      fib_->set(p, fib::RouteTarget::via({k}));
-    }
-  }
+  const bool endpoints_moved = refresh_endpoints();  // peers may have come or gone
+  sync_static_kernel_routes(now);
   tunnel_static_ = std::move(now);
   rib_.next_hops_changed();
+  if (endpoints_moved) reevaluate_guard();
 }
 
-void Routing::install(const Prefix& p, const std::vector<IpAddress>& next_hops, bool blackhole,
-                      std::vector<TunnelRoutes::Change>& tunnel_changes) {
+void Routing::sync_static_kernel_routes(const std::vector<Prefix>& now) {
+  // Kernel routes for static allowed-ips beyond the tunnel's connected subnets.
+  for (auto it = withheld_allowed_.begin(); it != withheld_allowed_.end();)
+    it = std::find(now.begin(), now.end(), it->first) == now.end() ? withheld_allowed_.erase(it)
+                                                                   : std::next(it);
+  if (!fib_ || !tunnel_) return;
+  auto on_link = [&](const Prefix& p) {
+    return std::any_of(connected_.begin(), connected_.end(), [&](const auto& c) {
+      return c.second == tunnel_->ifindex() && c.first.contains(p);
+    });
+  };
+  for (const auto& old : tunnel_static_)
+    if (std::find(now.begin(), now.end(), old) == now.end() && !installed_.count(old))
+      fib_->remove(old);
+  for (const auto& p : now) {
+    if (on_link(p)) {
+      // The connected subnet covers it (it may not have been known earlier).
+      if (!installed_.count(p) && fib_->desired(p)) fib_->remove(p);
+      continue;
+    }
+    if (auto e = loops_endpoint(p)) {
+      // Loop guard: the allowed-ip covers a peer's endpoint; no kernel route into the tunnel.
+      auto w = withheld_allowed_.find(p);
+      if (w == withheld_allowed_.end() || w->second.peer != e->peer ||
+          w->second.endpoint != e->addr)
+        note_withheld(p, *e, w == withheld_allowed_.end());
+      withheld_allowed_[p] = Withheld{e->peer, e->addr, {}};
+      if (!installed_.count(p) && fib_->desired(p)) fib_->remove(p);
+      continue;
+    }
+    if (withheld_allowed_.erase(p))
+      spdlog::info("routing: allowed-ip {} no longer covers a tunnel endpoint; routed again",
+                   p.str());
+    fib::NextHop k;
+    k.ifindex = tunnel_->ifindex();
+    fib_->set(p, fib::RouteTarget::via({k}));
+  }
+}
+
+bool Routing::refresh_endpoints() {
+  std::vector<TunnelRoutes::PeerEndpoint> now;
+  if (tunnel_) now = tunnel_->endpoints();
+  std::sort(now.begin(), now.end());
+  now.erase(std::unique(now.begin(), now.end()), now.end());
+  if (now == endpoints_) return false;
+  endpoints_ = std::move(now);
+  return true;
+}
+
+void Routing::endpoints_changed() {
+  if (refresh_endpoints()) reevaluate_guard();
+}
+
+std::optional<TunnelRoutes::PeerEndpoint> Routing::loops_endpoint(const Prefix& p) const {
+  if (!tunnel_) return std::nullopt;
+  for (const auto& e : endpoints_) {
+    if (e.addr.family() != p.family() || !p.contains(e.addr)) continue;
+    // A more specific connected network outside the tunnel wins the kernel's
+    // longest-prefix match for the endpoint: the underlay keeps it, no loop.
+    const uint32_t tif = tunnel_->ifindex();
+    const bool shadowed = std::any_of(connected_.begin(), connected_.end(), [&](const auto& c) {
+      return c.second != tif && c.first.len() > p.len() && c.first.contains(e.addr);
+    });
+    if (!shadowed) return e;
+  }
+  return std::nullopt;
+}
+
+void Routing::note_withheld(const Prefix& p, const TunnelRoutes::PeerEndpoint& e, bool newly) {
+  if (newly) ++withheld_total_;
+  if (!guard_log_.allow()) return;
+  const uint64_t skipped = guard_log_.take_suppressed();
+  spdlog::warn(
+      "routing: {} is not routed into the tunnel: it covers {}, the endpoint of tunnel peer {} "
+      "(the tunnel's own packets would loop){}",
+      p.str(), e.addr.str(), tunnel_ ? tunnel_->peer_name(e.peer) : std::string("?"),
+      skipped ? fmt::format(" ({} similar messages suppressed)", skipped) : std::string());
+}
+
+void Routing::reevaluate_guard() {
+  // Withheld routes may be installable now; installed routes into the tunnel may
+  // cover a new endpoint (every prefix that contains an endpoint is one of its
+  // masks: one lookup per prefix length).
+  std::map<Prefix, Installed> todo;
+  for (const auto& [p, w] : withheld_) todo.emplace(p, w.wanted);
+  for (const auto& e : endpoints_) {
+    for (int len = 0; len <= family_bits(e.addr.family()); ++len) {
+      const Prefix q(e.addr, len);
+      if (todo.count(q)) continue;
+      auto it = installed_.find(q);
+      if (it != installed_.end()) todo.emplace(q, it->second);
+    }
+  }
+  std::vector<TunnelRoutes::Change> tunnel_changes;
+  for (auto& [p, want] : todo) install(p, std::move(want), tunnel_changes);
+  if (tunnel_ && !tunnel_changes.empty()) tunnel_->apply_learned(tunnel_changes);
+  if (!endpoints_.empty() || !withheld_allowed_.empty()) sync_static_kernel_routes(tunnel_static_);
+}
+
+Routing::Installed Routing::want_for(const std::vector<IpAddress>& next_hops, bool blackhole) {
   Installed want;
   if (blackhole) {
     want.kernel = fib::RouteTarget::blackhole();
-  } else {
-    std::vector<fib::NextHop> kernel_nhs;
-    bool via_tunnel = false;
-    for (const auto& nh : next_hops) {
-      const auto r = resolver_.resolve(nh);
-      if (!r) {
-        ++unresolved_;
+    return want;
+  }
+  std::vector<fib::NextHop> kernel_nhs;
+  bool via_tunnel = false;
+  for (const auto& nh : next_hops) {
+    const auto r = resolver_.resolve(nh);
+    if (!r) {
+      ++unresolved_;
+      continue;
+    }
+    if (tunnel_ && r->ifindex == tunnel_->ifindex()) {
+      if (auto peer = tunnel_->peer_for_next_hop(r->gateway)) {
+        // Best path first: if there are more tunnel peers than a cryptokey entry can
+        // hold, the best path's peer is always among those kept.
+        if (std::find(want.tunnel_peers.begin(), want.tunnel_peers.end(), *peer) ==
+                want.tunnel_peers.end() &&
+            want.tunnel_peers.size() < kMaxTunnelEcmp)
+          want.tunnel_peers.push_back(*peer);
+        via_tunnel = true;
         continue;
       }
-      if (tunnel_ && r->ifindex == tunnel_->ifindex()) {
-        if (auto peer = tunnel_->peer_for_next_hop(r->gateway)) {
-          // Best path first: if there are more tunnel peers than a cryptokey entry can
-          // hold, the best path's peer is always among those kept.
-          if (std::find(want.tunnel_peers.begin(), want.tunnel_peers.end(), *peer) ==
-                  want.tunnel_peers.end() &&
-              want.tunnel_peers.size() < kMaxTunnelEcmp)
-            want.tunnel_peers.push_back(*peer);
-          via_tunnel = true;
-          continue;
-        }
+    }
+    kernel_nhs.push_back(r->nexthop());
+  }
+  if (via_tunnel) {
+    // One kernel route into the tunnel device; the cryptokey table picks the peer.
+    fib::NextHop k;
+    k.ifindex = tunnel_->ifindex();
+    kernel_nhs.insert(kernel_nhs.begin(), k);
+  }
+  if (!kernel_nhs.empty()) want.kernel = fib::RouteTarget::via(std::move(kernel_nhs));
+  return want;
+}
+
+void Routing::install(const Prefix& p, Installed want,
+                      std::vector<TunnelRoutes::Change>& tunnel_changes) {
+  // Loop guard: nothing of a route that covers a tunnel endpoint points into the tunnel.
+  if (tunnel_) {
+    const uint32_t tif = tunnel_->ifindex();
+    auto into_tunnel = [&](const fib::NextHop& nh) { return nh.ifindex == tif; };
+    const bool tunnel_side = !want.tunnel_peers.empty() ||
+                             (want.kernel && std::any_of(want.kernel->nexthops.begin(),
+                                                         want.kernel->nexthops.end(), into_tunnel));
+    auto w = withheld_.find(p);
+    std::optional<TunnelRoutes::PeerEndpoint> e;
+    if (tunnel_side) e = loops_endpoint(p);
+    if (e) {
+      const bool newly = w == withheld_.end();
+      if (newly || w->second.peer != e->peer || w->second.endpoint != e->addr)
+        note_withheld(p, *e, newly);
+      withheld_[p] = Withheld{e->peer, e->addr, want};
+      want.tunnel_peers.clear();
+      if (want.kernel) {
+        auto& nhs = want.kernel->nexthops;
+        nhs.erase(std::remove_if(nhs.begin(), nhs.end(), into_tunnel), nhs.end());
+        if (nhs.empty()) want.kernel.reset();
       }
-      kernel_nhs.push_back(r->nexthop());
+    } else if (w != withheld_.end()) {
+      if (tunnel_side && guard_log_.allow())
+        spdlog::info("routing: {} no longer covers a tunnel endpoint; routed into the tunnel",
+                     p.str());
+      withheld_.erase(w);
     }
-    if (via_tunnel) {
-      // One kernel route into the tunnel device; the cryptokey table picks the peer.
-      fib::NextHop k;
-      k.ifindex = tunnel_->ifindex();
-      kernel_nhs.insert(kernel_nhs.begin(), k);
-    }
-    if (!kernel_nhs.empty()) want.kernel = fib::RouteTarget::via(std::move(kernel_nhs));
   }
 
-  Installed& have = installed_[p];
+  auto found = installed_.find(p);
+  if (found == installed_.end() && !want.kernel && want.tunnel_peers.empty()) return;
+  Installed& have = found != installed_.end() ? found->second : installed_[p];
   // Tunnel side: the prefix maps to the SET of tunnel peers among the active next hops
   // (ECMP; the data plane picks one per flow). Removals first, then additions, all in
   // the caller's single batch: the cryptokey table publishes once, so no packet is sent
@@ -173,9 +289,9 @@ void Routing::on_best_changes(std::span<const rib::BestChange> changes) {
     if (ours_to_install)
       for (const auto& nh : c.next_hops) nhs.push_back(nh.address);
     if (ours_to_install) {
-      install(c.prefix, nhs, blackhole, tunnel_changes);
-    } else if (installed_.count(c.prefix)) {
-      install(c.prefix, {}, false, tunnel_changes);  // removes both sides
+      install(c.prefix, want_for(nhs, blackhole), tunnel_changes);
+    } else if (installed_.count(c.prefix) || withheld_.count(c.prefix)) {
+      install(c.prefix, Installed{}, tunnel_changes);  // removes both sides
     }
   }
   if (tunnel_ && !tunnel_changes.empty()) tunnel_->apply_learned(tunnel_changes);

@@ -30,6 +30,24 @@
 // Static routes ([[static-routes]]) are originated into the RIB as source
 // Static, so they compete in the decision process and can be redistributed;
 // when a static route is best, Routing installs it like any other.
+//
+// Tunnel loop guard. ferry installs its routes in a normal table (no fwmark
+// policy routing as wg-quick does), so a route into the tunnel device whose
+// prefix contains a tunnel peer's underlay endpoint would carry the tunnel's
+// own encrypted UDP packets back into the tunnel (a recursive routing loop:
+// handshakes and BFD fail, the session flaps). Such a route is withheld: for
+// a best path with next hops into the tunnel, neither the kernel route's
+// tunnel next hop nor the cryptokey learned entry is installed (non-tunnel
+// ECMP next hops of the same prefix stay; other prefixes are unaffected); a
+// static allowed-ip covering an endpoint gets no kernel route. A prefix is
+// not withheld when a connected network outside the tunnel that is more
+// specific than the prefix holds the endpoint (the kernel's longest match
+// keeps the endpoint on the underlay then). Withheld routes are logged
+// (rate-limited), counted and listed (withheld(), `show fib`); whenever the
+// endpoints (configured or learned by roaming), the peers or the connected
+// networks change, the withheld routes and the installed routes covering an
+// endpoint are re-evaluated, so a route returns once it no longer loops.
+// Routes covering an endpoint via a non-tunnel next hop are installed as usual.
 #pragma once
 
 #include <map>
@@ -39,6 +57,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/log.hpp"
 #include "config/config.hpp"
 #include "fib/fib.hpp"
 #include "fib/resolver.hpp"
@@ -69,6 +88,15 @@ class TunnelRoutes {
   virtual void apply_learned(std::span<const Change> changes) = 0;
   virtual uint32_t ifindex() const = 0;
   virtual std::string peer_name(uint32_t peer) const = 0;
+  // A tunnel peer's current underlay endpoint address (configured, or learned by roaming).
+  struct PeerEndpoint {
+    uint32_t peer = 0;
+    IpAddress addr;
+    auto operator<=>(const PeerEndpoint&) const = default;
+    bool operator==(const PeerEndpoint&) const = default;
+  };
+  // Every peer that has an endpoint now.
+  virtual std::vector<PeerEndpoint> endpoints() const = 0;
 };
 
 class Routing : public rib::BestPathListener {
@@ -83,6 +111,10 @@ class Routing : public rib::BestPathListener {
   void set_connected(std::vector<std::pair<Prefix, uint32_t>> nets);
   void set_static_routes(const std::vector<config::StaticRouteConfig>& routes);
   void tunnel_changed();
+  // Re-reads the tunnel peers' endpoints; if they changed (roaming, reload, peer
+  // removed), re-evaluates the routes withheld by the loop guard and the installed
+  // routes that cover an endpoint. Cheap when nothing changed (call it periodically).
+  void endpoints_changed();
 
   void on_best_changes(std::span<const rib::BestChange> changes) override;
 
@@ -94,9 +126,33 @@ class Routing : public rib::BestPathListener {
   const std::unordered_map<Prefix, Installed>& installed() const { return installed_; }
   uint64_t unresolved_count() const { return unresolved_; }
 
+  // A route into the tunnel the loop guard withholds: its prefix covers `endpoint`,
+  // the underlay endpoint of tunnel peer `peer`.
+  struct Withheld {
+    uint32_t peer = 0;
+    IpAddress endpoint;
+    Installed wanted;  // what would be installed without the guard
+  };
+  // RIB best paths withheld from the tunnel.
+  const std::map<Prefix, Withheld>& withheld() const { return withheld_; }
+  // Static allowed-ips that get no kernel route (their cryptokey entry is the tunnel's).
+  const std::map<Prefix, Withheld>& withheld_allowed_ips() const { return withheld_allowed_; }
+  // How many times a route was withheld (a route withheld again after a change counts again).
+  uint64_t withheld_total() const { return withheld_total_; }
+
  private:
-  void install(const Prefix& p, const std::vector<IpAddress>& next_hops, bool blackhole,
-               std::vector<TunnelRoutes::Change>& tunnel_changes);
+  Installed want_for(const std::vector<IpAddress>& next_hops, bool blackhole);
+  // Installs `want` for p (after the loop guard) and diffs it against what is installed.
+  void install(const Prefix& p, Installed want, std::vector<TunnelRoutes::Change>& tunnel_changes);
+  // The endpoint a route into the tunnel for p would loop, if any.
+  std::optional<TunnelRoutes::PeerEndpoint> loops_endpoint(const Prefix& p) const;
+  // Kernel routes for the static allowed-ips outside the tunnel's subnets.
+  void sync_static_kernel_routes(const std::vector<Prefix>& now);
+  // Re-runs the loop guard over withheld routes and routes covering an endpoint.
+  void reevaluate_guard();
+  // Reads the endpoints; true if they changed.
+  bool refresh_endpoints();
+  void note_withheld(const Prefix& p, const TunnelRoutes::PeerEndpoint& e, bool newly);
 
   rib::Rib& rib_;
   fib::Fib* fib_;
@@ -107,6 +163,11 @@ class Routing : public rib::BestPathListener {
   std::vector<Prefix> tunnel_static_;  // routed into the tunnel by config, not by BGP
   std::unordered_map<Prefix, Installed> installed_;
   uint64_t unresolved_ = 0;
+  std::vector<TunnelRoutes::PeerEndpoint> endpoints_;  // sorted
+  std::map<Prefix, Withheld> withheld_;
+  std::map<Prefix, Withheld> withheld_allowed_;
+  uint64_t withheld_total_ = 0;
+  RateLimitedLog guard_log_{5, std::chrono::seconds(10)};
 };
 
 }  // namespace ferry::daemon

@@ -211,6 +211,21 @@ PY
     ((after == before)) || ft_fail "site 1's session to site 2 flapped $((after - before)) time(s)"
     ft_in lan1 ping -c 20 -i 0.05 -q 10.2.0.10 | grep -q ' 0% packet loss' ||
       ft_fail "LAN to LAN loses packets while a peer's prefix covers the tunnel endpoint"
+    # ferry's way: the prefix is not routed into the tunnel, and show fib says why.
+    sites_lacks_route 1 192.168.12.0/25 || ft_fail "site 1 routes 192.168.12.0/25 into the tunnel"
+    withheld() {
+      sites_ctl 1 show fib --json | python3 -c 'import json, sys
+g = json.load(sys.stdin)["tunnel_loop_guard"]
+sys.exit(0 if [w["endpoint"] for w in g["withheld"] if w["prefix"] == sys.argv[1]] == [sys.argv[2]] else 1)' "$@"
+    }
+    withheld 192.168.12.0/25 192.168.12.2 || ft_fail "site 1's show fib does not list 192.168.12.0/25 as withheld"
+    # Withdrawn: the guard forgets it, FIB == RIB again, nothing flapped.
+    ft_in gw2 ip route del 192.168.12.0/25 via 10.2.0.10 proto static table 100
+    ft_wait 30 "site 1 withdrew 192.168.12.0/25" sites_rib_lacks 1 192.168.12.0/25
+    ! withheld 192.168.12.0/25 192.168.12.2 || ft_fail "site 1 still lists the withdrawn prefix as withheld"
+    sites_fib_matches_rib 1 || ft_fail "site 1: FIB != RIB after the withdrawal"
+    after=$(est_count 1 site2)
+    ((after == before)) || ft_fail "site 1's session to site 2 flapped $((after - before)) time(s)"
     alive
     ft_pass "a prefix covering the tunnel endpoint does not break the tunnel"
     ;;

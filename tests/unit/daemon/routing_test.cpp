@@ -55,6 +55,8 @@ class FakeTunnel : public TunnelRoutes {
   }
   uint32_t ifindex() const override { return 42; }
   std::string peer_name(uint32_t p) const override { return "peer" + std::to_string(p); }
+  std::vector<PeerEndpoint> eps;  // the peers' underlay endpoints
+  std::vector<PeerEndpoint> endpoints() const override { return eps; }
 };
 
 using S = std::set<uint32_t>;
@@ -340,6 +342,201 @@ TEST_F(EcmpRoutingTest, ReorderedNextHopsOfTheSameSetChangeNothing) {
   announce(b_, "10.2.0.0/16", {65002}, "169.254.12.2");
   for (const auto& batch : tunnel_.batches) EXPECT_TRUE(batch.empty());
   EXPECT_EQ(tunnel_.learned(pfx("10.2.0.0/16")), (S{0, 2}));
+}
+
+// ---------------------------------------------------------------- tunnel loop guard
+
+// site2 (tunnel peer 0) is reached over the underlay at 192.168.12.2, site3 (peer 1)
+// at 192.168.13.2; the underlay subnets are connected networks on interface 7.
+class LoopGuardTest : public RoutingTest {
+ protected:
+  LoopGuardTest() { set_underlay({}); }
+  void set_underlay(std::vector<std::pair<Prefix, uint32_t>> extra) {
+    std::vector<std::pair<Prefix, uint32_t>> nets = {{pfx("169.254.12.0/30"), 42},
+                                                     {pfx("169.254.13.0/30"), 42},
+                                                     {pfx("192.168.12.0/24"), 7},
+                                                     {pfx("192.168.13.0/24"), 7},
+                                                     {pfx("192.168.50.0/24"), 7}};
+    nets.insert(nets.end(), extra.begin(), extra.end());
+    routing_->set_connected(nets);
+  }
+  void set_endpoints(std::vector<TunnelRoutes::PeerEndpoint> eps) {
+    tunnel_.eps = std::move(eps);
+    routing_->endpoints_changed();
+  }
+  bool withheld(const char* prefix) const { return routing_->withheld().count(pfx(prefix)) > 0; }
+};
+
+TEST_F(LoopGuardTest, PrefixCoveringAnEndpointIsNotRoutedIntoTheTunnel) {
+  set_endpoints({{0, ip("192.168.12.2")}, {1, ip("192.168.13.2")}});
+  announce(b_, "192.168.12.0/25", {65002}, "169.254.12.2");  // covers site2's own endpoint
+  announce(c_, "192.168.12.0/30", {65003}, "169.254.13.2");  // covers another peer's endpoint
+  announce(b_, "10.2.0.0/16", {65002}, "169.254.12.2");      // an ordinary prefix
+  for (const char* p : {"192.168.12.0/25", "192.168.12.0/30"}) {
+    EXPECT_FALSE(fib_.desired(pfx(p))) << p;
+    EXPECT_TRUE(tunnel_.learned(pfx(p)).empty()) << p;
+    EXPECT_FALSE(routing_->installed().count(pfx(p))) << p;
+    ASSERT_TRUE(withheld(p)) << p;
+    EXPECT_EQ(routing_->withheld().at(pfx(p)).peer, 0u);
+    EXPECT_EQ(routing_->withheld().at(pfx(p)).endpoint, ip("192.168.12.2"));
+  }
+  EXPECT_EQ(routing_->withheld_total(), 2u);
+  ASSERT_TRUE(fib_.desired(pfx("10.2.0.0/16")));
+  EXPECT_EQ(tunnel_.learned(pfx("10.2.0.0/16")), S{0});
+  // The RIB still has the route as best (only the tunnel side is withheld).
+  auto paths = rib_.show_route(pfx("192.168.12.0/25"));
+  ASSERT_EQ(paths.size(), 1u);
+  EXPECT_TRUE(paths[0].best);
+  // Withdrawn: forgotten by the guard too.
+  Prefix p = pfx("192.168.12.0/25");
+  rib_.withdraw(b_, std::span<const Prefix>(&p, 1));
+  EXPECT_FALSE(withheld("192.168.12.0/25"));
+  EXPECT_TRUE(withheld("192.168.12.0/30"));
+}
+
+TEST_F(LoopGuardTest, EndpointChangeReevaluatesInstalledAndWithheldRoutes) {
+  set_endpoints({{0, ip("192.168.12.2")}});
+  announce(c_, "198.51.100.0/24", {65003}, "169.254.13.2");
+  const Prefix p = pfx("198.51.100.0/24");
+  ASSERT_TRUE(fib_.desired(p));
+  ASSERT_EQ(tunnel_.learned(p), S{1});
+  // site2 roams into that prefix: the route into the tunnel goes, in one batch.
+  tunnel_.batches.clear();
+  set_endpoints({{0, ip("198.51.100.7")}});
+  EXPECT_FALSE(fib_.desired(p));
+  EXPECT_TRUE(tunnel_.learned(p).empty());
+  ASSERT_EQ(tunnel_.batches.size(), 1u);
+  ASSERT_EQ(tunnel_.batches[0].size(), 1u);
+  EXPECT_FALSE(tunnel_.batches[0][0].add);
+  ASSERT_TRUE(withheld("198.51.100.0/24"));
+  EXPECT_EQ(routing_->withheld().at(p).endpoint, ip("198.51.100.7"));
+  // Nothing changed: nothing happens.
+  tunnel_.batches.clear();
+  routing_->endpoints_changed();
+  EXPECT_TRUE(tunnel_.batches.empty());
+  // It roams back out: the route returns on both sides.
+  set_endpoints({{0, ip("192.168.12.2")}});
+  ASSERT_TRUE(fib_.desired(p));
+  EXPECT_EQ(fib_.desired(p)->nexthops[0].ifindex, 42u);
+  EXPECT_EQ(tunnel_.learned(p), S{1});
+  EXPECT_FALSE(withheld("198.51.100.0/24"));
+  // The peer goes away (no endpoint at all) after roaming in again: installed again.
+  set_endpoints({{0, ip("198.51.100.7")}});
+  EXPECT_FALSE(fib_.desired(p));
+  set_endpoints({});
+  ASSERT_TRUE(fib_.desired(p));
+  EXPECT_EQ(tunnel_.learned(p), S{1});
+  EXPECT_TRUE(routing_->withheld().empty());
+}
+
+TEST_F(LoopGuardTest, RouteLearnedBeforeTheEndpointIsKnownIsRemovedWhenItIs) {
+  announce(b_, "192.168.12.0/25", {65002}, "169.254.12.2");
+  ASSERT_TRUE(fib_.desired(pfx("192.168.12.0/25")));
+  set_endpoints({{0, ip("192.168.12.2")}});
+  EXPECT_FALSE(fib_.desired(pfx("192.168.12.0/25")));
+  EXPECT_TRUE(tunnel_.learned(pfx("192.168.12.0/25")).empty());
+}
+
+TEST_F(LoopGuardTest, NonTunnelNextHopCoveringAnEndpointIsInstalled) {
+  set_endpoints({{0, ip("192.168.12.2")}});
+  announce(b_, "192.168.12.0/25", {65002}, "192.168.50.7");  // via the underlay LAN
+  const fib::RouteTarget* t = fib_.desired(pfx("192.168.12.0/25"));
+  ASSERT_TRUE(t);
+  ASSERT_EQ(t->nexthops.size(), 1u);
+  EXPECT_EQ(t->nexthops[0].gateway, ip("192.168.50.7"));
+  EXPECT_TRUE(routing_->withheld().empty());
+  EXPECT_EQ(routing_->withheld_total(), 0u);
+}
+
+TEST_F(LoopGuardTest, MoreSpecificConnectedNetworkKeepsTheEndpointOnTheUnderlay) {
+  set_endpoints({{0, ip("192.168.12.2")}});
+  announce(b_, "192.168.0.0/16", {65002}, "169.254.12.2");  // the /24 underlay is more specific
+  EXPECT_TRUE(fib_.desired(pfx("192.168.0.0/16")));
+  EXPECT_EQ(tunnel_.learned(pfx("192.168.0.0/16")), S{0});
+  announce(b_, "192.168.12.0/24", {65002}, "169.254.12.2");  // equal length: not shadowed
+  EXPECT_FALSE(fib_.desired(pfx("192.168.12.0/24")));
+  EXPECT_TRUE(withheld("192.168.12.0/24"));
+  // The underlay network goes away: the /16 would now take the endpoint.
+  routing_->set_connected({{pfx("169.254.12.0/30"), 42}, {pfx("169.254.13.0/30"), 42}});
+  EXPECT_FALSE(fib_.desired(pfx("192.168.0.0/16")));
+  EXPECT_TRUE(tunnel_.learned(pfx("192.168.0.0/16")).empty());
+  set_underlay({});
+  EXPECT_TRUE(fib_.desired(pfx("192.168.0.0/16")));
+  EXPECT_EQ(tunnel_.learned(pfx("192.168.0.0/16")), S{0});
+}
+
+TEST_F(LoopGuardTest, Ipv6EndpointIsGuardedAndFamiliesDoNotMix) {
+  tunnel_.inner[ip("fd99:12::2")] = 0;
+  routing_->tunnel_changed();
+  set_endpoints({{0, ip("2001:db8:12::2")}});
+  announce(b_, "2001:db8::/32", {65002}, "fd99:12::2");
+  announce(b_, "fd00:2::/48", {65002}, "fd99:12::2");
+  announce(b_, "0.0.0.0/0", {65002}, "169.254.12.2");  // IPv4: cannot hold a v6 endpoint
+  EXPECT_FALSE(fib_.desired(pfx("2001:db8::/32")));
+  EXPECT_TRUE(tunnel_.learned(pfx("2001:db8::/32")).empty());
+  EXPECT_TRUE(withheld("2001:db8::/32"));
+  EXPECT_TRUE(fib_.desired(pfx("fd00:2::/48")));
+  EXPECT_TRUE(fib_.desired(pfx("0.0.0.0/0")));
+}
+
+TEST_F(LoopGuardTest, StaticAllowedIpCoveringAnEndpointGetsNoKernelRoute) {
+  tunnel_.inner[ip("192.168.12.2")] = 1;  // a peer's allowed-ips hold another's endpoint
+  routing_->tunnel_changed();
+  EXPECT_TRUE(fib_.desired(pfx("192.168.12.2/32")));  // endpoint not known yet
+  set_endpoints({{0, ip("192.168.12.2")}});
+  EXPECT_FALSE(fib_.desired(pfx("192.168.12.2/32")));
+  EXPECT_EQ(routing_->withheld_allowed_ips().count(pfx("192.168.12.2/32")), 1u);
+  set_endpoints({{0, ip("192.168.12.3")}});
+  EXPECT_TRUE(fib_.desired(pfx("192.168.12.2/32")));
+  EXPECT_TRUE(routing_->withheld_allowed_ips().empty());
+}
+
+class EcmpLoopGuardTest : public EcmpRoutingTest {};
+
+TEST_F(EcmpLoopGuardTest, OnlyThePrefixCoveringAnEndpointIsWithheldFromTheSet) {
+  routing_->set_connected({{pfx("169.254.12.0/30"), 42},
+                           {pfx("169.254.13.0/30"), 42},
+                           {pfx("169.254.14.0/30"), 42},
+                           {pfx("192.168.50.0/24"), 7}});
+  tunnel_.eps = {{1, ip("192.168.13.2")}};  // site3's endpoint
+  routing_->endpoints_changed();
+  // ECMP via tunnel peers 0 and 2, one prefix covering site3's endpoint.
+  for (auto [peer, nh] : {std::pair{b_, "169.254.12.2"}, std::pair{b2_, "169.254.14.2"}}) {
+    announce(peer, "10.2.0.0/16", {65002}, nh);
+    announce(peer, "192.168.13.0/24", {65002}, nh);
+  }
+  EXPECT_EQ(tunnel_.learned(pfx("10.2.0.0/16")), (S{0, 2}));
+  EXPECT_TRUE(fib_.desired(pfx("10.2.0.0/16")));
+  EXPECT_TRUE(tunnel_.learned(pfx("192.168.13.0/24")).empty());
+  EXPECT_FALSE(fib_.desired(pfx("192.168.13.0/24")));
+  ASSERT_EQ(routing_->withheld().count(pfx("192.168.13.0/24")), 1u);
+  EXPECT_EQ(routing_->withheld().at(pfx("192.168.13.0/24")).wanted.tunnel_peers.size(), 2u);
+  // Once site3 moves away, the whole set is installed in one batch.
+  tunnel_.batches.clear();
+  tunnel_.eps = {{1, ip("203.0.113.3")}};
+  routing_->endpoints_changed();
+  EXPECT_EQ(tunnel_.learned(pfx("192.168.13.0/24")), (S{0, 2}));
+  EXPECT_TRUE(fib_.desired(pfx("192.168.13.0/24")));
+  EXPECT_EQ(tunnel_.batches.size(), 1u);
+}
+
+TEST_F(EcmpLoopGuardTest, NonTunnelMembersOfAnEcmpSetStay) {
+  routing_->set_connected({{pfx("169.254.12.0/30"), 42},
+                           {pfx("169.254.13.0/30"), 42},
+                           {pfx("169.254.14.0/30"), 42},
+                           {pfx("192.168.50.0/24"), 7}});
+  tunnel_.eps = {{0, ip("192.168.12.2")}};
+  routing_->endpoints_changed();
+  // Equal paths: one into the tunnel (site2), one over the underlay LAN.
+  announce(b_, "192.168.12.0/24", {65002}, "169.254.12.2");
+  announce(b2_, "192.168.12.0/24", {65002}, "192.168.50.7");
+  const fib::RouteTarget* t = fib_.desired(pfx("192.168.12.0/24"));
+  ASSERT_TRUE(t);
+  ASSERT_EQ(t->nexthops.size(), 1u);
+  EXPECT_EQ(t->nexthops[0].gateway, ip("192.168.50.7"));
+  EXPECT_EQ(t->nexthops[0].ifindex, 7u);
+  EXPECT_TRUE(tunnel_.learned(pfx("192.168.12.0/24")).empty());
+  EXPECT_EQ(routing_->withheld().count(pfx("192.168.12.0/24")), 1u);
 }
 
 }  // namespace
