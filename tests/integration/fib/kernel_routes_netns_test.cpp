@@ -117,3 +117,38 @@ TEST(KernelRoutesNetns, IgnoresOwnRoutesInTheSameTable) {
   ASSERT_TRUE(run_until(io, [&] { return done; }));
   sh("ip link del kta");
 }
+
+// `ip route replace` to a protocol that is not redistributed: the kernel sends
+// only the new route (NLM_F_REPLACE), which must withdraw the old one. Two
+// kernel selectors (ospf in main, bird in table 100) both apply.
+TEST(KernelRoutesNetns, ReplaceByExcludedProtocolWithdraws) {
+  if (!enter_private_netns()) GTEST_SKIP() << "needs root (unshare CLONE_NEWNET)";
+  sh("ip link add kxa type veth peer name kxb && ip link set kxa up && ip link set kxb up");
+  sh("ip addr add 10.8.0.1/24 dev kxa");
+  asio::io_context io;
+  Listener l;
+  RouteSourceFilter f;
+  f.kernel = true;
+  f.kernel_selectors = {{*RouteSourceFilter::parse_protocols({"ospf"}), 254},
+                        {*RouteSourceFilter::parse_protocols({"bird"}), 100}};
+  KernelRoutes kr(io, f, l);
+  ASSERT_TRUE(kr.start().ok());
+  ASSERT_TRUE(run_until(io, [&] { return kr.synced(); }));
+
+  sh("ip route add 10.77.0.0/24 via 10.8.0.2 proto ospf");
+  sh("ip route add 10.78.0.0/24 via 10.8.0.2 proto bird table 100");
+  sh("ip route add 10.79.0.0/24 via 10.8.0.2 proto bird");  // bird in main: not selected
+  ASSERT_TRUE(run_until(io, [&] { return l.has(K, "10.77.0.0/24") && l.has(K, "10.78.0.0/24"); }));
+  EXPECT_FALSE(l.has(K, "10.79.0.0/24"));
+  sh("ip route replace 10.77.0.0/24 via 10.8.0.2 proto static");
+  ASSERT_TRUE(run_until(io, [&] { return !l.has(K, "10.77.0.0/24"); }));
+  sh("ip route replace 10.77.0.0/24 via 10.8.0.3 proto ospf");
+  ASSERT_TRUE(run_until(io, [&] { return l.has(K, "10.77.0.0/24"); }));
+  EXPECT_EQ(*l.routes.at({K, *Prefix::parse("10.77.0.0/24")}).nexthop,
+            *IpAddress::parse("10.8.0.3"));
+  sh("ip route replace 10.78.0.0/24 via 10.8.0.2 proto static table 100");
+  ASSERT_TRUE(run_until(io, [&] { return !l.has(K, "10.78.0.0/24"); }));
+  EXPECT_TRUE(l.has(K, "10.77.0.0/24"));
+  EXPECT_EQ(kr.stats()["malformed"], 0);
+  sh("ip link del kxa");
+}
