@@ -74,12 +74,21 @@ std::optional<Family> family_arg(const ctl::Json& args) {
   return std::nullopt;
 }
 
+// A string argument ("" when absent); nullopt when present with another type, which
+// the callers refuse rather than let nlohmann's conversion throw.
+std::optional<std::string> string_arg(const ctl::Json& args, const char* key) {
+  if (!args.is_object() || !args.contains(key)) return std::string();
+  if (!args[key].is_string()) return std::nullopt;
+  return args[key].get<std::string>();
+}
+
 }  // namespace
 
 ctl::Json Speaker::show_neighbors(const ctl::Json& args) const {
   ctl::Json list = ctl::Json::array();
   auto now = std::chrono::steady_clock::now();
-  std::string only = args.is_object() ? args.value("name", std::string()) : std::string();
+  // A non-string name matches nothing (this command has no error path).
+  std::string only = string_arg(args, "name").value_or("\n");
   for (const auto& [name, p] : peers_) {
     if (!only.empty() && only != name && only != p->cfg().address.str()) continue;
     const bgp::Session& s = p->session();
@@ -170,6 +179,13 @@ Result<ctl::Json> Speaker::show_routes(const ctl::Json& args) const {
     }
     if (!neighbor) return make_error("no such neighbor: " + n);
   }
+  // Typed reads only: a control client's JSON must not reach a conversion that throws
+  // or, for a float into size_t, is undefined behaviour.
+  for (const char* flag : {"received", "advertised"})
+    if (args.contains(flag) && !args[flag].is_boolean())
+      return make_error(std::string(flag) + " must be true or false");
+  if (args.contains("limit") && !args["limit"].is_number_unsigned())
+    return make_error("limit must be a non-negative integer");
   bool received = args.value("received", false);
   bool advertised = args.value("advertised", false);
   if (advertised) {
@@ -219,8 +235,10 @@ Result<ctl::Json> Speaker::show_route(const ctl::Json& args) const {
 }
 
 Result<ctl::Json> Speaker::clear_neighbor(const ctl::Json& args) {
-  std::string name = args.value("name", std::string());
-  if (name.empty()) name = args.value("neighbor", std::string());
+  auto name_arg = string_arg(args, "name");
+  auto neighbor_arg = string_arg(args, "neighbor");
+  if (!name_arg || !neighbor_arg) return make_error("name must be a string");
+  std::string name = name_arg->empty() ? *neighbor_arg : *name_arg;
   if (name.empty()) return make_error("name required (a neighbour name, address, or all)");
   std::vector<Peer*> targets;
   if (name == "all") {

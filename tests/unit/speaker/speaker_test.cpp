@@ -526,3 +526,24 @@ TEST(SpeakerRestart, FreshStartCompletesOnEndOfRibWithoutDeferring) {
 
 }  // namespace
 }  // namespace ferry::speaker
+
+namespace ferry::speaker {
+namespace {
+
+// Control-client arguments of the wrong JSON type are refused with an error; they
+// never reach a conversion that throws or, for a huge float into size_t, is
+// undefined behaviour (found by fuzz_ctl).
+TEST_F(SpeakerTest, ShowAndClearRefuseMistypedArguments) {
+  EXPECT_FALSE(b.sp.show_routes({{"limit", 1e300}}).ok());
+  EXPECT_FALSE(b.sp.show_routes({{"limit", -1}}).ok());
+  EXPECT_FALSE(b.sp.show_routes({{"received", "yes"}}).ok());
+  EXPECT_FALSE(b.sp.show_routes({{"advertised", 1}}).ok());
+  EXPECT_TRUE(b.sp.show_routes({{"limit", 5}}).ok());
+  EXPECT_FALSE(b.sp.clear_neighbor({{"name", 7}}).ok());
+  EXPECT_FALSE(b.sp.clear_neighbor({{"neighbor", ctl::Json::array()}}).ok());
+  EXPECT_EQ(b.sp.show_neighbors({{"name", 3}})["neighbors"].size(), 0u);
+  EXPECT_EQ(b.sp.show_neighbors(ctl::Json::object())["neighbors"].size(), 1u);
+}
+
+}  // namespace
+}  // namespace ferry::speaker
