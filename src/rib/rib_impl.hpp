@@ -18,8 +18,6 @@
 
 namespace ferry::rib {
 
-constexpr int kAdvBits = 32;
-
 constexpr uint32_t kFirstBgpPeer = 8;
 
 // Export results for one pull: (source attributes, source peer, family) ->

@@ -17,9 +17,9 @@ void Rib::Impl::set_advertised(PeerState& ps, const Prefix& prefix, PathList* e,
   if (ps.out_bit >= 0) {
     uint32_t bit = 1u << ps.out_bit;
     if (on)
-      e->adv |= bit;
+      e->adv = static_cast<uint16_t>(e->adv | bit);
     else
-      e->adv &= ~bit;
+      e->adv = static_cast<uint16_t>(e->adv & ~bit);
   } else if (on) {
     ps.adj_out_overflow.get(prefix);
   } else {
@@ -38,8 +38,8 @@ void Rib::Impl::clear_out_bits(PeerState& ps) {
       Prefix prefix;
       for (size_t i = 0, n = loc.capacity(fam); i < n; ++i) {
         if (PathList* e = loc.at(fam, i, &prefix)) {
-          e->adv &= mask;
-          e->queued &= mask;
+          e->adv = static_cast<uint16_t>(e->adv & mask);
+          e->queued = static_cast<uint16_t>(e->queued & mask);
           maybe_erase(prefix, *e);
         }
       }
@@ -64,7 +64,7 @@ void Rib::Impl::enqueue(PeerState& ps, const Prefix& prefix, PathList& e) {
   if (ps.out_bit >= 0) {
     uint32_t bit = 1u << ps.out_bit;
     if (e.queued & bit) return;
-    e.queued |= bit;
+    e.queued = static_cast<uint16_t>(e.queued | bit);
   } else {
     bool inserted = false;
     ps.queued.get(prefix, &inserted);
@@ -328,7 +328,7 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
       Prefix prefix = ps->queue[ps->queue_head++];
       PathList* e = loc.find(prefix);
       if (ps->out_bit >= 0) {
-        if (e) e->queued &= ~(1u << ps->out_bit);
+        if (e) e->queued = static_cast<uint16_t>(e->queued & ~(1u << ps->out_bit));
       } else {
         ps->queued.erase(prefix);
       }
