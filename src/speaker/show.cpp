@@ -184,7 +184,7 @@ Result<ctl::Json> Speaker::show_routes(const ctl::Json& args) const {
   for (const char* flag : {"received", "advertised"})
     if (args.contains(flag) && !args[flag].is_boolean())
       return make_error(std::string(flag) + " must be true or false");
-  if (args.contains("limit") && !args["limit"].is_number_unsigned())
+  if (args.contains("limit") && !(args["limit"].is_number_integer() && args["limit"] >= 0))
     return make_error("limit must be a non-negative integer");
   bool received = args.value("received", false);
   bool advertised = args.value("advertised", false);
