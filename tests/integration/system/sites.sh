@@ -169,6 +169,8 @@ sites_fib_matches_rib() {
     ft_in "gw$i" ip -j -4 route show proto 200
     echo
     ft_in "gw$i" ip -j -6 route show proto 200
+    echo "---FIB---"
+    sites_ctl "$i" show fib --json
   } | python3 "$SITES_HELPER" fib-matches-rib
 }
 
