@@ -163,6 +163,15 @@ struct PathView {
   LossReason reason = LossReason::None;
 };
 
+// One Adj-RIB-Out entry (show routes --advertised): a prefix the peer has been
+// sent, with the attributes the export rules give it now. pending: a change for
+// it is queued and not sent yet; attrs null: a withdrawal is queued.
+struct AdvertisedRoute {
+  Prefix prefix;
+  AttrRef attrs;
+  bool pending = false;
+};
+
 struct PeerCounters {
   uint64_t received = 0;    // prefixes in Adj-RIB-In (pre-policy)
   uint64_t accepted = 0;    // ... accepted by import
@@ -258,6 +267,9 @@ class Rib {
   // Every prefix with its best path (and ECMP set), in no particular order.
   void for_each_best(const std::function<void(const Prefix&, const PathView& best,
                                               std::span<const NextHop> active)>& fn) const;
+  // The peer's Adj-RIB-Out: what it has been sent (the RIB keeps one bit per prefix
+  // and peer; the attributes are recomputed). Not const: exports are interned.
+  void for_each_advertised(PeerId p, const std::function<void(const AdvertisedRoute&)>& fn);
   // Full current state for a new listener.
   std::vector<BestChange> snapshot_best() const;
   std::optional<PeerStatus> peer_status(PeerId p) const;

@@ -364,4 +364,24 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
   return res;
 }
 
+void Rib::for_each_advertised(PeerId p, const std::function<void(const AdvertisedRoute&)>& fn) {
+  Impl& m = *impl_;
+  PeerState* ps = m.peer(p);
+  if (!ps || ps->local) return;
+  m.loc.for_each([&](const Prefix& prefix, PathList& e) {
+    if (!m.advertised(*ps, prefix, &e)) return;
+    AdvertisedRoute r{prefix, AttrRef(), false};
+    for (const Path& x : e) {
+      if (!(x.flags & kPathBest)) continue;
+      r.attrs = m.export_attrs(*ps, prefix, x, nullptr, true);
+      break;
+    }
+    if (ps->out_bit >= 0)
+      r.pending = (e.queued >> ps->out_bit) & 1;
+    else
+      r.pending = ps->queued.find(prefix) != nullptr;
+    fn(r);
+  });
+}
+
 }  // namespace ferry::rib

@@ -188,9 +188,8 @@ Result<ctl::Json> Speaker::show_routes(const ctl::Json& args) const {
     return make_error("limit must be a non-negative integer");
   bool received = args.value("received", false);
   bool advertised = args.value("advertised", false);
-  if (advertised) {
-    return make_error("the advertised view (Adj-RIB-Out) is not exposed by the RIB yet");
-  }
+  if (advertised && received) return make_error("received and advertised exclude each other");
+  if (advertised && !neighbor) return make_error("advertised needs a neighbor");
   size_t limit = args.value("limit", size_t{100000});
   ctl::Json routes = ctl::Json::array();
   size_t total = 0;
@@ -199,7 +198,24 @@ Result<ctl::Json> Speaker::show_routes(const ctl::Json& args) const {
     if (filter && !filter->contains(p)) return false;
     return true;
   };
-  if (!neighbor) {
+  if (advertised) {
+    // Adj-RIB-Out: what the neighbour has been sent, with the attributes as sent
+    // (after export policy, AS prepend, next-hop-self).
+    rib_.for_each_advertised(neighbor->id(), [&](const rib::AdvertisedRoute& r) {
+      if (!want(r.prefix)) return;
+      ++total;
+      if (routes.size() >= limit) return;
+      ctl::Json j;
+      j["prefix"] = r.prefix.str();
+      if (r.attrs) attrs_json(*r.attrs, j);
+      j["peer"] = neighbor->cfg().name;
+      j["peer_address"] = neighbor->cfg().address.str();
+      j["best"] = true;
+      j["pending"] = r.pending;
+      j["withdraw_pending"] = !r.attrs;
+      routes.push_back(std::move(j));
+    });
+  } else if (!neighbor) {
     rib_.for_each_best(
         [&](const Prefix& p, const rib::PathView& best, std::span<const rib::NextHop>) {
           if (!want(p)) return;
@@ -221,7 +237,12 @@ Result<ctl::Json> Speaker::show_routes(const ctl::Json& args) const {
       }
     }
   }
-  return ctl::Json{{"routes", std::move(routes)}, {"count", total}, {"truncated", total > limit}};
+  const char* view = advertised ? "advertised" : received ? "received" : "accepted";
+  if (!neighbor) view = "best";
+  return ctl::Json{{"routes", std::move(routes)},
+                   {"count", total},
+                   {"truncated", total > limit},
+                   {"view", view}};
 }
 
 Result<ctl::Json> Speaker::show_route(const ctl::Json& args) const {

@@ -74,14 +74,21 @@ std::string routes(const Json& res) {
   for (const auto& r : res.value("routes", Json::array())) {
     std::string flag = r.value("best", false) ? "*" : (r.value("active", false) ? "+" : " ");
     if (r.value("stale", false)) flag += "s";
+    if (r.value("withdraw_pending", false)) {
+      flag = "w";  // advertised view: a withdrawal is queued
+    } else if (r.value("pending", false)) {
+      flag += "p";  // advertised view: a change is queued
+    }
     std::string comms = join(r.value("communities", Json::array()));
     std::string large = join(r.value("large_communities", Json::array()));
     if (!large.empty()) comms += (comms.empty() ? "" : " ") + large;
     rows.push_back({flag, str(r, "prefix"), str(r, "next_hop"), str(r, "peer"), as_path(r),
                     str(r, "local_pref"), str(r, "med"), str(r, "origin"), comms});
   }
-  std::string out = table(
-      {"", "prefix", "next hop", "from", "as path", "lpref", "med", "origin", "communities"}, rows);
+  const bool sent = res.value("view", "") == "advertised";
+  std::string out = table({"", "prefix", "next hop", sent ? "to" : "from", "as path", "lpref",
+                           "med", "origin", "communities"},
+                          rows);
   out += std::to_string(res.value("count", rows.size())) + " routes";
   if (res.value("truncated", false)) out += " (output truncated)";
   out += "\n";

@@ -548,3 +548,45 @@ TEST_F(SpeakerTest, ShowAndClearRefuseMistypedArguments) {
 
 }  // namespace
 }  // namespace ferry::speaker
+
+namespace ferry::speaker {
+namespace {
+
+// show routes --advertised: the neighbour's Adj-RIB-Out, with the attributes as sent
+// (our AS prepended towards eBGP, next hop self), never a route back to its source.
+TEST_F(SpeakerTest, AdvertisedViewShowsWhatTheNeighborWasSent) {
+  connect();
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  bgp::PathAttributes attrs;
+  attrs.origin = bgp::Origin::Igp;
+  attrs.communities = {(65001u << 16) | 7};
+  a.rib.originate(rib::RouteSource::Static, P("10.1.0.0/16"), attrs);
+  b.rib.originate(rib::RouteSource::Static, P("10.2.0.0/16"), attrs);
+  ASSERT_TRUE(run_until(
+      io, [&] { return b.has_route(P("10.1.0.0/16")) && a.has_route(P("10.2.0.0/16")); }));
+
+  auto adv = a.sp.show_routes({{"neighbor", "b"}, {"advertised", true}});
+  ASSERT_TRUE(adv.ok()) << adv.error();
+  ASSERT_EQ((*adv)["routes"].size(), 1u) << (*adv).dump();  // not b's own 10.2/16 back
+  const auto& r = (*adv)["routes"][0];
+  EXPECT_EQ(r["prefix"], "10.1.0.0/16");
+  EXPECT_EQ(r["as_path"], ctl::Json({65001}));
+  EXPECT_EQ(r["next_hop"], "127.0.0.1");
+  EXPECT_EQ(r["communities"], ctl::Json({"65001:7"}));
+  EXPECT_FALSE(r["pending"].get<bool>());
+  EXPECT_EQ((*adv)["count"], 1);
+
+  // Withdrawn and sent: gone from the view.
+  a.rib.unoriginate(rib::RouteSource::Static, P("10.1.0.0/16"));
+  ASSERT_TRUE(run_until(io, [&] { return !b.has_route(P("10.1.0.0/16")); }));
+  adv = a.sp.show_routes({{"neighbor", "b"}, {"advertised", true}});
+  ASSERT_TRUE(adv.ok());
+  EXPECT_EQ((*adv)["routes"].size(), 0u);
+
+  EXPECT_FALSE(a.sp.show_routes({{"advertised", true}}).ok());  // needs a neighbor
+  EXPECT_FALSE(
+      a.sp.show_routes({{"neighbor", "b"}, {"advertised", true}, {"received", true}}).ok());
+}
+
+}  // namespace
+}  // namespace ferry::speaker
