@@ -51,6 +51,10 @@ void RouteTarget::canonicalize() {
   }
   std::sort(nexthops.begin(), nexthops.end());
   nexthops.erase(std::unique(nexthops.begin(), nexthops.end()), nexthops.end());
+  // A weight only means something relative to other next hops: a lone one (e.g. a
+  // one-entry RTA_MULTIPATH with rtnh_hops != 0) is the same route as weight 1,
+  // which is how it is encoded (RTA_GATEWAY/RTA_OIF carry no weight).
+  if (nexthops.size() == 1) nexthops.front().weight = 1;
 }
 
 std::string RouteTarget::str() const {

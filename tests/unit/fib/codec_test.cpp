@@ -163,6 +163,31 @@ TEST(NlCodec, BuiltMessagesParseBack) {
   EXPECT_EQ(r.target, t);
 }
 
+// Found by fuzz_fib_netlink: an RTA_MULTIPATH with a single rtnexthop whose
+// rtnh_hops is 0x41 (weight 66). A lone next hop's weight means nothing, and a
+// single next hop is encoded without one, so it parses as weight 1 and the route
+// re-encodes to itself.
+TEST(NlCodec, LoneMultipathNextHopHasWeightOne) {
+  const std::vector<uint8_t> msg = {
+      0x40, 0x00, 0x00, 0x00, 0x18, 0x00, 0x22, 0x00, 0xc6, 0x5d, 0x07, 0x6b, 0xa6,
+      0x1c, 0x00, 0x18, 0x02, 0x00, 0x00, 0x00, 0xfe, 0xbc, 0x00, 0x01, 0x00, 0x00,
+      0x00, 0x00, 0x08, 0x00, 0x0f, 0x00, 0xfe, 0x00, 0x00, 0x00, 0x08, 0x00, 0x01,
+      0x00, 0x0a, 0x07, 0x00, 0x00, 0x14, 0x00, 0x09, 0x00, 0x10, 0x00, 0x00, 0x41,
+      0x03, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x05, 0x0a, 0x01, 0x00, 0x02};
+  ParseResult pr;
+  parse_netlink(msg, pr);
+  ASSERT_EQ(pr.messages.size(), 1u);
+  const auto& r = std::get<RouteMessage>(pr.messages[0].body).route;
+  ASSERT_EQ(r.target.nexthops.size(), 1u);
+  EXPECT_EQ(r.target.nexthops[0].weight, 1);
+  auto bytes =
+      build(build_route_replace, r.prefix, r.target, RouteKeys{r.table, r.protocol, r.metric}, 1);
+  ParseResult back;
+  parse_netlink(bytes, back);
+  ASSERT_EQ(back.messages.size(), 1u);
+  EXPECT_EQ(std::get<RouteMessage>(back.messages[0].body).route.target, r.target);
+}
+
 // Kernel's RTM_NEWROUTE for `ip -6 route replace 2001:db8:7::/48 proto 200 metric 20
 // nexthop via 2001:db8::2 dev va nexthop via 2001:db8::3 dev va` (veth peer down, so
 // each next hop carries RTNH_F_LINKDOWN), followed by NLMSG_DONE.
