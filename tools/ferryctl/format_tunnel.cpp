@@ -95,6 +95,9 @@ std::string format_tunnels(const Json& r) {
   out << "\n  public key: " << r.value("public_key", std::string("?"))
       << "\n  listening port: " << r.value("listen_port", 0) << "\n";
   if (auto d = drops(r["drops"]); !d.empty()) out << "  drops: " << d << "\n";
+  // Cookie replies (WireGuard §5.4.7) are what the device answers a handshake flood with.
+  if (r.value("cookie_sent", uint64_t{0}) > 0)
+    out << "  cookie replies sent (under load): " << r.value("cookie_sent", uint64_t{0}) << "\n";
   if (r.value("ecmp_prefixes", uint64_t{0}) > 0)
     out << "  ecmp prefixes: " << r.value("ecmp_prefixes", uint64_t{0}) << "\n";
   std::vector<std::vector<std::string>> rows;
