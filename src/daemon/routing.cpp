@@ -3,10 +3,48 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "common/log.hpp"
 
 namespace ferry::daemon {
+
+size_t Routing::InstalledHash::operator()(const Installed& v) const noexcept {
+  size_t h = v.kernel ? fib::RouteTargetHash{}(*v.kernel) * 31 + 1 : 0;
+  for (uint32_t p : v.tunnel_peers) h = h * 1000003u ^ (p + 0x9e3779b9u);
+  return h;
+}
+
+uint32_t Routing::InstalledPool::intern(const Installed& v) {
+  auto it = ids_.find(v);
+  if (it != ids_.end()) return it->second;
+  uint32_t id;
+  if (!free_.empty()) {
+    id = free_.back();
+    free_.pop_back();
+  } else {
+    values_.push_back(nullptr);
+    refs_.push_back(0);
+    id = static_cast<uint32_t>(values_.size());
+  }
+  auto [node, inserted] = ids_.emplace(v, id);
+  values_[id - 1] = &node->first;
+  refs_[id - 1] = 0;
+  return id;
+}
+
+void Routing::InstalledPool::release(uint32_t id) {
+  if (--refs_[id - 1] != 0) return;
+  ids_.erase(*values_[id - 1]);
+  values_[id - 1] = nullptr;
+  free_.push_back(id);
+}
+
+const Routing::Installed& Routing::InstalledView::at(const Prefix& p) const {
+  const Installed* v = find(p);
+  if (!v) throw std::out_of_range("routing: prefix not installed: " + p.str());
+  return *v;
+}
 
 Routing::Routing(rib::Rib& rib, fib::Fib* fib, TunnelRoutes* tunnel)
     : rib_(rib), fib_(fib), tunnel_(tunnel) {
@@ -76,12 +114,12 @@ void Routing::sync_static_kernel_routes(const std::vector<Prefix>& now) {
     });
   };
   for (const auto& old : tunnel_static_)
-    if (std::find(now.begin(), now.end(), old) == now.end() && !installed_.count(old))
+    if (std::find(now.begin(), now.end(), old) == now.end() && !installed_.find(old))
       fib_->remove(old);
   for (const auto& p : now) {
     if (on_link(p)) {
       // The connected subnet covers it (it may not have been known earlier).
-      if (!installed_.count(p) && fib_->desired(p)) fib_->remove(p);
+      if (!installed_.find(p) && fib_->desired(p)) fib_->remove(p);
       continue;
     }
     if (auto e = loops_endpoint(p)) {
@@ -91,7 +129,7 @@ void Routing::sync_static_kernel_routes(const std::vector<Prefix>& now) {
           w->second.endpoint != e->addr)
         note_withheld(p, *e, w == withheld_allowed_.end());
       withheld_allowed_[p] = Withheld{e->peer, e->addr, {}};
-      if (!installed_.count(p) && fib_->desired(p)) fib_->remove(p);
+      if (!installed_.find(p) && fib_->desired(p)) fib_->remove(p);
       continue;
     }
     if (withheld_allowed_.erase(p))
@@ -153,26 +191,30 @@ void Routing::reevaluate_guard() {
     for (int len = 0; len <= family_bits(e.addr.family()); ++len) {
       const Prefix q(e.addr, len);
       if (todo.count(q)) continue;
-      auto it = installed_.find(q);
-      if (it != installed_.end()) todo.emplace(q, it->second);
+      if (const uint32_t* id = installed_.find(q)) todo.emplace(q, pool_.get(*id));
     }
   }
   std::vector<TunnelRoutes::Change> tunnel_changes;
-  for (auto& [p, want] : todo) install(p, std::move(want), tunnel_changes);
+  for (auto& [p, want] : todo) install(p, want, tunnel_changes);
   if (tunnel_ && !tunnel_changes.empty()) tunnel_->apply_learned(tunnel_changes);
   if (!endpoints_.empty() || !withheld_allowed_.empty()) sync_static_kernel_routes(tunnel_static_);
 }
 
-Routing::Installed Routing::want_for(const std::vector<IpAddress>& next_hops, bool blackhole) {
-  Installed want;
+void Routing::want_for(std::span<const rib::NextHop> next_hops, bool blackhole, Installed& want) {
+  // Reuse the vectors' storage: take the kernel next hops out before resetting.
+  std::vector<fib::NextHop> kernel_nhs =
+      want.kernel ? std::move(want.kernel->nexthops) : std::move(spare_nhs_);
+  kernel_nhs.clear();
+  want.kernel.reset();
+  want.tunnel_peers.clear();
   if (blackhole) {
+    spare_nhs_ = std::move(kernel_nhs);
     want.kernel = fib::RouteTarget::blackhole();
-    return want;
+    return;
   }
-  std::vector<fib::NextHop> kernel_nhs;
   bool via_tunnel = false;
-  for (const auto& nh : next_hops) {
-    const auto r = resolver_.resolve(nh);
+  for (const auto& hop : next_hops) {
+    const auto r = resolver_.resolve(hop.address);
     if (!r) {
       ++unresolved_;
       continue;
@@ -197,11 +239,17 @@ Routing::Installed Routing::want_for(const std::vector<IpAddress>& next_hops, bo
     k.ifindex = tunnel_->ifindex();
     kernel_nhs.insert(kernel_nhs.begin(), k);
   }
-  if (!kernel_nhs.empty()) want.kernel = fib::RouteTarget::via(std::move(kernel_nhs));
-  return want;
+  if (kernel_nhs.empty()) {
+    spare_nhs_ = std::move(kernel_nhs);
+    return;
+  }
+  want.kernel.emplace();
+  want.kernel->type = fib::RouteType::Unicast;
+  want.kernel->nexthops = std::move(kernel_nhs);
+  want.kernel->canonicalize();  // as RouteTarget::via
 }
 
-void Routing::install(const Prefix& p, Installed want,
+void Routing::install(const Prefix& p, Installed& want,
                       std::vector<TunnelRoutes::Change>& tunnel_changes) {
   // Loop guard: nothing of a route that covers a tunnel endpoint points into the tunnel.
   if (tunnel_) {
@@ -232,9 +280,15 @@ void Routing::install(const Prefix& p, Installed want,
     }
   }
 
-  auto found = installed_.find(p);
-  if (found == installed_.end() && !want.kernel && want.tunnel_peers.empty()) return;
-  Installed& have = found != installed_.end() ? found->second : installed_[p];
+  // One probe: insert (id 0 for now) only when there is something to install.
+  static const Installed kNothing;
+  const bool want_any = !want.empty();
+  uint32_t* slot = want_any ? &installed_.get(p) : installed_.find(p);
+  if (!slot) return;
+  const uint32_t old_id = *slot;
+  const uint32_t new_id = want_any ? pool_.intern(want) : 0;
+  if (new_id == old_id) return;  // same route as installed: nothing to do
+  const Installed& have = old_id ? pool_.get(old_id) : kNothing;
   // Tunnel side: the prefix maps to the SET of tunnel peers among the active next hops
   // (ECMP; the data plane picks one per flow). Removals first, then additions, all in
   // the caller's single batch: the cryptokey table publishes once, so no packet is sent
@@ -255,17 +309,20 @@ void Routing::install(const Prefix& p, Installed want,
       fib_->remove(p);
     }
   }
-  if (want.kernel || !want.tunnel_peers.empty())
-    have = std::move(want);
-  else
+  if (new_id) {
+    pool_.ref(new_id);
+    *slot = new_id;
+  } else {
     installed_.erase(p);
+  }
+  if (old_id) pool_.release(old_id);  // last: `have` refers into the pool
 }
 
 void Routing::on_best_changes(std::span<const rib::BestChange> changes) {
   std::vector<TunnelRoutes::Change> tunnel_changes;
+  const size_t before = installed_.size();
   for (const auto& c : changes) {
     bool blackhole = false;
-    std::vector<IpAddress> nhs;
     bool ours_to_install = false;
     if (!c.next_hops.empty()) {
       switch (c.source) {
@@ -286,15 +343,17 @@ void Routing::on_best_changes(std::span<const rib::BestChange> changes) {
           break;
       }
     }
-    if (ours_to_install)
-      for (const auto& nh : c.next_hops) nhs.push_back(nh.address);
     if (ours_to_install) {
-      install(c.prefix, want_for(nhs, blackhole), tunnel_changes);
-    } else if (installed_.count(c.prefix) || withheld_.count(c.prefix)) {
-      install(c.prefix, Installed{}, tunnel_changes);  // removes both sides
+      want_for(c.next_hops, blackhole, scratch_);
+      install(c.prefix, scratch_, tunnel_changes);
+    } else if (installed_.find(c.prefix) || withheld_.count(c.prefix)) {
+      Installed none;
+      install(c.prefix, none, tunnel_changes);  // removes both sides
     }
   }
   if (tunnel_ && !tunnel_changes.empty()) tunnel_->apply_learned(tunnel_changes);
+  // After mass withdrawal give the slot array back (a cheap size check otherwise).
+  if (installed_.size() < before) installed_.shrink_if_sparse();
 }
 
 }  // namespace ferry::daemon

@@ -48,6 +48,16 @@
 // networks change, the withheld routes and the installed routes covering an
 // endpoint are re-evaluated, so a route returns once it no longer loops.
 // Routes covering an endpoint via a non-tunnel next hop are installed as usual.
+//
+// Per-prefix state. With a full table (1M prefixes) Routing holds one entry
+// per installed prefix, so the entry must be small and the lookup cheap: a flat
+// open-addressing rib::PrefixMap (IPv4 keys packed in 8 bytes) maps each prefix
+// to a 4-byte id of an interned Installed value (InstalledPool). Almost every
+// prefix shares one of a handful of distinct values (the same next-hop set), so
+// a prefix costs ~16 bytes of slot (x1.75 load headroom) and no heap block.
+// A best change is resolved into a reused scratch value, interned (a lookup in
+// a small cache-resident table), and compared by id with what is installed: an
+// unchanged route costs one flat-map probe and touches neither FIB nor tunnel.
 #pragma once
 
 #include <map>
@@ -61,6 +71,7 @@
 #include "config/config.hpp"
 #include "fib/fib.hpp"
 #include "fib/resolver.hpp"
+#include "rib/prefix_map.hpp"
 #include "rib/rib.hpp"
 #include "tunnel/cryptokey.hpp"
 
@@ -118,12 +129,65 @@ class Routing : public rib::BestPathListener {
 
   void on_best_changes(std::span<const rib::BestChange> changes) override;
 
-  // What Routing installed, for checks and `show fib`.
+  // What Routing installed for one prefix, for checks and `show fib`.
   struct Installed {
     std::vector<uint32_t> tunnel_peers;  // learned allowed prefix of these peers (best first)
     std::optional<fib::RouteTarget> kernel;
+    bool empty() const { return !kernel && tunnel_peers.empty(); }
+    bool operator==(const Installed&) const = default;
   };
-  const std::unordered_map<Prefix, Installed>& installed() const { return installed_; }
+  struct InstalledHash {
+    size_t operator()(const Installed& v) const noexcept;
+  };
+
+  // Interns Installed values: each distinct value is stored once, under an id
+  // >= 1 that is reference-counted by the prefixes using it (ids are reused).
+  class InstalledPool {
+   public:
+    // The id of v, adding v (with no references) if new. Does not add a reference.
+    uint32_t intern(const Installed& v);
+    void ref(uint32_t id) { ++refs_[id - 1]; }
+    // Drops a reference; the value goes away with its last one.
+    void release(uint32_t id);
+    // Valid while id is referenced (or interned and not yet released).
+    const Installed& get(uint32_t id) const { return *values_[id - 1]; }
+    size_t distinct() const { return ids_.size(); }
+
+   private:
+    std::unordered_map<Installed, uint32_t, InstalledHash> ids_;  // value -> id
+    std::vector<const Installed*> values_;  // id - 1 -> value (node in ids_; stable)
+    std::vector<uint32_t> refs_;            // id - 1 -> references
+    std::vector<uint32_t> free_;            // released ids
+  };
+
+  // Read-only view of the installed routes: prefix -> Installed.
+  class InstalledView {
+   public:
+    InstalledView(const rib::PrefixMap<uint32_t>& ids, const InstalledPool& pool)
+        : ids_(ids), pool_(pool) {}
+    size_t size() const { return ids_.size(); }
+    bool empty() const { return ids_.size() == 0; }
+    size_t count(const Prefix& p) const { return ids_.find(p) ? 1 : 0; }
+    const Installed* find(const Prefix& p) const {
+      const uint32_t* id = ids_.find(p);
+      return id ? &pool_.get(*id) : nullptr;
+    }
+    // Throws std::out_of_range if p is not installed (as std::map::at).
+    const Installed& at(const Prefix& p) const;
+    template <class Fn>
+    void for_each(Fn&& fn) const {
+      ids_.for_each([&](const Prefix& p, uint32_t id) { fn(p, pool_.get(id)); });
+    }
+    // Bytes of per-prefix state (the flat map's slot arrays).
+    size_t bytes() const { return ids_.bytes(); }
+    // Distinct installed values shared by the prefixes.
+    size_t distinct() const { return pool_.distinct(); }
+
+   private:
+    const rib::PrefixMap<uint32_t>& ids_;
+    const InstalledPool& pool_;
+  };
+  InstalledView installed() const { return InstalledView(installed_, pool_); }
   uint64_t unresolved_count() const { return unresolved_; }
 
   // A route into the tunnel the loop guard withholds: its prefix covers `endpoint`,
@@ -141,9 +205,11 @@ class Routing : public rib::BestPathListener {
   uint64_t withheld_total() const { return withheld_total_; }
 
  private:
-  Installed want_for(const std::vector<IpAddress>& next_hops, bool blackhole);
-  // Installs `want` for p (after the loop guard) and diffs it against what is installed.
-  void install(const Prefix& p, Installed want, std::vector<TunnelRoutes::Change>& tunnel_changes);
+  // Resolves next hops into `out` (reusing its storage: no allocation once warm).
+  void want_for(std::span<const rib::NextHop> next_hops, bool blackhole, Installed& out);
+  // Installs `want` for p (after the loop guard, which may strip `want`'s tunnel
+  // side) and diffs it against what is installed.
+  void install(const Prefix& p, Installed& want, std::vector<TunnelRoutes::Change>& tunnel_changes);
   // The endpoint a route into the tunnel for p would loop, if any.
   std::optional<TunnelRoutes::PeerEndpoint> loops_endpoint(const Prefix& p) const;
   // Kernel routes for the static allowed-ips outside the tunnel's subnets.
@@ -160,8 +226,11 @@ class Routing : public rib::BestPathListener {
   fib::NextHopResolver resolver_;
   std::vector<std::pair<Prefix, uint32_t>> connected_;
   std::vector<config::StaticRouteConfig> statics_;
-  std::vector<Prefix> tunnel_static_;  // routed into the tunnel by config, not by BGP
-  std::unordered_map<Prefix, Installed> installed_;
+  std::vector<Prefix> tunnel_static_;   // routed into the tunnel by config, not by BGP
+  rib::PrefixMap<uint32_t> installed_;  // prefix -> id in pool_ (never 0)
+  InstalledPool pool_;
+  Installed scratch_;                    // want_for's output, reused across changes
+  std::vector<fib::NextHop> spare_nhs_;  // kernel next-hop storage kept while scratch_ has none
   uint64_t unresolved_ = 0;
   std::vector<TunnelRoutes::PeerEndpoint> endpoints_;  // sorted
   std::map<Prefix, Withheld> withheld_;

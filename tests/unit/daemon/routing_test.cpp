@@ -540,3 +540,93 @@ TEST_F(EcmpLoopGuardTest, NonTunnelMembersOfAnEcmpSetStay) {
 }
 
 }  // namespace
+
+// Per-prefix state: interned Installed values shared by prefixes, in a flat map.
+TEST(InstalledPoolTest, InternsEqualValuesOnceAndFreesWithTheLastReference) {
+  Routing::InstalledPool pool;
+  Routing::Installed a;
+  a.tunnel_peers = {0, 2};
+  a.kernel = fib::RouteTarget::via({fib::NextHop{std::nullopt, 42, 1, false}});
+  Routing::Installed b = a;
+  b.tunnel_peers = {2, 0};  // order is part of the value (best first)
+  const uint32_t ia = pool.intern(a);
+  EXPECT_GE(ia, 1u);
+  EXPECT_EQ(pool.intern(a), ia);
+  const uint32_t ib = pool.intern(b);
+  EXPECT_NE(ib, ia);
+  pool.ref(ia);
+  pool.ref(ia);
+  pool.ref(ib);
+  EXPECT_EQ(pool.distinct(), 2u);
+  EXPECT_EQ(pool.get(ia), a);
+  pool.release(ia);
+  EXPECT_EQ(pool.distinct(), 2u);  // one reference left
+  pool.release(ia);
+  EXPECT_EQ(pool.distinct(), 1u);
+  EXPECT_EQ(pool.get(ib), b);
+  Routing::Installed c;
+  c.kernel = fib::RouteTarget::blackhole();
+  const uint32_t ic = pool.intern(c);
+  EXPECT_EQ(ic, ia);  // the freed id is reused
+  pool.ref(ic);
+  EXPECT_EQ(pool.get(ic), c);
+  EXPECT_EQ(pool.get(ib), b);
+}
+
+TEST_F(RoutingTest, ManyPrefixesShareOneInstalledValueAndGoAwayWhenWithdrawn) {
+  std::vector<Prefix> ps;
+  for (int i = 0; i < 2000; ++i) {
+    const std::string s =
+        "10." + std::to_string(100 + i / 256) + "." + std::to_string(i % 256) + ".0/24";
+    ps.push_back(pfx(s.c_str()));
+  }
+  const Prefix v6 = pfx("2001:db8:1::/48");
+  ps.push_back(v6);
+  bgp::PathAttributes a;
+  a.origin = bgp::Origin::Igp;
+  a.as_path.push_back({bgp::SegmentType::Sequence, {65002}});
+  a.next_hop = ip("169.254.12.2");
+  rib_.announce(b_, a, std::span<const Prefix>(ps.data(), ps.size() - 1));
+  announce(b_, "2001:db8:1::/48", {65002}, "169.254.12.2");
+  const auto inst = routing_->installed();
+  EXPECT_EQ(inst.size(), ps.size());
+  EXPECT_EQ(inst.distinct(), 1u);  // every prefix: "dev tun" + learned by peer 0
+  EXPECT_GT(inst.bytes(), 0u);
+  for (const auto& p : ps) {
+    ASSERT_TRUE(inst.find(p)) << p.str();
+    EXPECT_EQ(inst.at(p).tunnel_peers, std::vector<uint32_t>{0});
+    EXPECT_EQ(tunnel_.learned(p), S{0});
+    EXPECT_TRUE(fib_.desired(p));
+  }
+  size_t walked = 0;
+  inst.for_each([&](const Prefix&, const Routing::Installed& v) {
+    ++walked;
+    EXPECT_TRUE(v.kernel);
+  });
+  EXPECT_EQ(walked, ps.size());
+  EXPECT_THROW(inst.at(pfx("10.99.0.0/16")), std::out_of_range);
+  rib_.withdraw(b_, std::span<const Prefix>(ps.data(), ps.size()));
+  EXPECT_TRUE(routing_->installed().empty());
+  EXPECT_EQ(routing_->installed().distinct(), 0u);
+  for (const auto& p : ps) {
+    EXPECT_FALSE(fib_.desired(p));
+    EXPECT_TRUE(tunnel_.learned(p).empty());
+  }
+}
+
+TEST_F(RoutingTest, SameRouteAgainTouchesNeitherTunnelNorFib) {
+  announce(b_, "10.2.0.0/16", {65002}, "169.254.12.2");
+  const Prefix p = pfx("10.2.0.0/16");
+  tunnel_.batches.clear();
+  // New attributes (longer AS path) but the same next hop: the RIB reports a best
+  // change; what Routing installs is the same, so nothing is sent anywhere.
+  announce(b_, "10.2.0.0/16", {65002, 65020}, "169.254.12.2");
+  EXPECT_TRUE(tunnel_.batches.empty());
+  EXPECT_EQ(tunnel_.learned(p), S{0});
+  EXPECT_TRUE(fib_.desired(p));
+  // A real move still goes through.
+  announce(b_, "10.2.0.0/16", {65002}, "169.254.13.2");
+  ASSERT_EQ(tunnel_.batches.size(), 1u);
+  EXPECT_EQ(tunnel_.learned(p), S{1});
+  EXPECT_EQ(routing_->installed().at(p).tunnel_peers, std::vector<uint32_t>{1});
+}
