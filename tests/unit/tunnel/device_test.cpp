@@ -8,116 +8,26 @@
 #include <deque>
 #include <map>
 
+#include "hostile_fakes.hpp"
+
 using namespace ferry;
 using namespace ferry::tunnel;
 
 namespace {
 
-struct Datagram {
-  std::vector<uint8_t> data;
-  UdpEndpoint from;
+// The in-memory network and TUN fakes are shared with the hostile-input tests;
+// this file's devices send with UDP GSO (the fake splits the segments).
+using hostile::Datagram;
+using hostile::FakeNet;
+using hostile::FakeTun;
+using hostile::FakeTunQueue;
+using hostile::FakeUdpSocket;
+struct FakeUdp : hostile::FakeUdp {
+  FakeUdp(FakeNet& net, UdpEndpoint self) : hostile::FakeUdp(net, self, /*gso=*/true) {}
 };
 
-struct FakeNet {
-  std::map<std::string, std::deque<Datagram>> inbox;  // by endpoint string
-  std::vector<Datagram> log;                          // everything sent, for replay tests
-};
-
-class FakeUdpSocket : public UdpSocket {
- public:
-  FakeUdpSocket(FakeNet& net, UdpEndpoint self) : net_(net), self_(self) {}
-  int recv_batch(std::span<UdpRecv> msgs) override {
-    auto& q = net_.inbox[self_.str()];
-    int n = 0;
-    while (!q.empty() && static_cast<size_t>(n) < msgs.size()) {
-      auto& d = q.front();
-      auto& m = msgs[static_cast<size_t>(n++)];
-      std::memcpy(m.buf.data(), d.data.data(), d.data.size());
-      m.len = d.data.size();
-      m.segment = 0;
-      m.from = d.from;
-      q.pop_front();
-    }
-    return n;
-  }
-  int send_batch(std::span<const UdpSend> msgs) override {
-    for (const auto& m : msgs) {
-      size_t seg = m.segment ? m.segment : m.data.size();
-      for (size_t off = 0; off < m.data.size(); off += seg) {
-        Datagram d;
-        auto part = m.data.subspan(off, std::min(seg, m.data.size() - off));
-        d.data.assign(part.begin(), part.end());
-        d.from = from_override ? *from_override : self_;
-        net_.log.push_back(d);
-        net_.inbox[m.to.str()].push_back(std::move(d));
-      }
-    }
-    return static_cast<int>(msgs.size());
-  }
-  int fd() const override { return -1; }
-  std::optional<UdpEndpoint> from_override;  // simulate NAT rebinding (roaming)
-
- private:
-  FakeNet& net_;
-  UdpEndpoint self_;
-};
-
-class FakeUdp : public UdpTransport {
- public:
-  FakeUdp(FakeNet& net, UdpEndpoint self) : sock_(net, self), port_(self.port) {}
-  uint16_t port() const override { return port_; }
-  size_t socket_count() const override { return 1; }
-  UdpSocket& socket(size_t) override { return sock_; }
-  bool gso() const override { return true; }
-  bool gro() const override { return false; }
-  FakeUdpSocket sock_;
-  uint16_t port_;
-};
-
-class FakeTunQueue : public TunQueue {
- public:
-  int read(std::span<uint8_t> buf) override {
-    if (in.empty()) return 0;
-    auto p = std::move(in.front());
-    in.pop_front();
-    std::memcpy(buf.data(), p.data(), p.size());
-    return static_cast<int>(p.size());
-  }
-  bool write(std::span<const uint8_t> pkt) override {
-    out.emplace_back(pkt.begin(), pkt.end());
-    return true;
-  }
-  int fd() const override { return -1; }
-  std::deque<std::vector<uint8_t>> in, out;
-};
-
-class FakeTun : public TunDevice {
- public:
-  const std::string& name() const override { return name_; }
-  size_t queue_count() const override { return 1; }
-  TunQueue& queue(size_t) override { return q; }
-  FakeTunQueue q;
-  std::string name_ = "fake0";
-};
-
-// A minimal IPv4/UDP packet of `payload` bytes (checksums are not looked at).
-std::vector<uint8_t> ipv4(const char* src, const char* dst, size_t payload = 20) {
-  std::vector<uint8_t> p(20 + 8 + payload, 0xab);
-  size_t total = p.size();
-  p[0] = 0x45;
-  p[1] = 0;
-  p[2] = static_cast<uint8_t>(total >> 8);
-  p[3] = static_cast<uint8_t>(total);
-  p[8] = 64;
-  p[9] = 17;
-  std::memcpy(&p[12], IpAddress::parse(src)->bytes(), 4);
-  std::memcpy(&p[16], IpAddress::parse(dst)->bytes(), 4);
-  return p;
-}
-
-UdpEndpoint ep(const char* ip, uint16_t port) {
-  return {*IpAddress::parse(ip), port};
-}
+using hostile::ep;
+using hostile::ipv4;
 
 struct Node {
   Node(FakeNet& net, UdpEndpoint self, Key priv, size_t hs_queue = 1024) {
@@ -273,14 +183,14 @@ TEST_F(DeviceTest, EndpointRoamsToSourceOfAuthenticatedPackets) {
 
 TEST_F(DeviceTest, GarbageDatagramsAreCountedNotFatal) {
   auto& q = net.inbox[ep("192.0.2.2", 51820).str()];
-  q.push_back({{1, 2, 3}, ep("203.0.113.1", 1)});
-  q.push_back({std::vector<uint8_t>(148, 0), ep("203.0.113.1", 1)});  // type 0
+  q.push_back({{1, 2, 3}, ep("203.0.113.1", 1), {}});
+  q.push_back({std::vector<uint8_t>(148, 0), ep("203.0.113.1", 1), {}});  // type 0
   std::vector<uint8_t> init(148, 0);
   init[0] = 1;  // initiation with a bad mac1
-  q.push_back({init, ep("203.0.113.1", 1)});
+  q.push_back({init, ep("203.0.113.1", 1), {}});
   std::vector<uint8_t> data(40, 0);
   data[0] = 4;  // transport for an unknown index
-  q.push_back({data, ep("203.0.113.1", 1)});
+  q.push_back({data, ep("203.0.113.1", 1), {}});
   run(1);
   EXPECT_EQ(b->dev->device_drops().get(Drop::TooShort), 2u);
   EXPECT_EQ(b->dev->device_drops().get(Drop::BadMac), 1u);

@@ -61,7 +61,7 @@ class FakeUdpSocket : public UdpSocket {
         Datagram d;
         auto part = m.data.subspan(off, std::min(seg, m.data.size() - off));
         d.data.assign(part.begin(), part.end());
-        d.from = self_;
+        d.from = from_override ? *from_override : self_;
         d.to = m.to;
         net_.log.push_back(d);
         net_.inbox[m.to.str()].push_back(std::move(d));
@@ -70,6 +70,7 @@ class FakeUdpSocket : public UdpSocket {
     return static_cast<int>(msgs.size());
   }
   int fd() const override { return -1; }
+  std::optional<UdpEndpoint> from_override;  // simulate NAT rebinding (roaming)
 
  private:
   FakeNet& net_;
@@ -78,14 +79,16 @@ class FakeUdpSocket : public UdpSocket {
 
 class FakeUdp : public UdpTransport {
  public:
-  FakeUdp(FakeNet& net, UdpEndpoint self) : sock_(net, self), port_(self.port) {}
+  FakeUdp(FakeNet& net, UdpEndpoint self, bool gso = false)
+      : sock_(net, self), port_(self.port), gso_(gso) {}
   uint16_t port() const override { return port_; }
   size_t socket_count() const override { return 1; }
   UdpSocket& socket(size_t) override { return sock_; }
-  bool gso() const override { return false; }
+  bool gso() const override { return gso_; }
   bool gro() const override { return false; }
   FakeUdpSocket sock_;
   uint16_t port_;
+  bool gso_;
 };
 
 class FakeTunQueue : public TunQueue {
