@@ -298,7 +298,9 @@ TEST_F(ThreadedDevices, PeerRemovedAndReaddedUnderTrafficRecovers) {
   }
   ab.finish(1s);
   ba.finish(1s);
-  EXPECT_GT(ab.received() + ba.received(), 0u);
+  // Whether anything gets through between two removals depends on how fast the
+  // handshakes go on a loaded machine, so that is not asserted; what arrived must
+  // be intact, and the session must re-form afterwards.
   EXPECT_EQ(ab.duplicates() + ba.duplicates(), 0u);
   EXPECT_EQ(ab.corrupt() + ba.corrupt(), 0u);
   EXPECT_TRUE(ba.probe(30s)) << "B -> A never recovered";
