@@ -46,7 +46,7 @@ class FakeUdpSocket : public UdpSocket {
       auto& d = q.front();
       auto& m = msgs[static_cast<size_t>(n++)];
       size_t len = std::min(d.data.size(), m.buf.size());
-      std::memcpy(m.buf.data(), d.data.data(), len);
+      if (len) std::memcpy(m.buf.data(), d.data.data(), len);  // empty: data() may be null
       m.len = len;
       m.segment = 0;
       m.from = d.from;
@@ -97,7 +97,7 @@ class FakeTunQueue : public TunQueue {
     if (in.empty()) return 0;
     auto p = std::move(in.front());
     in.pop_front();
-    std::memcpy(buf.data(), p.data(), p.size());
+    if (!p.empty()) std::memcpy(buf.data(), p.data(), p.size());
     return static_cast<int>(p.size());
   }
   bool write(std::span<const uint8_t> pkt) override {

@@ -140,7 +140,7 @@ class LoopNet {
           continue;
         }
         std::memcpy(frame.data(), &from.id, 4);
-        std::memcpy(frame.data() + 4, part.data(), part.size());
+        if (!part.empty()) std::memcpy(frame.data() + 4, part.data(), part.size());
         int fd = to->tx[to->rr.fetch_add(1, std::memory_order_relaxed) % to->tx.size()];
         if (::send(fd, frame.data(), part.size() + 4, MSG_DONTWAIT) < 0)
           lost_.fetch_add(1, std::memory_order_relaxed);
