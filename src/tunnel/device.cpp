@@ -58,6 +58,7 @@ struct Device::Peer {
   uint32_t pending_index = 0;               // handshake thread: index of our in-flight initiation
   std::atomic<uint16_t> keepalive;
   std::atomic<uint64_t> rx_bytes{0}, tx_bytes{0}, rx_packets{0}, tx_packets{0};
+  std::atomic<uint64_t> handshakes{0};
   DropCounters drops;
 };
 
@@ -106,6 +107,7 @@ Device::Device(DeviceConfig cfg, std::unique_ptr<TunDevice> tun, std::unique_ptr
       identity_(StaticIdentity::from_private(cfg.private_key)),
       tun_(std::move(tun)),
       udp_(std::move(udp)),
+      time_(cfg.time ? cfg.time : &system_time()),
       cookie_checker_(identity_.public_key, cfg.timers) {
   peers_.store(std::make_shared<const PeerList>());
   workers = std::max<size_t>(1, std::min({workers, tun_->queue_count(), udp_->socket_count()}));
@@ -169,8 +171,13 @@ void Device::remove_peer(PeerIndex p) {
     std::erase_if(index_, [&](const auto& kv) { return kv.second == victim; });
     index_gen_.fetch_add(1);
   }
-  victim->state.keypairs().clear();
+  victim->state.keypairs().clear();  // the index entries went with the peer above
   victim->state.handshake().clear();
+}
+
+std::shared_ptr<Keypair> Device::current_keypair_for_testing(PeerIndex p) const {
+  auto peer = peer_at(*peers_.load(), p);
+  return peer ? peer->state.keypairs().current() : nullptr;
 }
 
 bool Device::has_peer(PeerIndex p) const {
@@ -196,8 +203,8 @@ void Device::set_preshared_key(PeerIndex p, const Key& psk) {
 std::vector<PeerStats> Device::stats() const {
   std::vector<PeerStats> out;
   auto peers = peers_.load();
-  auto steady_now = Clock::now();
-  auto wall_now = std::chrono::system_clock::now();
+  auto steady_now = time_->now();
+  auto wall_now = time_->wall();
   for (const auto& p : *peers) {
     if (!p) continue;
     PeerStats s;
@@ -218,6 +225,7 @@ std::vector<PeerStats> Device::stats() const {
     s.tx_bytes = p->tx_bytes.load();
     s.rx_packets = p->rx_packets.load();
     s.tx_packets = p->tx_packets.load();
+    s.handshakes = p->handshakes.load();
     s.persistent_keepalive = p->keepalive.load();
     for (size_t i = 0; i < s.drops.size(); ++i) s.drops[i] = p->drops.v[i].load();
     out.push_back(std::move(s));
@@ -256,7 +264,7 @@ void Device::worker_loop(size_t i) {
 
 void Device::handshake_loop() {
   while (running_.load()) {
-    auto now = Clock::now();
+    auto now = time_->now();
     handshake_step(now);
     // Sleep until the earliest timer deadline or until woken by a message/request.
     auto deadline = now + std::chrono::milliseconds(250);
@@ -265,8 +273,7 @@ void Device::handshake_loop() {
     const auto peers = peers_.load();
     for (const auto& p : *peers) {
       if (!p) continue;
-      std::lock_guard l(p->state.timers_mutex());
-      if (auto d = p->state.timers().next_deadline()) deadline = std::min(deadline, *d);
+      if (auto d = p->state.next_deadline()) deadline = std::min(deadline, *d);
     }
     std::unique_lock l(hs_mu_);
     hs_cv_.wait_until(l, std::max(deadline, now + std::chrono::milliseconds(1)),
@@ -300,8 +307,8 @@ std::shared_ptr<Device::Peer> Device::find_index(uint32_t idx) const {
 }
 
 void Device::free_dropped(const KeypairSet::Dropped& d) {
-  if (d.a) free_index(d.a->local_index());
-  if (d.b) free_index(d.b->local_index());
+  for (const auto& kp : d.kps)
+    if (kp) free_index(kp->local_index());
 }
 
 // ---------------------------------------------------------------- outbound
@@ -335,7 +342,7 @@ void Device::wake_handshake_thread() {
 
 size_t Device::tun_step(size_t wi) {
   Worker& w = *workers_[wi];
-  auto now = Clock::now();
+  auto now = time_->now();
   if (peers_gen_.load(std::memory_order_acquire) != w.peers_gen) {
     w.peers_gen = peers_gen_.load(std::memory_order_acquire);
     w.peers = peers_.load(std::memory_order_acquire);
@@ -500,7 +507,7 @@ std::function<void(uint8_t*, size_t)> Device::tun_writer(Worker& w) {
 
 size_t Device::udp_step(size_t wi) {
   Worker& w = *workers_[wi];
-  auto now = Clock::now();
+  auto now = time_->now();
   w.routes->refresh();
   for (size_t i = 0; i < w.recvs.size(); ++i)
     w.recvs[i].buf = {w.rxbuf.data() + i * w.rx_slot, w.rx_slot};
@@ -526,8 +533,10 @@ size_t Device::udp_step(size_t wi) {
     KeypairSet::Dropped dropped;
     // Responder: the first message under `next` confirms the session; what we
     // staged meanwhile goes out now (wireguard-go: SendStagedPackets).
-    if (t.peer->state.on_transport_received(t.kp.get(), t.data ? 1 : 0, now, &dropped))
+    if (t.peer->state.on_transport_received(t.kp.get(), t.data ? 1 : 0, now, &dropped)) {
+      t.peer->handshakes.fetch_add(1, std::memory_order_relaxed);
       request_flush(*t.peer);
+    }
     free_dropped(dropped);
     bool rekey;
     {
@@ -688,10 +697,9 @@ void Device::handshake_step(TimePoint now) {
   auto peers = peers_.load();
   for (const auto& p : *peers) {
     if (!p) continue;
-    std::array<KeypairSet::Ptr, 3> zeroed;
-    TimerActions a = p->state.poll_timers(now, &zeroed);
-    for (auto& kp : zeroed)
-      if (kp) free_index(kp->local_index());
+    KeypairSet::Dropped dropped;
+    TimerActions a = p->state.poll_timers(now, &dropped);
+    free_dropped(dropped);
     if (a.zero_keys && p->pending_index) {
       free_index(p->pending_index);
       p->pending_index = 0;
@@ -704,7 +712,8 @@ void Device::handshake_step(TimePoint now) {
     if (p->want_flush.exchange(false)) flush_staged(*p, now, /*keepalive_if_empty=*/false);
     if (a.send_initiation)
       send_initiation(*p, now, a.is_retry);
-    else if (p->want_handshake.exchange(false) && !send_initiation(*p, now, false))
+    else if (p->want_handshake.exchange(false) && handshake_still_wanted(*p, now) &&
+             !send_initiation(*p, now, false))
       p->want_handshake.store(true);  // deferred; handshake_loop polls at least every 250 ms
     if (a.send_keepalive) send_keepalive(*p, now);
   }
@@ -776,6 +785,7 @@ void Device::handle_response(HsMsg& m, TimePoint now) {
     return;
   }
   peer->pending_index = 0;  // now the keypair's index
+  peer->handshakes.fetch_add(1, std::memory_order_relaxed);
   peer->set_endpoint(m.from);
   free_dropped(o.dropped);
   flush_staged(*peer, now, /*keepalive_if_empty=*/true);
@@ -807,7 +817,7 @@ bool Device::send_initiation(Peer& p, TimePoint now, bool is_retry) {
   p.pending_index = 0;
   uint32_t idx = allocate_index(self);
   std::array<uint8_t, kMessageInitiationSize> out;
-  auto len = p.state.write_initiation(idx, out, now, Tai64n::now(), is_retry);
+  auto len = p.state.write_initiation(idx, out, now, Tai64n::from_time(time_->wall()), is_retry);
   if (!len) {
     free_index(idx);
     return true;
@@ -815,6 +825,22 @@ bool Device::send_initiation(Peer& p, TimePoint now, bool is_retry) {
   p.pending_index = idx;
   if (!send_raw({out.data(), *len}, *ep)) p.drops.add(Drop::SendFailed);
   return true;
+}
+
+bool Device::handshake_still_wanted(Peer& p, TimePoint now) {
+  auto kp = p.state.keypairs().current();
+  if (!kp) return true;
+  const Duration reject = cfg_.timers.reject_after_time();
+  if (now - kp->created() >= reject || kp->send_counter() >= kRejectAfterMessages) return true;
+  bool staged;
+  {
+    std::lock_guard l(p.staged_mu);
+    staged = !p.staged.empty();
+  }
+  if (staged) flush_staged(p, now, /*keepalive_if_empty=*/false);
+  std::lock_guard l(p.state.timers_mutex());
+  return p.state.timers().should_rekey_on_send(kp->is_initiator(), kp->created(),
+                                               kp->send_counter(), now);
 }
 
 void Device::send_keepalive(Peer& p, TimePoint now) {

@@ -49,6 +49,7 @@
 #include "tunnel/handshake.hpp"
 #include "tunnel/peer_state.hpp"
 #include "tunnel/ratelimit.hpp"
+#include "tunnel/time_source.hpp"
 #include "tunnel/tun.hpp"
 #include "tunnel/udp.hpp"
 
@@ -58,8 +59,9 @@ struct DeviceConfig {
   Key private_key{};
   uint32_t mtu = 1420;
   TimerConfig timers{};
-  size_t staged_per_peer = 128;   // packets waiting for a handshake, per peer
-  size_t handshake_queue = 1024;  // handshake messages waiting for the handshake thread
+  size_t staged_per_peer = 128;      // packets waiting for a handshake, per peer
+  size_t handshake_queue = 1024;     // handshake messages waiting for the handshake thread
+  const TimeSource* time = nullptr;  // null = the system clocks; must outlive the Device
 };
 
 struct DevicePeerConfig {
@@ -77,6 +79,9 @@ struct PeerStats {
   std::optional<UdpEndpoint> endpoint;
   std::optional<int64_t> last_handshake_unix;  // seconds since the epoch
   uint64_t rx_bytes = 0, tx_bytes = 0, rx_packets = 0, tx_packets = 0;
+  // Sessions established (as initiator on the response, as responder on the
+  // first transport message under the new keypair).
+  uint64_t handshakes = 0;
   uint16_t persistent_keepalive = 0;
   std::array<uint64_t, static_cast<size_t>(Drop::kCount)> drops{};
 };
@@ -100,6 +105,8 @@ class Device {
   CryptokeyTable& routes() { return routes_; }
   const CryptokeyTable& routes() const { return routes_; }
   std::vector<PeerStats> stats() const;
+  // Tests only: the peer's current keypair (e.g. to move its send counter).
+  std::shared_ptr<Keypair> current_keypair_for_testing(PeerIndex p) const;
   const DropCounters& device_drops() const { return drops_; }
   // Cookie replies sent (handshake messages under load without a valid mac2).
   uint64_t cookie_replies_sent() const { return cookie_sent_.load(std::memory_order_relaxed); }
@@ -156,7 +163,13 @@ class Device {
   // a keepalive if `keepalive_if_empty` (initiator: confirms the session).
   void flush_staged(Peer& p, TimePoint now, bool keepalive_if_empty);
   bool send_raw(std::span<const uint8_t> msg, const UdpEndpoint& to);
-  void session_established(Peer& p, const SessionOutcome& o, TimePoint now);
+  // A worker's handshake request is stale once a session was established
+  // after it was made (a batch that started with the old keypair asks for a
+  // rekey just after the new one is installed). True if the peer still needs
+  // a new session: no usable current keypair, or the current one is due for
+  // a rekey (whitepaper §6.2, keepKeyFresh). Packets staged meanwhile are
+  // sent on the current keypair.
+  bool handshake_still_wanted(Peer& p, TimePoint now);
 
   // Index table: our receiver indices (handshakes in flight and keypairs) -> peer.
   uint32_t allocate_index(const std::shared_ptr<Peer>& p);
@@ -168,6 +181,7 @@ class Device {
   StaticIdentity identity_;
   std::unique_ptr<TunDevice> tun_;
   std::unique_ptr<UdpTransport> udp_;
+  const TimeSource* time_;
   CryptokeyTable routes_;
 
   std::atomic<std::shared_ptr<const PeerList>> peers_;

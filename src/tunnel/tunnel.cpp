@@ -252,6 +252,7 @@ nlohmann::json Tunnel::show() const {
     p["public_key"] = key_to_base64(s.public_key);
     p["endpoint"] = s.endpoint ? json(s.endpoint->str()) : json(nullptr);
     p["latest_handshake"] = s.last_handshake_unix ? json(*s.last_handshake_unix) : json(nullptr);
+    p["handshakes"] = s.handshakes;  // sessions established since the peer was added
     p["rx_bytes"] = s.rx_bytes;
     p["tx_bytes"] = s.tx_bytes;
     p["rx_packets"] = s.rx_packets;
