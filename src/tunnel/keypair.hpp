@@ -3,7 +3,7 @@
 //
 // A Keypair is created by the handshake (derive_keypair) and is immutable
 // except for its send counter (atomic, one per sent message) and its
-// receive replay window (guarded by a tiny mutex). encrypt()/decrypt() are
+// receive replay window (lock-free). encrypt()/decrypt() are
 // what the data path calls per packet: they work in caller buffers and do
 // not allocate (the EVP context is thread-local and reused, so several
 // workers may encrypt with the same keypair in parallel).
@@ -112,8 +112,7 @@ class Keypair {
   bool is_initiator_;
   TimePoint created_;
   std::atomic<uint64_t> send_counter_{0};
-  mutable std::mutex replay_mu_;
-  ReplayWindow replay_;
+  ReplayWindow replay_;  // lock-free: several workers may receive under one keypair
 };
 
 class KeypairSet {

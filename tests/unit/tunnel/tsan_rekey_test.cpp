@@ -137,9 +137,10 @@ TEST_P(RekeyStress, EveryPacketArrivesExactlyOnceAcrossHundredsOfRekeys) {
     ASSERT_LT(++rounds, 400000) << "rekeys stalled";
     if (HasFatalFailure()) return;
   }
-  // Drain: no new traffic until nothing is in flight or staged.
-  for (int i = 0; i < 200; ++i) round(false);
-  ASSERT_TRUE(net.idle());
+  // Drain: no new traffic for 200 ms, then until the network is quiet
+  // (keepalives and handshakes may still be flowing; a data packet still
+  // staged or in flight by then counts as lost below).
+  for (int i = 0; i < 200 || (i < 2000 && !net.idle()); ++i) round(false);
 
   size_t lost_ab = 0, dup_ab = 0, lost_ba = 0, dup_ba = 0;
   for (uint32_t n : got_ab) lost_ab += n == 0, dup_ab += n > 1;
