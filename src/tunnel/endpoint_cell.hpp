@@ -27,9 +27,10 @@ class EndpointCell {
     for (;;) {
       uint64_t s0 = seq_.load(std::memory_order_acquire);
       if (s0 & 1) continue;  // a write is in progress
+      // Acquire loads: the sequence re-read below cannot move before them, and
+      // a word from a newer write makes that write's odd sequence visible.
       Words w;
-      for (size_t i = 0; i < kWords; ++i) w[i] = words_[i].load(std::memory_order_relaxed);
-      std::atomic_thread_fence(std::memory_order_acquire);
+      for (size_t i = 0; i < kWords; ++i) w[i] = words_[i].load(std::memory_order_acquire);
       if (seq_.load(std::memory_order_relaxed) == s0) return decode(w);
     }
   }
@@ -38,11 +39,11 @@ class EndpointCell {
     Words w = encode(e);
     uint64_t s = seq_.load(std::memory_order_relaxed);
     for (;;) {
-      if (!(s & 1) && seq_.compare_exchange_weak(s, s + 1, std::memory_order_acquire)) break;
+      if (!(s & 1) && seq_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel)) break;
       s = seq_.load(std::memory_order_relaxed);
     }
-    std::atomic_thread_fence(std::memory_order_release);
-    for (size_t i = 0; i < kWords; ++i) words_[i].store(w[i], std::memory_order_relaxed);
+    // Release stores: the odd sequence is visible before any new word.
+    for (size_t i = 0; i < kWords; ++i) words_[i].store(w[i], std::memory_order_release);
     seq_.store(s + 2, std::memory_order_release);
   }
 
