@@ -8,55 +8,26 @@
 
 namespace ferry::daemon {
 
-// The routing layer's view of the tunnel module.
-class TunnelAdapter : public TunnelRoutes {
+// Where Routing's learned prefixes go: the tunnel's cryptokey table.
+class TunnelLearned : public routing::LearnedRoutes {
  public:
-  TunnelAdapter(tunnel::Tunnel& t, const config::Config& cfg) : t_(t), cfg_(cfg) {}
-  std::optional<uint32_t> peer_for_next_hop(const IpAddress& nh) const override {
-    if (!cfg_.tunnel) return std::nullopt;
-    for (const auto& p : cfg_.tunnel->peers)
-      for (const auto& a : p.allowed_ips)
-        if (a.contains(nh)) return t_.peer_id(p.name);
-    return std::nullopt;
-  }
-  std::vector<Prefix> static_prefixes() const override {
-    std::vector<Prefix> v;
-    if (cfg_.tunnel)
-      for (const auto& p : cfg_.tunnel->peers)
-        v.insert(v.end(), p.allowed_ips.begin(), p.allowed_ips.end());
-    return v;
-  }
-  void apply_learned(std::span<const Change> changes) override {
-    for (const auto& c : changes) {
-      if (c.add)
-        t_.add_learned(c.peer, c.prefix);
-      else
-        t_.remove_learned(c.peer, c.prefix);
-    }
-    t_.commit_learned();
-  }
-  uint32_t ifindex() const override {
-    return cfg_.tunnel ? ::if_nametoindex(cfg_.tunnel->interface.c_str()) : 0;
-  }
-  std::string peer_name(uint32_t peer) const override {
-    if (cfg_.tunnel)
-      for (const auto& p : cfg_.tunnel->peers)
-        if (t_.peer_id(p.name) == peer) return p.name;
-    return "?";
-  }
-  // From the device: the configured endpoint, or the one learned by roaming.
-  std::vector<PeerEndpoint> endpoints() const override {
-    std::vector<PeerEndpoint> v;
-    if (auto* d = t_.device())
-      for (const auto& s : d->stats())
-        if (s.endpoint && s.endpoint->valid()) v.push_back({s.index, s.endpoint->addr});
-    return v;
+  explicit TunnelLearned(tunnel::Tunnel& t) : t_(t) {}
+  void apply_learned(std::span<const tunnel::LearnedChange> changes) override {
+    t_.apply_learned(changes);
   }
 
  private:
   tunnel::Tunnel& t_;
-  const config::Config& cfg_;
 };
+
+static routing::Options routing_options(const config::Config& c) {
+  routing::Options o;
+  for (const auto& r : c.static_routes)
+    o.static_routes.push_back({r.prefix, r.next_hop,
+                               r.interface.empty() ? 0 : ::if_nametoindex(r.interface.c_str()),
+                               r.blackhole});
+  return o;
+}
 
 rib::RibOptions Modules::rib_options(const config::Config& c) {
   rib::RibOptions o;
@@ -123,12 +94,16 @@ Result<void> Modules::start() {
     };
     tunnel_ = std::make_unique<tunnel::Tunnel>(*cfg_.tunnel, std::move(tio));
     if (auto r = tunnel_->start(); !r.ok()) return make_error("tunnel: " + r.error());
-    tunnel_adapter_ = std::make_unique<TunnelAdapter>(*tunnel_, cfg_);
+    tunnel_learned_ = std::make_unique<TunnelLearned>(*tunnel_);
   }
-  routing_ = std::make_unique<Routing>(rib_, fib_.get(), tunnel_adapter_.get());
-  routing_->set_static_routes(cfg_.static_routes);
-  routing_->tunnel_changed();
-  if (tunnel_adapter_) watch_endpoints();
+  routing_ = std::make_unique<routing::Routing>(rib_, fib_.get(), tunnel_learned_.get());
+  routing_->apply(routing_options(cfg_));
+  if (tunnel_) {
+    // From now on the tunnel tells routing whenever its view changes.
+    routing_->set_tunnel(tunnel_->view());
+    tunnel_->set_view_listener([this](const tunnel::View& v) { routing_->set_tunnel(v); });
+    watch_endpoints();
+  }
 
   auto filter = fib::route_source_filter(cfg_);
   if (!filter.ok()) return make_error(filter.error());
@@ -137,8 +112,7 @@ Result<void> Modules::start() {
   kernel_routes_ = std::make_unique<fib::KernelRoutes>(io_, *filter, *this);
   if (auto r = kernel_routes_->start([this](int err) {
         if (err) spdlog::warn("kernel routes: initial dump failed ({})", err);
-        refresh_connected();
-        routing_->tunnel_changed();  // the tunnel's own subnets are known now
+        refresh_connected();  // the tunnel's own subnets are known now
       });
       !r.ok())
     return make_error("kernel routes: " + r.error());
@@ -177,8 +151,8 @@ void Modules::watch_endpoints() {
   if (!endpoint_timer_) endpoint_timer_ = std::make_unique<asio::steady_timer>(io_);
   endpoint_timer_->expires_after(std::chrono::seconds(1));
   endpoint_timer_->async_wait([this](const std::error_code& ec) {
-    if (ec || !routing_) return;
-    routing_->endpoints_changed();
+    if (ec || !tunnel_) return;
+    tunnel_->poll();  // publishes a new view to routing if an endpoint moved
     watch_endpoints();
   });
 }
@@ -187,8 +161,8 @@ ctl::Json Modules::loop_guard_json() const {
   ctl::Json j;
   j["withheld_total"] = routing_ ? routing_->withheld_total() : 0;
   ctl::Json list = ctl::Json::array();
-  auto add = [&](const Prefix& p, const Routing::Withheld& w, const char* kind) {
-    const std::string peer = tunnel_adapter_ ? tunnel_adapter_->peer_name(w.peer) : "?";
+  auto add = [&](const Prefix& p, const routing::Routing::Withheld& w, const char* kind) {
+    const std::string peer = routing_->peer_name(w.peer);
     list.push_back({{"prefix", p.str()},
                     {"kind", kind},
                     {"peer", peer},
@@ -301,9 +275,8 @@ Result<void> Modules::apply(const config::Config& cfg) {
   }
   cfg_ = cfg;
   rib_.set_options(rib_options(cfg_));
-  routing_->set_static_routes(cfg_.static_routes);
-  routing_->tunnel_changed();
-  if (speaker_) speaker_->apply(cfg_);  // policies, neighbors, networks; soft refresh
+  routing_->apply(routing_options(cfg_));  // the tunnel's apply() above published its view
+  if (speaker_) speaker_->apply(cfg_);     // policies, neighbors, networks; soft refresh
   sync_bfd_peers();
   return {};
 }

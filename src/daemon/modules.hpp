@@ -30,18 +30,18 @@
 #include "common/result.hpp"
 #include "config/config.hpp"
 #include "ctl/registry.hpp"
-#include "daemon/routing.hpp"
 #include "fib/fib.hpp"
 #include "fib/kernel_fib.hpp"
 #include "fib/kernel_routes.hpp"
 #include "fib/nl_socket.hpp"
 #include "rib/rib.hpp"
+#include "routing/routing.hpp"
 #include "speaker/speaker.hpp"
 #include "tunnel/tunnel.hpp"
 
 namespace ferry::daemon {
 
-class TunnelAdapter;
+class TunnelLearned;
 
 class Modules : public fib::RouteSourceListener {
  public:
@@ -68,7 +68,7 @@ class Modules : public fib::RouteSourceListener {
   bool graceful_restart_preserve() const;
   void start_speaker(bool restarting);
   ctl::Json graceful_restart_json() const;
-  // Polls the tunnel peers' endpoints (roaming) for the routing loop guard.
+  // Polls the tunnel for roamed endpoints (it publishes a new view to routing).
   void watch_endpoints();
   ctl::Json loop_guard_json() const;
 
@@ -79,9 +79,9 @@ class Modules : public fib::RouteSourceListener {
   std::unique_ptr<fib::KernelFib> kfib_;
   std::unique_ptr<fib::Fib> fib_;
   std::unique_ptr<tunnel::Tunnel> tunnel_;
-  std::unique_ptr<TunnelAdapter> tunnel_adapter_;
+  std::unique_ptr<TunnelLearned> tunnel_learned_;
   std::unique_ptr<fib::KernelRoutes> kernel_routes_;
-  std::unique_ptr<Routing> routing_;
+  std::unique_ptr<routing::Routing> routing_;
   std::unique_ptr<speaker::Speaker> speaker_;
   std::unique_ptr<bfd::Bfd> bfd_;
   std::unique_ptr<asio::steady_timer> endpoint_timer_;
