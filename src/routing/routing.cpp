@@ -64,6 +64,7 @@ void Routing::set_connected(std::vector<std::pair<Prefix, uint32_t>> nets) {
   connected_ = nets;
   resolver_.set_connected(std::move(nets));
   rib_.next_hops_changed();
+  reresolve_statics();
   reevaluate_guard();  // a connected network may now hold (or no longer hold) an endpoint
   // The tunnel's own subnets may now cover (or no longer cover) static allowed-ips.
   sync_static_kernel_routes(tunnel_static_);
@@ -88,6 +89,18 @@ void Routing::apply(const Options& opts) {
     if (s.next_hop) a.next_hop = *s.next_hop;
     rib_.originate(rib::RouteSource::Static, s.prefix, a);
   }
+  reresolve_statics();  // a static route may resolve through another one
+}
+
+void Routing::reresolve_statics() {
+  std::vector<Change> tunnel_changes;
+  for (const auto& [p, next_hops] : static_best_) {
+    auto it = std::find_if(statics_.begin(), statics_.end(),
+                           [&](const auto& s) { return s.prefix == p; });
+    want_for(next_hops, it != statics_.end() && it->blackhole, scratch_);
+    install(p, scratch_, tunnel_changes);  // unchanged: one probe, nothing sent
+  }
+  if (tunnel_ && !tunnel_changes.empty()) tunnel_->apply_learned(tunnel_changes);
 }
 
 void Routing::set_tunnel(tunnel::View view) {
@@ -126,6 +139,7 @@ void Routing::tunnel_changed() {
   sync_static_kernel_routes(now);
   tunnel_static_ = std::move(now);
   rib_.next_hops_changed();
+  reresolve_statics();
   if (endpoints_moved) reevaluate_guard();
 }
 
@@ -367,6 +381,10 @@ void Routing::on_best_changes(std::span<const rib::BestChange> changes) {
           break;
       }
     }
+    if (ours_to_install && c.source == rib::RouteSource::Static)
+      static_best_[c.prefix] = c.next_hops;
+    else if (!static_best_.empty())
+      static_best_.erase(c.prefix);
     if (ours_to_install) {
       want_for(c.next_hops, blackhole, scratch_);
       install(c.prefix, scratch_, tunnel_changes);

@@ -218,6 +218,10 @@ class Routing : public rib::BestPathListener {
   void sync_static_kernel_routes(const std::vector<Prefix>& now);
   // Re-runs the loop guard over withheld routes and routes covering an endpoint.
   void reevaluate_guard();
+  // Resolves the best static routes again (after connected networks, tunnel peers or
+  // static routes changed). Local routes are eligible whatever their next hop, so the
+  // RIB reports no best change when only their resolution changes.
+  void reresolve_statics();
   // Re-resolves after the tunnel's ifindex or static allowed-ips changed.
   void tunnel_changed();
   // The endpoints of view_; true if they differ from endpoints_ (which it updates).
@@ -232,7 +236,8 @@ class Routing : public rib::BestPathListener {
   fib::NextHopResolver resolver_;
   std::vector<std::pair<Prefix, uint32_t>> connected_;
   std::vector<StaticRoute> statics_;
-  tunnel::View view_;                               // as last published by the tunnel
+  std::map<Prefix, std::vector<rib::NextHop>> static_best_;  // best paths of source Static
+  tunnel::View view_;                                        // as last published by the tunnel
   std::vector<std::pair<Prefix, uint32_t>> inner_;  // view_'s allowed-ips -> peer, config order
   std::vector<Prefix> tunnel_static_;               // routed into the tunnel by config, not by BGP
   rib::PrefixMap<uint32_t> installed_;              // prefix -> id in pool_ (never 0)

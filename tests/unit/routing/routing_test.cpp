@@ -214,6 +214,37 @@ TEST_F(RoutingTest, StaticRoutesInstallAndBlackhole) {
   EXPECT_EQ(tunnel_.table.size(), 0u);
 }
 
+// A static route is best at once (local routes need no resolution in the RIB); its
+// kernel route follows the gateway's reachability: the connected networks arrive
+// after start-up (the first kernel dump) and may go and come back.
+TEST_F(RoutingTest, StaticRouteFollowsItsGatewaysConnectedNetwork) {
+  StaticRoute via;
+  via.prefix = pfx("10.60.0.0/16");
+  via.next_hop = ip("192.168.7.1");
+  set_static_routes({via});
+  EXPECT_FALSE(fib_.desired(pfx("10.60.0.0/16")));
+  routing_->set_connected(
+      {{pfx("169.254.12.0/30"), 42}, {pfx("169.254.13.0/30"), 42}, {pfx("192.168.7.0/24"), 7}});
+  const fib::RouteTarget* t = fib_.desired(pfx("10.60.0.0/16"));
+  ASSERT_TRUE(t);
+  ASSERT_EQ(t->nexthops.size(), 1u);
+  EXPECT_EQ(t->nexthops[0].gateway, ip("192.168.7.1"));
+  EXPECT_EQ(t->nexthops[0].ifindex, 7u);
+  routing_->set_connected({{pfx("169.254.12.0/30"), 42}, {pfx("169.254.13.0/30"), 42}});
+  EXPECT_FALSE(fib_.desired(pfx("10.60.0.0/16")));
+  // Through a tunnel peer that appears later: learned by that peer.
+  via.next_hop = ip("169.254.14.2");
+  set_static_routes({via});
+  EXPECT_FALSE(fib_.desired(pfx("10.60.0.0/16")));
+  tunnel_.inner[ip("169.254.14.2")] = 2;
+  publish_tunnel();
+  ASSERT_TRUE(fib_.desired(pfx("10.60.0.0/16")));
+  EXPECT_EQ(tunnel_.learned(pfx("10.60.0.0/16")), S{2});
+  set_static_routes({});
+  EXPECT_FALSE(fib_.desired(pfx("10.60.0.0/16")));
+  EXPECT_TRUE(tunnel_.learned(pfx("10.60.0.0/16")).empty());
+}
+
 TEST_F(RoutingTest, BgpNextHopResolvesThroughStaticRoute) {
   StaticRoute s;
   s.prefix = pfx("198.51.100.0/24");
