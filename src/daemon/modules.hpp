@@ -58,7 +58,7 @@ class RouteSource {
 };
 
 // The modules' kernel access; an unset member means the real thing. Unit tests
-// set all three and run without root, netlink or TUN.
+// set them all and run without root, netlink or TUN.
 struct ModulesIo {
   // The kernel route table the FIB programs (default: fib::KernelFib on rtnetlink).
   std::function<std::unique_ptr<fib::RouteKernel>(const fib::KernelFibOptions&)> route_kernel;
@@ -68,6 +68,10 @@ struct ModulesIo {
   // The tunnel's TUN/UDP/interface access; persistent: the TUN interface outlives
   // the process (graceful restart). Default: Linux TUN and UDP sockets.
   std::function<tunnel::TunnelIo(bool persistent)> tunnel;
+  // Graceful restart's persistent TUN interface: whether a previous run left it, and
+  // its removal at a clean stop. Default: Linux.
+  std::function<bool(const std::string& name)> tun_exists;
+  std::function<Result<void>(const std::string& name)> remove_tun;
 };
 
 class Modules : public fib::RouteSourceListener {
