@@ -5,6 +5,12 @@
 //                                                                -> tunnel (cryptokey)
 //   bfd --down--> speaker.bfd_down (tear the session down before the hold timer)
 //   kernel addresses/routes -> routing (next-hop resolution) and rib (redistribution)
+//   tunnel --View (on change)--> routing; routing --learned prefixes--> tunnel
+//
+// Configuration arrives translated (ModulesOptions, daemon/from_config.hpp); apply()
+// compares old and new options on reload. Kernel access (route table, route
+// sources, TUN/UDP, the persistent interface) goes through ModulesIo, so the
+// wiring is unit-tested with fakes (tests/unit/daemon/modules_test.cpp).
 //
 // Graceful restart, restarting-speaker role (RFC 4724 §4.1). Enabled when
 // some BGP neighbour has graceful-restart and the FIB installs routes. Then
