@@ -55,6 +55,8 @@ Modules::Modules(asio::io_context& io, ModulesOptions opts, ModulesIo kio)
       };
       return tio;
     };
+  if (!kio_.tun_exists) kio_.tun_exists = tunnel::linux_interface_exists;
+  if (!kio_.remove_tun) kio_.remove_tun = tunnel::remove_persistent_tun;
 }
 
 Modules::~Modules() = default;
@@ -93,7 +95,7 @@ Result<void> Modules::start() {
   if (opts_.tunnel) {
     if (gr_preserve_) {
       // Persistent: the interface and the routes through it outlive this process.
-      const bool existed = tunnel::linux_interface_exists(opts_.tunnel->interface);
+      const bool existed = kio_.tun_exists(opts_.tunnel->interface);
       spdlog::info("tunnel {}: persistent for graceful restart{}", opts_.tunnel->interface,
                    existed ? " (re-attached to the existing interface)" : "");
       persistent_tun_ = opts_.tunnel->interface;
@@ -284,8 +286,7 @@ void Modules::stop(const std::string& reason, std::function<void()> done) {
     // A clean stop that does not keep forwarding state removes the persistent interface.
     auto remove_tun = [this] {
       if (persistent_tun_.empty() || opts_.fib.keep_on_shutdown) return;
-      if (auto r = tunnel::remove_persistent_tun(persistent_tun_); !r.ok())
-        spdlog::warn("tunnel: {}", r.error());
+      if (auto r = kio_.remove_tun(persistent_tun_); !r.ok()) spdlog::warn("tunnel: {}", r.error());
     };
     if (fib_) {
       fib_->shutdown([this, remove_tun, done = std::move(done)] {

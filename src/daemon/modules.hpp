@@ -5,6 +5,12 @@
 //                                                                -> tunnel (cryptokey)
 //   bfd --down--> speaker.bfd_down (tear the session down before the hold timer)
 //   kernel addresses/routes -> routing (next-hop resolution) and rib (redistribution)
+//   tunnel --View (on change)--> routing; routing --learned prefixes--> tunnel
+//
+// Configuration arrives translated (ModulesOptions, daemon/from_config.hpp); apply()
+// compares old and new options on reload. Kernel access (route table, route
+// sources, TUN/UDP, the persistent interface) goes through ModulesIo, so the
+// wiring is unit-tested with fakes (tests/unit/daemon/modules_test.cpp).
 //
 // Graceful restart, restarting-speaker role (RFC 4724 §4.1). Enabled when
 // some BGP neighbour has graceful-restart and the FIB installs routes. Then
@@ -58,7 +64,7 @@ class RouteSource {
 };
 
 // The modules' kernel access; an unset member means the real thing. Unit tests
-// set all three and run without root, netlink or TUN.
+// set them all and run without root, netlink or TUN.
 struct ModulesIo {
   // The kernel route table the FIB programs (default: fib::KernelFib on rtnetlink).
   std::function<std::unique_ptr<fib::RouteKernel>(const fib::KernelFibOptions&)> route_kernel;
@@ -68,6 +74,10 @@ struct ModulesIo {
   // The tunnel's TUN/UDP/interface access; persistent: the TUN interface outlives
   // the process (graceful restart). Default: Linux TUN and UDP sockets.
   std::function<tunnel::TunnelIo(bool persistent)> tunnel;
+  // Graceful restart's persistent TUN interface: whether a previous run left it, and
+  // its removal at a clean stop. Default: Linux.
+  std::function<bool(const std::string& name)> tun_exists;
+  std::function<Result<void>(const std::string& name)> remove_tun;
 };
 
 class Modules : public fib::RouteSourceListener {

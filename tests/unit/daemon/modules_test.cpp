@@ -142,6 +142,7 @@ passive = true
     k.route_kernel = [this](const fib::KernelFibOptions& o) {
       kernel_options_ = o;
       auto f = std::make_unique<fib::FakeKernel>(io_);
+      f->routes = previous_routes_;  // what a previous run left in the kernel
       kernel_ = f.get();
       return std::unique_ptr<fib::RouteKernel>(std::move(f));
     };
@@ -164,6 +165,11 @@ passive = true
       tio.iface = std::make_unique<NullIface>();
       tio.ifindex = [](const std::string& n) -> uint32_t { return n == "fake0" ? kTunIfindex : 0; };
       return tio;
+    };
+    k.tun_exists = [this](const std::string&) { return tun_existed_; };
+    k.remove_tun = [this](const std::string& n) -> Result<void> {
+      removed_tun_.push_back(n);
+      return {};
     };
     return k;
   }
@@ -212,6 +218,9 @@ passive = true
   fib::KernelFibOptions kernel_options_;
   FakeRouteSource* source_ = nullptr;
   bool persistent_ = true;
+  std::map<Prefix, fib::RouteTarget> previous_routes_;
+  bool tun_existed_ = false;
+  std::vector<std::string> removed_tun_;
   ctl::Registry registry_;
   std::unique_ptr<Modules> modules_;
 };
@@ -346,6 +355,47 @@ TEST_F(ModulesTest, StopRemovesTheKernelRoutesAndStopsTheSources) {
   EXPECT_TRUE(source_->stopped);
   EXPECT_FALSE(modules_->tunnel()->running());
   EXPECT_EQ(kernel_->routes.count(pfx("10.50.0.1/32")), 0u);
+  EXPECT_TRUE(removed_tun_.empty());  // not persistent: the tunnel removed its own interface
+  modules_.reset();
+}
+
+// Graceful restart, restarting speaker (RFC 4724 §4.1): the kernel is the state.
+TEST_F(ModulesTest, GracefulRestartKeepsThePreviousRunsRoutesAndItsInterface) {
+  tun_existed_ = true;
+  fib::NextHop into_tunnel;
+  into_tunnel.ifindex = kTunIfindex;
+  previous_routes_[pfx("10.2.0.0/16")] = fib::RouteTarget::via({into_tunnel});
+  start(toml("graceful-restart = true\n"));
+  EXPECT_TRUE(persistent_);  // the TUN interface outlives the process
+  // BGP starts only once the FIB's first dump told whether forwarding state survived.
+  ASSERT_TRUE(run_until([&] { return modules_->speaker()->listen_port() != 0; }));
+  EXPECT_TRUE(modules_->speaker()->restarting());
+  EXPECT_TRUE(modules_->speaker()->deferring());
+  auto gr = run("show fib")["graceful_restart"];
+  EXPECT_EQ(gr["enabled"], true);
+  EXPECT_EQ(gr["persistent_interface"], "fake0");
+  EXPECT_EQ(gr["restarting"], true);
+  EXPECT_EQ(gr["routes_at_start"], 1);
+  EXPECT_EQ(gr["stale_routes"], 1);
+  EXPECT_TRUE(gr["complete"].is_null());
+  EXPECT_EQ(kernel_->routes.count(pfx("10.2.0.0/16")), 1u);  // kept, not deleted
+  // A clean stop removes the persistent interface (fib.keep-on-shutdown is off).
+  bool done = false;
+  modules_->stop("bye", [&] { done = true; });
+  ASSERT_TRUE(run_until([&] { return done; }));
+  EXPECT_EQ(removed_tun_, std::vector<std::string>{"fake0"});
+  modules_.reset();
+}
+
+TEST_F(ModulesTest, GracefulRestartWithKeepOnShutdownLeavesTheInterface) {
+  start(toml("graceful-restart = true\n\n[fib]\nkeep-on-shutdown = true\n"));
+  EXPECT_TRUE(persistent_);
+  ASSERT_TRUE(run_until([&] { return modules_->speaker()->listen_port() != 0; }));
+  EXPECT_FALSE(modules_->speaker()->restarting());  // nothing of ours in the kernel: a fresh start
+  bool done = false;
+  modules_->stop("bye", [&] { done = true; });
+  ASSERT_TRUE(run_until([&] { return done; }));
+  EXPECT_TRUE(removed_tun_.empty());
   modules_.reset();
 }
 
