@@ -9,7 +9,7 @@ namespace ferry::routing {
 
 size_t Routing::InstalledHash::operator()(const Installed& v) const noexcept {
   size_t h = v.kernel ? fib::RouteTargetHash{}(*v.kernel) * 31 + 1 : 0;
-  for (uint32_t p : v.tunnel_peers) h = h * 1000003u ^ (p + 0x9e3779b9u);
+  for (tunnel::PeerIndex p : v.tunnel_peers) h = h * 1000003u ^ (p.value + 0x9e3779b9u);
   return h;
 }
 
@@ -104,7 +104,7 @@ void Routing::reresolve_statics() {
 }
 
 void Routing::set_tunnel(tunnel::View view) {
-  std::vector<std::pair<Prefix, uint32_t>> inner;
+  std::vector<std::pair<Prefix, tunnel::PeerIndex>> inner;
   for (const auto& p : view.peers)
     for (const auto& a : p.allowed_ips) inner.emplace_back(a, p.id);
   const bool resolution_changed = view.ifindex != view_.ifindex || inner != inner_;
@@ -117,13 +117,13 @@ void Routing::set_tunnel(tunnel::View view) {
   }
 }
 
-std::string Routing::peer_name(uint32_t peer) const {
+std::string Routing::peer_name(tunnel::PeerIndex peer) const {
   for (const auto& p : view_.peers)
     if (p.id == peer) return p.name;
   return "?";
 }
 
-std::optional<uint32_t> Routing::peer_for_next_hop(const IpAddress& nh) const {
+std::optional<tunnel::PeerIndex> Routing::peer_for_next_hop(const IpAddress& nh) const {
   for (const auto& [prefix, peer] : inner_)
     if (prefix.contains(nh)) return peer;
   return std::nullopt;
@@ -332,12 +332,12 @@ void Routing::install(const Prefix& p, Installed& want, std::vector<Change>& tun
   // the caller's single batch: the cryptokey table publishes once, so no packet is sent
   // to or accepted from a dropped peer after it, and the kept peers never see a gap.
   if (tunnel_) {
-    auto has = [](const std::vector<uint32_t>& v, uint32_t x) {
+    auto has = [](const std::vector<tunnel::PeerIndex>& v, tunnel::PeerIndex x) {
       return std::find(v.begin(), v.end(), x) != v.end();
     };
-    for (uint32_t old : have.tunnel_peers)
+    for (tunnel::PeerIndex old : have.tunnel_peers)
       if (!has(want.tunnel_peers, old)) tunnel_changes.push_back({false, old, p});
-    for (uint32_t peer : want.tunnel_peers)
+    for (tunnel::PeerIndex peer : want.tunnel_peers)
       if (!has(have.tunnel_peers, peer)) tunnel_changes.push_back({true, peer, p});
   }
   if (fib_) {

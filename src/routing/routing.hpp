@@ -102,7 +102,7 @@ class Routing : public rib::BestPathListener {
   using Change = tunnel::LearnedChange;
   // A tunnel peer's current underlay endpoint address (configured, or learned by roaming).
   struct PeerEndpoint {
-    uint32_t peer = 0;
+    tunnel::PeerIndex peer;
     IpAddress addr;
     auto operator<=>(const PeerEndpoint&) const = default;
     bool operator==(const PeerEndpoint&) const = default;
@@ -127,13 +127,14 @@ class Routing : public rib::BestPathListener {
   // The tunnel as last seen (peer names for `show fib`).
   const tunnel::View& tunnel() const { return view_; }
   // A tunnel peer's name from the view ("?" if unknown).
-  std::string peer_name(uint32_t peer) const;
+  std::string peer_name(tunnel::PeerIndex peer) const;
 
   void on_best_changes(std::span<const rib::BestChange> changes) override;
 
   // What Routing installed for one prefix, for checks and `show fib`.
   struct Installed {
-    std::vector<uint32_t> tunnel_peers;  // learned allowed prefix of these peers (best first)
+    std::vector<tunnel::PeerIndex>
+        tunnel_peers;  // learned allowed prefix of these peers (best first)
     std::optional<fib::RouteTarget> kernel;
     bool empty() const { return !kernel && tunnel_peers.empty(); }
     bool operator==(const Installed&) const = default;
@@ -195,7 +196,7 @@ class Routing : public rib::BestPathListener {
   // A route into the tunnel the loop guard withholds: its prefix covers `endpoint`,
   // the underlay endpoint of tunnel peer `peer`.
   struct Withheld {
-    uint32_t peer = 0;
+    tunnel::PeerIndex peer;
     IpAddress endpoint;
     Installed wanted;  // what would be installed without the guard
   };
@@ -227,7 +228,7 @@ class Routing : public rib::BestPathListener {
   // The endpoints of view_; true if they differ from endpoints_ (which it updates).
   bool refresh_endpoints();
   // The tunnel peer whose static allowed-ips contain this inner address.
-  std::optional<uint32_t> peer_for_next_hop(const IpAddress& nh) const;
+  std::optional<tunnel::PeerIndex> peer_for_next_hop(const IpAddress& nh) const;
   void note_withheld(const Prefix& p, const PeerEndpoint& e, bool newly);
 
   rib::Rib& rib_;
@@ -238,9 +239,10 @@ class Routing : public rib::BestPathListener {
   std::vector<StaticRoute> statics_;
   std::map<Prefix, std::vector<rib::NextHop>> static_best_;  // best paths of source Static
   tunnel::View view_;                                        // as last published by the tunnel
-  std::vector<std::pair<Prefix, uint32_t>> inner_;  // view_'s allowed-ips -> peer, config order
-  std::vector<Prefix> tunnel_static_;               // routed into the tunnel by config, not by BGP
-  rib::PrefixMap<uint32_t> installed_;              // prefix -> id in pool_ (never 0)
+  std::vector<std::pair<Prefix, tunnel::PeerIndex>>
+      inner_;                           // view_'s allowed-ips -> peer, config order
+  std::vector<Prefix> tunnel_static_;   // routed into the tunnel by config, not by BGP
+  rib::PrefixMap<uint32_t> installed_;  // prefix -> id in pool_ (never 0)
   InstalledPool pool_;
   Installed scratch_;                    // want_for's output, reused across changes
   std::vector<fib::NextHop> spare_nhs_;  // kernel next-hop storage kept while scratch_ has none

@@ -43,11 +43,10 @@
 #include "tunnel/datapath.hpp"
 #include "tunnel/flow_hash.hpp"
 #include "tunnel/lpm.hpp"
+#include "tunnel/peer_index.hpp"
 
 namespace ferry::tunnel {
 
-using PeerIndex = uint32_t;  // dense index of a peer inside one device
-constexpr PeerIndex kNoPeer = 0xffffffffu;
 constexpr size_t kMaxEcmpPeers = 16;  // peers per learned prefix
 
 enum class AllowedOrigin : uint8_t { Static = 0, Learned = 1 };
@@ -55,7 +54,7 @@ enum class AllowedOrigin : uint8_t { Static = 0, Learned = 1 };
 struct AllowedChange {
   enum class Op : uint8_t { Add, Remove };
   Op op = Op::Add;
-  PeerIndex peer = 0;
+  PeerIndex peer;
   Prefix prefix;
   AllowedOrigin origin = AllowedOrigin::Static;
 };
@@ -87,7 +86,7 @@ struct PeerSet {
     return best;
   }
   static uint64_t salt_for(uint64_t seed, PeerIndex p) {
-    return flow_detail::fmix64(seed ^ ((uint64_t{p} + 1) * 0x9e3779b97f4a7c15ULL));
+    return flow_detail::fmix64(seed ^ ((uint64_t{p.value} + 1) * 0x9e3779b97f4a7c15ULL));
   }
 };
 
@@ -135,10 +134,12 @@ class CryptokeySnapshot {
   static constexpr uint32_t kSetBit = 0x40000000u;
   static constexpr uint32_t kLowMask = 0x3fffffffu;
   static uint32_t encode(PeerIndex p, AllowedOrigin o) {
-    return (p + 1) | (o == AllowedOrigin::Learned ? kLearnedBit : 0u);
+    return (p.value + 1) | (o == AllowedOrigin::Learned ? kLearnedBit : 0u);
   }
   static uint32_t encode_set(uint32_t set_id) { return kLearnedBit | kSetBit | set_id; }
-  static PeerIndex decode_single(uint32_t v) { return v == 0 ? kNoPeer : (v & kLowMask) - 1; }
+  static PeerIndex decode_single(uint32_t v) {
+    return v == 0 ? kNoPeer : PeerIndex((v & kLowMask) - 1);
+  }
   static AllowedOrigin origin_of(uint32_t v) {
     return (v & kLearnedBit) ? AllowedOrigin::Learned : AllowedOrigin::Static;
   }

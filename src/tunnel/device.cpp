@@ -43,7 +43,7 @@ PeerIndex Device::add_peer(const DevicePeerConfig& pc) {
   std::lock_guard l(peers_mu_);
   auto cur = peers_.load();
   PeerList next = *cur;
-  PeerIndex idx = static_cast<PeerIndex>(next.size());  // never reused: stale snapshots stay safe
+  PeerIndex idx(static_cast<uint32_t>(next.size()));  // never reused: stale snapshots stay safe
   next.push_back(std::make_shared<Peer>(idx, pc, identity_, cfg_.timers));
   peer_by_key_[peer_key_str(pc.public_key)] = idx;
   publish_peers(std::move(next));
@@ -58,7 +58,7 @@ void Device::remove_peer(PeerIndex p) {
     victim = peer_at(*cur, p);
     if (!victim) return;
     PeerList next = *cur;
-    next[p] = nullptr;
+    next[p.slot()] = nullptr;
     peer_by_key_.erase(peer_key_str(victim->public_key));
     publish_peers(std::move(next));
   }

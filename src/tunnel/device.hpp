@@ -72,7 +72,7 @@ struct DevicePeerConfig {
 };
 
 struct PeerStats {
-  PeerIndex index = 0;
+  PeerIndex index;
   std::string name;
   Key public_key{};
   std::optional<UdpEndpoint> endpoint;
@@ -140,7 +140,7 @@ class Device : private PacketProtocol {
   };
 
   std::shared_ptr<Peer> peer_at(const PeerList& l, PeerIndex i) const {
-    return i < l.size() ? l[i] : nullptr;
+    return i.slot() < l.size() ? l[i.slot()] : nullptr;
   }
   void publish_peers(PeerList l);
   void worker_loop(size_t i);

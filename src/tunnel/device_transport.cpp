@@ -38,7 +38,7 @@ PacketProtocol::Sealed Device::seal(size_t wi, PeerIndex pi, std::span<uint8_t> 
                                     size_t plain_len, TimePoint now) {
   TxState& t = *tx_[wi];
   // t.peers (this batch's snapshot) keeps p alive until tx_end.
-  Peer* p = pi < t.peers->size() ? (*t.peers)[pi].get() : nullptr;
+  Peer* p = pi.slot() < t.peers->size() ? (*t.peers)[pi.slot()].get() : nullptr;
   if (p == nullptr) {
     drops_.add(Drop::NoPeer);
     return {};
@@ -49,7 +49,7 @@ PacketProtocol::Sealed Device::seal(size_t wi, PeerIndex pi, std::span<uint8_t> 
     t.ep = p->endpoint.load();
     bool seen = false;
     for (auto& x : t.touched) seen = seen || x.peer.get() == p;
-    if (!seen) t.touched.push_back({(*t.peers)[pi], t.kp, true});
+    if (!seen) t.touched.push_back({(*t.peers)[pi.slot()], t.kp, true});
   }
   if (!t.ep) {
     p->counters.drops.add(Drop::NoEndpoint);

@@ -285,7 +285,7 @@ nlohmann::json Tunnel::show() const {
   device_->routes().for_each_ecmp([&](const Prefix& pfx, const std::vector<PeerIndex>& members) {
     ++n_ecmp;
     json who = json::array();
-    for (PeerIndex m : members) who.push_back(names.count(m) ? names[m] : std::to_string(m));
+    for (PeerIndex m : members) who.push_back(names.count(m) ? names[m] : std::to_string(m.value));
     for (PeerIndex m : members) shared[m][pfx.str()] = who;
   });
   out["ecmp_prefixes"] = n_ecmp;  // learned prefixes spread over several peers

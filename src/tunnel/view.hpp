@@ -11,7 +11,7 @@
 // LearnedChange is the one thing the routing layer writes back: a learned
 // prefix gains or loses a peer in its ECMP set (Tunnel::apply_learned).
 //
-// Header-only, depends on common/ only, so the routing module can use it
+// Header-only, depends on common/ and peer_index.hpp only, so the routing module can use it
 // without linking the tunnel's data path.
 #pragma once
 
@@ -22,11 +22,12 @@
 #include <vector>
 
 #include "common/ip.hpp"
+#include "tunnel/peer_index.hpp"
 
 namespace ferry::tunnel {
 
 struct PeerView {
-  uint32_t id = 0;                    // the peer's index in the device (LearnedChange::peer)
+  PeerIndex id;                       // the peer's index in the device (LearnedChange::peer)
   std::string name;                   // as configured; for logs and `show fib`
   std::vector<Prefix> allowed_ips;    // static allowed-ips, in configuration order
   std::optional<IpAddress> endpoint;  // underlay address now: configured or learned by roaming
@@ -43,7 +44,7 @@ struct View {
 // add: `peer` joins the learned peer set of `prefix`; !add: it leaves it.
 struct LearnedChange {
   bool add = true;
-  uint32_t peer = 0;
+  PeerIndex peer;
   Prefix prefix;
   bool operator==(const LearnedChange&) const = default;
 };

@@ -21,7 +21,8 @@ namespace {
 // and where flows go.
 class FakeTunnel : public LearnedRoutes {
  public:
-  std::map<IpAddress, uint32_t> inner;     // a peer's inner address (a /32 or /128 allowed-ip)
+  std::map<IpAddress, tunnel::PeerIndex>
+      inner;                               // a peer's inner address (a /32 or /128 allowed-ip)
   std::vector<Routing::PeerEndpoint> eps;  // the peers' underlay endpoints
   tunnel::CryptokeyTable table{0x5eed};
   std::vector<std::vector<Change>> batches;
@@ -31,15 +32,15 @@ class FakeTunnel : public LearnedRoutes {
     tunnel::View v;
     v.ifindex = 42;
     v.max_ecmp_peers = tunnel::kMaxEcmpPeers;
-    std::map<uint32_t, tunnel::PeerView> peers;
+    std::map<tunnel::PeerIndex, tunnel::PeerView> peers;
     for (const auto& [a, p] : inner) {
       peers[p].id = p;
-      peers[p].name = "peer" + std::to_string(p);
+      peers[p].name = "peer" + std::to_string(p.value);
       peers[p].allowed_ips.push_back(Prefix::host(a));
     }
     for (const auto& e : eps) {
       peers[e.peer].id = e.peer;
-      peers[e.peer].name = "peer" + std::to_string(e.peer);
+      peers[e.peer].name = "peer" + std::to_string(e.peer.value);
       peers[e.peer].endpoint = e.addr;
     }
     for (auto& [id, p] : peers) v.peers.push_back(std::move(p));
@@ -56,13 +57,13 @@ class FakeTunnel : public LearnedRoutes {
     publishes += table.generation() - g;
   }
   // The learned peer set of a prefix (empty: not in the table).
-  std::set<uint32_t> learned(const Prefix& p) const {
+  std::set<tunnel::PeerIndex> learned(const Prefix& p) const {
     auto v = table.peers_of(p);
     return {v.begin(), v.end()};
   }
 };
 
-using S = std::set<uint32_t>;
+using S = std::set<tunnel::PeerIndex>;
 
 IpAddress ip(const char* s) {
   return *IpAddress::parse(s);
@@ -285,7 +286,7 @@ class EcmpRoutingTest : public RoutingTest {
     b2_ = add_peer("site2b", "169.254.14.2", 65002);
   }
   // Where the data plane sends flow i to 10.2.0.9 (UDP source port 10000 + i).
-  uint32_t flow_peer(int i) const {
+  tunnel::PeerIndex flow_peer(int i) const {
     std::vector<uint8_t> pkt(28, 0);
     pkt[0] = 0x45;
     pkt[3] = 28;
@@ -315,7 +316,7 @@ TEST_F(EcmpRoutingTest, EqualPathsViaTwoTunnelPeersInstallTheSetAndOneKernelRout
   ASSERT_TRUE(routing_->installed().count(p));
   EXPECT_EQ(routing_->installed().at(p).tunnel_peers.size(), 2u);
   // Both peers carry flows.
-  std::set<uint32_t> used;
+  S used;
   for (int i = 0; i < 200; ++i) used.insert(flow_peer(i));
   EXPECT_EQ(used, (S{0, 2}));
 }
@@ -325,7 +326,7 @@ TEST_F(EcmpRoutingTest, WithdrawingOneMemberRemovesOnlyItInOneBatch) {
   announce(b2_, "10.2.0.0/16", {65002}, "169.254.14.2");
   const Prefix p = pfx("10.2.0.0/16");
   std::vector<uint32_t> before;
-  for (int i = 0; i < 200; ++i) before.push_back(flow_peer(i));
+  for (int i = 0; i < 200; ++i) before.push_back(flow_peer(i).value);
   tunnel_.batches.clear();
   tunnel_.publishes = 0;
   rib_.withdraw(b_, std::span<const Prefix>(&p, 1));
@@ -637,7 +638,7 @@ TEST_F(RoutingTest, ManyPrefixesShareOneInstalledValueAndGoAwayWhenWithdrawn) {
   EXPECT_GT(inst.bytes(), 0u);
   for (const auto& p : ps) {
     ASSERT_TRUE(inst.find(p)) << p.str();
-    EXPECT_EQ(inst.at(p).tunnel_peers, std::vector<uint32_t>{0});
+    EXPECT_EQ(inst.at(p).tunnel_peers, std::vector<tunnel::PeerIndex>{0});
     EXPECT_EQ(tunnel_.learned(p), S{0});
     EXPECT_TRUE(fib_.desired(p));
   }
@@ -671,5 +672,5 @@ TEST_F(RoutingTest, SameRouteAgainTouchesNeitherTunnelNorFib) {
   announce(b_, "10.2.0.0/16", {65002}, "169.254.13.2");
   ASSERT_EQ(tunnel_.batches.size(), 1u);
   EXPECT_EQ(tunnel_.learned(p), S{1});
-  EXPECT_EQ(routing_->installed().at(p).tunnel_peers, std::vector<uint32_t>{1});
+  EXPECT_EQ(routing_->installed().at(p).tunnel_peers, std::vector<tunnel::PeerIndex>{1});
 }

@@ -72,12 +72,12 @@ TEST_F(DeviceTest, FirstPacketTriggersHandshakeAndIsDeliveredBothWays) {
   run(2);
   ASSERT_EQ(a->tun->q.out.size(), 1u);
   EXPECT_EQ(a->tun->q.out.front(), back);
-  auto sa = a->dev->stats()[pa];
+  auto sa = a->dev->stats()[pa.slot()];
   EXPECT_TRUE(sa.last_handshake_unix.has_value());
   EXPECT_GT(sa.tx_bytes, pkt.size());
   EXPECT_GT(sa.rx_bytes, back.size());
-  ASSERT_TRUE(b->dev->stats()[pb].endpoint);
-  EXPECT_EQ(*b->dev->stats()[pb].endpoint, ep("192.0.2.1", 51820));
+  ASSERT_TRUE(b->dev->stats()[pb.slot()].endpoint);
+  EXPECT_EQ(*b->dev->stats()[pb.slot()].endpoint, ep("192.0.2.1", 51820));
 }
 
 TEST_F(DeviceTest, BatchOfPacketsIsEncryptedInOneStep) {
@@ -149,7 +149,7 @@ TEST_F(DeviceTest, WrongPeerKeyFailsHandshakeWithNothingDecrypted) {
   EXPECT_TRUE(d.tun->q.out.empty());
   // mac1 is keyed with the responder's public key, which c got wrong.
   EXPECT_GE(d.dev->device_drops().get(Drop::BadMac), 1u);
-  EXPECT_FALSE(c.dev->stats()[pc].last_handshake_unix.has_value());
+  EXPECT_FALSE(c.dev->stats()[pc.slot()].last_handshake_unix.has_value());
 }
 
 TEST_F(DeviceTest, EndpointRoamsToSourceOfAuthenticatedPackets) {
@@ -159,7 +159,7 @@ TEST_F(DeviceTest, EndpointRoamsToSourceOfAuthenticatedPackets) {
   a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
   run(1);
   ASSERT_EQ(b->tun->q.out.size(), 2u);
-  EXPECT_EQ(*b->dev->stats()[pb].endpoint, ep("198.51.100.7", 40000));
+  EXPECT_EQ(*b->dev->stats()[pb.slot()].endpoint, ep("198.51.100.7", 40000));
 }
 
 TEST_F(DeviceTest, GarbageDatagramsAreCountedNotFatal) {
@@ -212,14 +212,14 @@ TEST(DeviceLoad, CookieReplyThenRetryWithMac2Succeeds) {
   EXPECT_EQ(cookie_replies, 1u);
   EXPECT_EQ(d.dev->cookie_replies_sent(), 1u);
   EXPECT_EQ(c.dev->cookie_replies_sent(), 0u);
-  EXPECT_FALSE(c.dev->stats()[pc].last_handshake_unix.has_value());
+  EXPECT_FALSE(c.dev->stats()[pc.slot()].last_handshake_unix.has_value());
   auto t1 = t0 + std::chrono::seconds(6);  // past REKEY_TIMEOUT + jitter: retransmission
   for (int i = 0; i < 3; ++i) {
     c.step(t1);
     d.step(t1);
   }
   ASSERT_EQ(d.tun->q.out.size(), 1u);  // the staged packet arrived
-  EXPECT_TRUE(c.dev->stats()[pc].last_handshake_unix.has_value());
+  EXPECT_TRUE(c.dev->stats()[pc.slot()].last_handshake_unix.has_value());
 }
 
 // ECMP through the real data path: A has two peers B1 and B2 sharing one learned

@@ -126,7 +126,7 @@ TEST(Ecmp, IdenticalSetsAreSharedAndFreedWithTheirLastPrefix) {
 TEST(Ecmp, SetIsBoundedAndOverflowIsCounted) {
   CryptokeyTable t(kSeed);
   const Prefix p = P("fd00:2::/48");
-  for (PeerIndex i = 0; i < kMaxEcmpPeers + 3; ++i) t.add_allowed(i, p, AllowedOrigin::Learned);
+  for (uint32_t i = 0; i < kMaxEcmpPeers + 3; ++i) t.add_allowed(i, p, AllowedOrigin::Learned);
   EXPECT_EQ(t.peers_of(p).size(), kMaxEcmpPeers);
   EXPECT_EQ(t.set_overflows(), 3u);
 }

@@ -307,7 +307,7 @@ TEST_F(HostileData, WrongSizeHandshakeMessagesAreTooShort) {
   b->dev->handshake_step(Clock::now());
   EXPECT_EQ(b->dev_drop(Drop::TooShort), 7u);
   EXPECT_EQ(b->dev_drop(Drop::BadMac), 0u);
-  EXPECT_FALSE(b->dev->stats()[pb].last_handshake_unix.has_value());
+  EXPECT_FALSE(b->dev->stats()[pb.slot()].last_handshake_unix.has_value());
   // The real one still works.
   deliver_to_b(init);
   b->dev->handshake_step(Clock::now());
@@ -413,8 +413,8 @@ TEST(HostileDataClock, StaleRekeyRequestAfterANewSessionIsDropped) {
   b.step(clock.now());
   a.step(clock.now());
   b.step(clock.now());
-  ASSERT_EQ(a.dev->stats()[pa].handshakes, 2u);
-  ASSERT_EQ(b.dev->stats()[pb].handshakes, 2u);
+  ASSERT_EQ(a.dev->stats()[pa.slot()].handshakes, 2u);
+  ASSERT_EQ(b.dev->stats()[pb.slot()].handshakes, 2u);
   ASSERT_EQ(b.tun->q.out.size(), 3u);
   for (int i = 0; i < 4; ++i) {
     clock.advance(kRekeyTimeout);

@@ -204,7 +204,7 @@ struct Node {
     dev->handshake_step(now);
   }
   uint64_t peer_drop(PeerIndex p, Drop d) const {
-    return dev->stats()[p].drops[static_cast<size_t>(d)];
+    return dev->stats()[p.slot()].drops[static_cast<size_t>(d)];
   }
   uint64_t dev_drop(Drop d) const { return dev->device_drops().get(d); }
   // Sum of every drop counter, device-wide and per peer.

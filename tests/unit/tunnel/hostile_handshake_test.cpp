@@ -169,7 +169,7 @@ TEST_F(HandshakeFlood, GenuinePeerHandshakesThroughTheFloodWithMac2) {
     b->step(t1);
   }
   ASSERT_EQ(b->tun->q.out.size(), 1u);
-  EXPECT_TRUE(a->dev->stats()[pa].last_handshake_unix.has_value());
+  EXPECT_TRUE(a->dev->stats()[pa.slot()].last_handshake_unix.has_value());
 }
 
 // An attacker that does the cookie round trip from one source proves its

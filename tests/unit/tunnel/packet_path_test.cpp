@@ -30,7 +30,7 @@ class ToyProtocol : public PacketProtocol {
   Sealed seal(size_t, PeerIndex peer, std::span<uint8_t> msg, size_t n, TimePoint) override {
     auto it = endpoints.find(peer);
     if (it == endpoints.end()) return {};  // "staged"
-    msg[0] = static_cast<uint8_t>(peer);
+    msg[0] = static_cast<uint8_t>(peer.value);
     for (size_t i = 0; i < n; ++i) msg[kHeader + i] ^= 0x5a;
     std::memset(msg.data() + kHeader + n, 0xee, kTrailer);
     return {kHeader + n + kTrailer, &counters[peer], it->second};

@@ -90,7 +90,7 @@ TEST_P(RekeyStress, EveryPacketArrivesExactlyOnceAcrossHundredsOfRekeys) {
   // B can send only once it knows A's endpoint (without both_initiate: from
   // A's first initiation); before that its packets would be dropped as
   // no_endpoint, which is not what this test is about.
-  auto b_may_send = [&] { return b.dev->stats()[pb].endpoint.has_value(); };
+  auto b_may_send = [&] { return b.dev->stats()[pb.slot()].endpoint.has_value(); };
   auto round = [&](bool traffic) {
     clock.advance(1ms);
     if (traffic) {
@@ -125,7 +125,8 @@ TEST_P(RekeyStress, EveryPacketArrivesExactlyOnceAcrossHundredsOfRekeys) {
   const uint64_t kRekeys = 300;
 #endif
   int rounds = 0;
-  while (a.dev->stats()[pa].handshakes + b.dev->stats()[pb].handshakes < 2 * kRekeys) {
+  while (a.dev->stats()[pa.slot()].handshakes + b.dev->stats()[pb.slot()].handshakes <
+         2 * kRekeys) {
     if (sc.force_crossing && rounds % 97 == 96) {
       // Both sides want a new session at once: simultaneous initiations. The
       // send counters jump past REKEY_AFTER_MESSAGES, so first let what is in
@@ -157,12 +158,12 @@ TEST_P(RekeyStress, EveryPacketArrivesExactlyOnceAcrossHundredsOfRekeys) {
     // by the peer's initiation, so its response is refused (whitepaper §5.4,
     // one handshake per peer). That costs a handshake, not a packet.
     if (sc.both_initiate && static_cast<Drop>(i) == Drop::HandshakeFailed) continue;
-    EXPECT_EQ(a.dev->device_drops().v[i].load() + a.dev->stats()[pa].drops[i], 0u)
+    EXPECT_EQ(a.dev->device_drops().v[i].load() + a.dev->stats()[pa.slot()].drops[i], 0u)
         << "A drop " << drop_name(static_cast<Drop>(i));
-    EXPECT_EQ(b.dev->device_drops().v[i].load() + b.dev->stats()[pb].drops[i], 0u)
+    EXPECT_EQ(b.dev->device_drops().v[i].load() + b.dev->stats()[pb.slot()].drops[i], 0u)
         << "B drop " << drop_name(static_cast<Drop>(i));
   }
-  EXPECT_GE(a.dev->stats()[pa].handshakes, kRekeys);
+  EXPECT_GE(a.dev->stats()[pa.slot()].handshakes, kRekeys);
 }
 
 INSTANTIATE_TEST_SUITE_P(
