@@ -22,6 +22,7 @@
 #include "config/config.hpp"
 #include "ctl/registry.hpp"
 #include "ctl/server.hpp"
+#include "metrics/http.hpp"
 
 namespace ferry::daemon {
 
@@ -45,12 +46,16 @@ class Daemon {
  private:
   void register_core_commands();
   ctl::Json status() const;
+  // [metrics] listen: the Prometheus endpoint, answered on this event loop.
+  Result<void> start_metrics();
+  metrics::HttpResponse serve_metrics(const metrics::HttpRequest& r) const;
 
   asio::io_context& io_;
   config::Config cfg_;
   ctl::Registry registry_;
   ctl::Server server_;
   std::unique_ptr<Modules> modules_;
+  std::unique_ptr<metrics::HttpServer> metrics_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   const std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
   uint64_t reloads_ = 0;

@@ -338,6 +338,43 @@ void Modules::stop(const std::string& reason, std::function<void()> done) {
     finish();
 }
 
+ctl::Json Modules::metrics_snapshot() const {
+  ctl::Json j = ctl::Json::object();
+  if (speaker_) j["bgp"] = speaker_->show_neighbors();
+  if (bfd_) j["bfd"] = bfd_->show();
+  if (fib_) j["fib"] = fib_->stats();
+  j["rib"] = {{"prefixes", rib_.prefix_count()}, {"paths", rib_.path_count()}};
+  if (tunnel_ && tunnel_->device()) {
+    // The per-peer counters of `show tunnels`, without its allowed/learned prefix lists.
+    const auto* d = tunnel_->device();
+    ctl::Json t;
+    t["interface"] = cfg_.tunnel->interface;
+    ctl::Json drops = ctl::Json::object();
+    for (size_t i = 0; i < static_cast<size_t>(tunnel::Drop::kCount); ++i)
+      drops[tunnel::drop_name(static_cast<tunnel::Drop>(i))] = d->device_drops().v[i].load();
+    t["drops"] = std::move(drops);
+    t["cookie_sent"] = d->cookie_replies_sent();
+    ctl::Json peers = ctl::Json::array();
+    for (const auto& s : d->stats()) {
+      ctl::Json p;
+      p["name"] = s.name;
+      p["latest_handshake"] = s.last_handshake_unix ? *s.last_handshake_unix : 0;
+      p["rx_bytes"] = s.rx_bytes;
+      p["tx_bytes"] = s.tx_bytes;
+      p["rx_packets"] = s.rx_packets;
+      p["tx_packets"] = s.tx_packets;
+      ctl::Json pd = ctl::Json::object();
+      for (size_t i = 0; i < s.drops.size(); ++i)
+        pd[tunnel::drop_name(static_cast<tunnel::Drop>(i))] = s.drops[i];
+      p["drops"] = std::move(pd);
+      peers.push_back(std::move(p));
+    }
+    t["peers"] = std::move(peers);
+    j["tunnel"] = std::move(t);
+  }
+  return j;
+}
+
 void Modules::register_commands(ctl::Registry& r) {
   if (speaker_) speaker_->register_commands(r);
   if (tunnel_) tunnel_->register_commands(r);

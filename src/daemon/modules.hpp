@@ -54,6 +54,10 @@ class Modules : public fib::RouteSourceListener {
   // configured to keep them); done runs when all of that went out.
   void stop(const std::string& reason, std::function<void()> done);
   void register_commands(ctl::Registry& r);
+  // The modules' state for the metrics endpoint (metrics/collect.hpp has the
+  // shape): the show commands' data without their per-route lists, so its cost
+  // is O(peers + sessions), not O(routes).
+  ctl::Json metrics_snapshot() const;
 
  private:
   static rib::RibOptions rib_options(const config::Config& c);
