@@ -9,7 +9,7 @@
 namespace ferry::daemon {
 
 Daemon::Daemon(asio::io_context& io, config::Config cfg)
-    : io_(io), cfg_(std::move(cfg)), server_(io, registry_) {}
+    : io_(io), cfg_(std::move(cfg)), server_(io, registry_), service_(io) {}
 
 Daemon::~Daemon() = default;
 
@@ -28,6 +28,15 @@ Result<void> Daemon::start() {
 }
 
 Result<void> Daemon::reload() {
+  service_.reloading();
+  auto r = apply_reload();
+  // Either way ferryd runs a complete configuration again (the new or the old one).
+  service_.ready(r.ok() ? "running; configuration reloaded"
+                        : "running; reload failed, previous configuration kept");
+  return r;
+}
+
+Result<void> Daemon::apply_reload() {
   auto next = config::load(cfg_.path);
   if (!next.ok()) {
     last_reload_error_ = next.error();
@@ -54,6 +63,7 @@ void Daemon::stop(const std::string& reason, std::function<void()> done) {
   if (stopped_) return;
   stopped_ = true;
   spdlog::info("stopping: {}", reason);
+  service_.stopping("stopping: " + reason);
   server_.close();
   if (metrics_) metrics_->close();
   if (modules_)

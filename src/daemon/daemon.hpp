@@ -22,6 +22,7 @@
 #include "config/config.hpp"
 #include "ctl/registry.hpp"
 #include "ctl/server.hpp"
+#include "daemon/service.hpp"
 #include "metrics/http.hpp"
 
 namespace ferry::daemon {
@@ -42,9 +43,11 @@ class Daemon {
 
   const config::Config& config() const { return cfg_; }
   ctl::Registry& registry() { return registry_; }
+  ServiceNotifier& service() { return service_; }
 
  private:
   void register_core_commands();
+  Result<void> apply_reload();
   ctl::Json status() const;
   // [metrics] listen: the Prometheus endpoint, answered on this event loop.
   Result<void> start_metrics();
@@ -54,6 +57,7 @@ class Daemon {
   config::Config cfg_;
   ctl::Registry registry_;
   ctl::Server server_;
+  ServiceNotifier service_;
   std::unique_ptr<Modules> modules_;
   std::unique_ptr<metrics::HttpServer> metrics_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -111,6 +111,12 @@ int main(int argc, char** argv) {
                  drop_to->gid, ferry::daemon::cap_names(drop_to->keep));
   }
 
+  // The configuration is applied and privileges are dropped: tell systemd (Type=notify).
+  d.service().ready("running: AS " + d.config().router.asn.str() + ", router-id " +
+                    d.config().router.router_id.str());
+  if (auto every = d.service().start_watchdog())
+    spdlog::info("systemd watchdog: pinging every {} ms", every->count() / 2000);
+
   asio::signal_set stop_signals(io, SIGTERM, SIGINT);
   asio::signal_set hup(io, SIGHUP);
   asio::steady_timer exit_deadline(io);
