@@ -179,8 +179,50 @@ void Modules::watch_endpoints() {
   endpoint_timer_->async_wait([this](const std::error_code& ec) {
     if (ec || !routing_) return;
     routing_->endpoints_changed();
+    track_tunnel_peers();
     watch_endpoints();
   });
+}
+
+void Modules::track_tunnel_peers() {
+  // WireGuard has no session state on the wire: a peer counts as up while its
+  // latest handshake is younger than Reject-After-Time (180 s, WireGuard paper
+  // §6.1), after which its keys may no longer be used.
+  constexpr int64_t kRejectAfterTime = 180;
+  auto* d = tunnel_ ? tunnel_->device() : nullptr;
+  if (!d) return;
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const std::string& ifname = cfg_.tunnel->interface;
+  std::map<std::string, bool> seen;
+  for (const auto& s : d->stats()) {
+    const bool up = s.last_handshake_unix && now - *s.last_handshake_unix < kRejectAfterTime;
+    seen[s.name] = up;
+    auto it = tunnel_peer_up_.find(s.name);
+    const bool was = it != tunnel_peer_up_.end() && it->second;
+    if (up == was) continue;
+    const std::string endpoint = s.endpoint ? s.endpoint->str() : "";
+    if (up)
+      log_event(spdlog::level::info, "tunnel_peer_up",
+                {{"interface", ifname}, {"peer", s.name}, {"endpoint", endpoint}},
+                fmt::format("tunnel {}: peer {} up (handshake with {})", ifname, s.name, endpoint));
+    else
+      log_event(spdlog::level::warn, "tunnel_peer_down",
+                {{"interface", ifname},
+                 {"peer", s.name},
+                 {"endpoint", endpoint},
+                 {"reason", "no handshake within 180 s"}},
+                fmt::format("tunnel {}: peer {} down (no handshake within {} s)", ifname, s.name,
+                            kRejectAfterTime));
+  }
+  for (const auto& [name, was] : tunnel_peer_up_)
+    if (was && !seen.count(name))
+      log_event(
+          spdlog::level::info, "tunnel_peer_down",
+          {{"interface", ifname}, {"peer", name}, {"endpoint", ""}, {"reason", "removed"}},
+          fmt::format("tunnel {}: peer {} down (removed from the configuration)", ifname, name));
+  tunnel_peer_up_ = std::move(seen);
 }
 
 ctl::Json Modules::loop_guard_json() const {

@@ -23,6 +23,7 @@
 #include <asio.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -72,8 +73,10 @@ class Modules : public fib::RouteSourceListener {
   bool graceful_restart_preserve() const;
   void start_speaker(bool restarting);
   ctl::Json graceful_restart_json() const;
-  // Polls the tunnel peers' endpoints (roaming) for the routing loop guard.
+  // Polls the tunnel peers' endpoints (roaming) for the routing loop guard,
+  // and their handshakes for the tunnel_peer_up / tunnel_peer_down log events.
   void watch_endpoints();
+  void track_tunnel_peers();
   ctl::Json loop_guard_json() const;
 
   asio::io_context& io_;
@@ -93,6 +96,9 @@ class Modules : public fib::RouteSourceListener {
   bool speaker_started_ = false;
   std::string persistent_tun_;      // interface made persistent (removed at a clean stop)
   std::string gr_complete_reason_;  // "end-of-rib" / "timer" once the restart converged
+  // Tunnel peers whose session is usable (a handshake within Reject-After-Time), by name;
+  // filled by track_tunnel_peers(), a peer removed by reload leaves it.
+  std::map<std::string, bool> tunnel_peer_up_;
 };
 
 }  // namespace ferry::daemon

@@ -40,6 +40,7 @@ int run(const std::string& socket, const std::string& command, const Json& args,
 #ifdef FERRYCTL_HAVE_TUNNEL
   ferryctl::register_tunnel_formatters(fm);
 #endif
+  ferryctl::register_bfd_formatters(fm);
   auto it = fm.find(command);
   if (it != fm.end()) {
     std::fputs(it->second(result).c_str(), stdout);
