@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 export FERRY_BUILD=${FERRY_BUILD:-$root/build}
-. "$root/tests/integration/lib/netns.sh"
+. "$root/tests/integration/lib/ferry.sh"
 . "$root/tests/integration/system/sites.sh"
 
 bold() { printf '\n\033[1m== %s\033[0m\n' "$*"; }

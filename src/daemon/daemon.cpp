@@ -1,12 +1,21 @@
 #include "daemon/daemon.hpp"
 
+#include <net/if.h>
 #include <unistd.h>
 
 #include "common/log.hpp"
+#include "daemon/from_config.hpp"
 #include "daemon/modules.hpp"
 #include "metrics/collect.hpp"
 
 namespace ferry::daemon {
+
+namespace {
+// Static routes name their interface; the modules get its index.
+uint32_t kernel_ifindex(const std::string& name) {
+  return ::if_nametoindex(name.c_str());
+}
+}  // namespace
 
 Daemon::Daemon(asio::io_context& io, config::Config cfg)
     : io_(io), cfg_(std::move(cfg)), server_(io, registry_), service_(io) {}
@@ -15,7 +24,9 @@ Daemon::~Daemon() = default;
 
 Result<void> Daemon::start() {
   register_core_commands();
-  modules_ = std::make_unique<Modules>(io_, cfg_);
+  auto opts = from_config(cfg_, kernel_ifindex);
+  if (!opts.ok()) return make_error(opts.error());
+  modules_ = std::make_unique<Modules>(io_, std::move(opts.value()));
   if (auto r = modules_->start(); !r.ok()) return r;
   modules_->register_commands(registry_);
   if (auto r = server_.listen(cfg_.router.control_socket, cfg_.router.control_group); !r.ok())
@@ -47,7 +58,13 @@ Result<void> Daemon::apply_reload() {
     spdlog::warn("reload: control-socket changes take effect at restart");
   if (next->metrics != cfg_.metrics)
     spdlog::warn("reload: [metrics] changes take effect at restart");
-  if (auto r = modules_->apply(*next); !r.ok()) {
+  auto opts = from_config(*next, kernel_ifindex);
+  if (!opts.ok()) {
+    last_reload_error_ = opts.error();
+    spdlog::error("reload failed, keeping the running configuration: {}", opts.error());
+    return make_error(opts.error());
+  }
+  if (auto r = modules_->apply(*opts); !r.ok()) {
     last_reload_error_ = r.error();
     spdlog::error("reload failed, keeping the running configuration: {}", r.error());
     return r;

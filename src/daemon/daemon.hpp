@@ -6,8 +6,12 @@
 // data plane runs on its own worker threads and reads routing state through
 // immutable snapshots that the control plane publishes.
 //
-// Reload (SIGHUP or `ferryctl reload`): the new file is parsed and validated
-// completely before anything changes; an invalid file leaves the running
+// Configuration: the daemon owns the config::Config (the only copy) and
+// translates it once into each module's own options (from_config.hpp); no
+// module sees the whole configuration.
+//
+// Reload (SIGHUP or `ferryctl reload`): the new file is parsed, validated and
+// translated completely before anything changes; an invalid file leaves the running
 // configuration untouched and the error is reported to the caller and logged.
 #pragma once
 

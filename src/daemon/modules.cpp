@@ -1,102 +1,85 @@
 #include "daemon/modules.hpp"
 
-#include <net/if.h>
-
 #include "common/log.hpp"
-#include "fib/from_config.hpp"
 #include "tunnel/tun.hpp"
 
 namespace ferry::daemon {
 
-// The routing layer's view of the tunnel module.
-class TunnelAdapter : public TunnelRoutes {
+// Where Routing's learned prefixes go: the tunnel's cryptokey table.
+class TunnelLearned : public routing::LearnedRoutes {
  public:
-  TunnelAdapter(tunnel::Tunnel& t, const config::Config& cfg) : t_(t), cfg_(cfg) {}
-  std::optional<uint32_t> peer_for_next_hop(const IpAddress& nh) const override {
-    if (!cfg_.tunnel) return std::nullopt;
-    for (const auto& p : cfg_.tunnel->peers)
-      for (const auto& a : p.allowed_ips)
-        if (a.contains(nh)) return t_.peer_id(p.name);
-    return std::nullopt;
-  }
-  std::vector<Prefix> static_prefixes() const override {
-    std::vector<Prefix> v;
-    if (cfg_.tunnel)
-      for (const auto& p : cfg_.tunnel->peers)
-        v.insert(v.end(), p.allowed_ips.begin(), p.allowed_ips.end());
-    return v;
-  }
-  void apply_learned(std::span<const Change> changes) override {
-    for (const auto& c : changes) {
-      if (c.add)
-        t_.add_learned(c.peer, c.prefix);
-      else
-        t_.remove_learned(c.peer, c.prefix);
-    }
-    t_.commit_learned();
-  }
-  uint32_t ifindex() const override {
-    return cfg_.tunnel ? ::if_nametoindex(cfg_.tunnel->interface.c_str()) : 0;
-  }
-  std::string peer_name(uint32_t peer) const override {
-    if (cfg_.tunnel)
-      for (const auto& p : cfg_.tunnel->peers)
-        if (t_.peer_id(p.name) == peer) return p.name;
-    return "?";
-  }
-  // From the device: the configured endpoint, or the one learned by roaming.
-  std::vector<PeerEndpoint> endpoints() const override {
-    std::vector<PeerEndpoint> v;
-    if (auto* d = t_.device())
-      for (const auto& s : d->stats())
-        if (s.endpoint && s.endpoint->valid()) v.push_back({s.index, s.endpoint->addr});
-    return v;
+  explicit TunnelLearned(tunnel::Tunnel& t) : t_(t) {}
+  void apply_learned(std::span<const tunnel::LearnedChange> changes) override {
+    t_.apply_learned(changes);
   }
 
  private:
   tunnel::Tunnel& t_;
-  const config::Config& cfg_;
 };
 
-rib::RibOptions Modules::rib_options(const config::Config& c) {
-  rib::RibOptions o;
-  o.local_asn = c.router.asn;
-  o.router_id = c.router.router_id;
-  if (c.bgp) {
-    o.cluster_id = c.bgp->cluster_id;
-    o.max_paths = c.bgp->max_paths;
-    o.always_compare_med = c.bgp->always_compare_med;
+// fib::KernelRoutes as Modules' RouteSource.
+class KernelRouteSource : public RouteSource {
+ public:
+  KernelRouteSource(asio::io_context& io, fib::RouteSourceFilter f, fib::RouteSourceListener& l)
+      : k_(io, std::move(f), l) {}
+  Result<void> start(std::function<void(int)> done) override { return k_.start(std::move(done)); }
+  void stop() override { k_.stop(); }
+  std::vector<std::pair<Prefix, uint32_t>> connected_networks() const override {
+    return k_.table().connected_networks();
   }
-  return o;
-}
+  std::optional<std::string> ifname(uint32_t ifindex) const override {
+    return k_.table().ifname(ifindex);
+  }
 
-Modules::Modules(asio::io_context& io, const config::Config& cfg)
-    : io_(io), cfg_(cfg), rib_(rib_options(cfg), [this](const IpAddress& nh) {
+ private:
+  fib::KernelRoutes k_;
+};
+
+Modules::Modules(asio::io_context& io, ModulesOptions opts, ModulesIo kio)
+    : io_(io),
+      opts_(std::move(opts)),
+      kio_(std::move(kio)),
+      rib_(opts_.rib, [this](const IpAddress& nh) {
         return routing_ ? routing_->resolve(nh) : rib::NextHopInfo{};
-      }) {}
+      }) {
+  if (!kio_.route_source)
+    kio_.route_source = [this](fib::RouteSourceFilter f, fib::RouteSourceListener& l) {
+      return std::unique_ptr<RouteSource>(
+          std::make_unique<KernelRouteSource>(io_, std::move(f), l));
+    };
+  if (!kio_.tunnel)
+    kio_.tunnel = [](bool persistent) {
+      tunnel::TunnelIo tio;
+      tio.open_tun = [persistent](const std::string& name, size_t q) {
+        return tunnel::open_linux_tun(name, q, true, persistent);
+      };
+      return tio;
+    };
+  if (!kio_.tun_exists) kio_.tun_exists = tunnel::linux_interface_exists;
+  if (!kio_.remove_tun) kio_.remove_tun = tunnel::remove_persistent_tun;
+}
 
 Modules::~Modules() = default;
 
 Result<void> Modules::start() {
-  rib_.set_policies(cfg_.policies);
-  if (cfg_.fib.install) {
-    nl_ = std::make_unique<fib::NetlinkClient>(io_);
-    if (auto r = nl_->open(); !r.ok()) return make_error("netlink: " + r.error());
-    fib::KernelFibOptions ko;
-    ko.keys = fib::RouteKeys{cfg_.fib.table, cfg_.fib.protocol, cfg_.fib.metric};
-    kfib_ = std::make_unique<fib::KernelFib>(*nl_, ko);
-    fib::FibOptions fo;
-    fo.keep_on_shutdown = cfg_.fib.keep_on_shutdown;
-    fo.keys = ko.keys;
-    fib_ = std::make_unique<fib::Fib>(io_, *kfib_, fo);
+  rib_.set_policies(opts_.policies);
+  if (opts_.fib_install) {
+    if (kio_.route_kernel) {
+      kernel_ = kio_.route_kernel(opts_.kernel_fib);
+    } else {
+      nl_ = std::make_unique<fib::NetlinkClient>(io_);
+      if (auto r = nl_->open(); !r.ok()) return make_error("netlink: " + r.error());
+      kernel_ = std::make_unique<fib::KernelFib>(*nl_, opts_.kernel_fib);
+    }
+    fib_ = std::make_unique<fib::Fib>(io_, *kernel_, opts_.fib);
   }
-  gr_preserve_ = graceful_restart_preserve();
+  gr_preserve_ = opts_.graceful_restart;
   if (fib_) {
     // Graceful restart: a previous run's routes are kept as stale (not deleted)
     // for at most the restart time; BGP starts once the dump told us whether
     // forwarding state survived (the R/F bits of its OPENs).
     std::chrono::milliseconds hold{};
-    if (gr_preserve_) hold = std::chrono::seconds(cfg_.bgp->graceful_restart_time);
+    if (gr_preserve_) hold = std::chrono::seconds(opts_.graceful_restart_time);
     fib_->start(hold, [this](int err) {
       if (err) spdlog::warn("fib: initial kernel dump failed ({}), will retry", err);
       if (!gr_preserve_) return;
@@ -109,42 +92,40 @@ Result<void> Modules::start() {
       start_speaker(found > 0);
     });
   }
-  if (cfg_.tunnel) {
-    tunnel::TunnelIo tio;
+  if (opts_.tunnel) {
     if (gr_preserve_) {
       // Persistent: the interface and the routes through it outlive this process.
-      const bool existed = tunnel::linux_interface_exists(cfg_.tunnel->interface);
-      spdlog::info("tunnel {}: persistent for graceful restart{}", cfg_.tunnel->interface,
+      const bool existed = kio_.tun_exists(opts_.tunnel->interface);
+      spdlog::info("tunnel {}: persistent for graceful restart{}", opts_.tunnel->interface,
                    existed ? " (re-attached to the existing interface)" : "");
-      persistent_tun_ = cfg_.tunnel->interface;
+      persistent_tun_ = opts_.tunnel->interface;
     }
-    tio.open_tun = [persist = gr_preserve_](const std::string& name, size_t q) {
-      return tunnel::open_linux_tun(name, q, true, persist);
-    };
-    tunnel_ = std::make_unique<tunnel::Tunnel>(*cfg_.tunnel, std::move(tio));
+    tunnel_ = std::make_unique<tunnel::Tunnel>(*opts_.tunnel, kio_.tunnel(gr_preserve_));
     if (auto r = tunnel_->start(); !r.ok()) return make_error("tunnel: " + r.error());
-    tunnel_adapter_ = std::make_unique<TunnelAdapter>(*tunnel_, cfg_);
+    tunnel_learned_ = std::make_unique<TunnelLearned>(*tunnel_);
   }
-  routing_ = std::make_unique<Routing>(rib_, fib_.get(), tunnel_adapter_.get());
-  routing_->set_static_routes(cfg_.static_routes);
-  routing_->tunnel_changed();
-  if (tunnel_adapter_) watch_endpoints();
+  routing_ = std::make_unique<routing::Routing>(rib_, fib_.get(), tunnel_learned_.get());
+  routing_->apply(opts_.routing);
+  if (tunnel_) {
+    // From now on the tunnel tells routing whenever its view changes.
+    routing_->set_tunnel(tunnel_->view());
+    tunnel_->set_view_listener([this](const tunnel::View& v) { routing_->set_tunnel(v); });
+    watch_endpoints();
+  }
 
-  auto filter = fib::route_source_filter(cfg_);
-  if (!filter.ok()) return make_error(filter.error());
+  fib::RouteSourceFilter filter = opts_.route_sources;
   // Connected networks are always watched: next-hop resolution needs them.
-  if (!filter->connected) filter->connected = true;
-  kernel_routes_ = std::make_unique<fib::KernelRoutes>(io_, *filter, *this);
+  filter.connected = true;
+  kernel_routes_ = kio_.route_source(std::move(filter), *this);
   if (auto r = kernel_routes_->start([this](int err) {
         if (err) spdlog::warn("kernel routes: initial dump failed ({})", err);
-        refresh_connected();
-        routing_->tunnel_changed();  // the tunnel's own subnets are known now
+        refresh_connected();  // the tunnel's own subnets are known now
       });
       !r.ok())
     return make_error("kernel routes: " + r.error());
 
-  if (cfg_.bgp) {
-    speaker_ = std::make_unique<speaker::Speaker>(io_, cfg_, rib_);
+  if (opts_.speaker) {
+    speaker_ = std::make_unique<speaker::Speaker>(io_, *opts_.speaker, rib_);
     speaker_->set_restart_complete_callback([this](const std::string& why) {
       gr_complete_reason_ = why;
       // Posted: the routes learned before the End-of-RIB are in the FIB by then.
@@ -155,9 +136,7 @@ Result<void> Modules::start() {
     // With graceful restart the FIB's start callback starts BGP.
     if (!gr_preserve_ || !fib_) start_speaker(false);
     bfd_ = std::make_unique<bfd::Bfd>(io_);
-    bool any_bfd = false;
-    for (const auto& n : cfg_.bgp->neighbors) any_bfd |= n.bfd;
-    if (any_bfd) {
+    if (opts_.bfd.any()) {
       if (auto r = bfd_->start(); !r.ok()) return r;
       bfd_->set_listener([this](const IpAddress& peer, bfd::State from, bfd::State to, bfd::Diag) {
         // Only a session that was up and then failed tears BGP down; a
@@ -177,8 +156,8 @@ void Modules::watch_endpoints() {
   if (!endpoint_timer_) endpoint_timer_ = std::make_unique<asio::steady_timer>(io_);
   endpoint_timer_->expires_after(std::chrono::seconds(1));
   endpoint_timer_->async_wait([this](const std::error_code& ec) {
-    if (ec || !routing_) return;
-    routing_->endpoints_changed();
+    if (ec || !tunnel_) return;
+    tunnel_->poll();  // publishes a new view to routing if an endpoint moved
     track_tunnel_peers();
     watch_endpoints();
   });
@@ -194,7 +173,7 @@ void Modules::track_tunnel_peers() {
   const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
-  const std::string& ifname = cfg_.tunnel->interface;
+  const std::string& ifname = tunnel_->config().interface;
   std::map<std::string, bool> seen;
   for (const auto& s : d->stats()) {
     const bool up = s.last_handshake_unix && now - *s.last_handshake_unix < kRejectAfterTime;
@@ -229,8 +208,8 @@ ctl::Json Modules::loop_guard_json() const {
   ctl::Json j;
   j["withheld_total"] = routing_ ? routing_->withheld_total() : 0;
   ctl::Json list = ctl::Json::array();
-  auto add = [&](const Prefix& p, const Routing::Withheld& w, const char* kind) {
-    const std::string peer = tunnel_adapter_ ? tunnel_adapter_->peer_name(w.peer) : "?";
+  auto add = [&](const Prefix& p, const routing::Routing::Withheld& w, const char* kind) {
+    const std::string peer = routing_->peer_name(w.peer);
     list.push_back({{"prefix", p.str()},
                     {"kind", kind},
                     {"peer", peer},
@@ -244,13 +223,6 @@ ctl::Json Modules::loop_guard_json() const {
   }
   j["withheld"] = std::move(list);
   return j;
-}
-
-bool Modules::graceful_restart_preserve() const {
-  if (!cfg_.bgp || !cfg_.fib.install) return false;
-  for (const auto& n : cfg_.bgp->neighbors)
-    if (n.graceful_restart) return true;
-  return false;
 }
 
 void Modules::start_speaker(bool restarting) {
@@ -274,16 +246,15 @@ ctl::Json Modules::graceful_restart_json() const {
 
 void Modules::refresh_connected() {
   if (!routing_ || !kernel_routes_) return;
-  routing_->set_connected(kernel_routes_->table().connected_networks());
+  routing_->set_connected(kernel_routes_->connected_networks());
 }
 
 bool Modules::redistributes(const fib::RedistRoute& r) const {
-  if (!cfg_.bgp) return false;
-  for (const auto& d : cfg_.bgp->redistribute) {
+  for (const auto& d : opts_.redistribute) {
     if (r.source == fib::RedistRoute::Source::Connected &&
         d.source == config::RedistributeConfig::Source::Connected) {
       if (d.interfaces.empty()) return true;
-      auto name = kernel_routes_->table().ifname(r.ifindex);
+      auto name = kernel_routes_->ifname(r.ifindex);
       for (const auto& i : d.interfaces)
         if (name && *name == i) return true;
     }
@@ -315,13 +286,10 @@ void Modules::on_route_remove(const fib::RedistRoute& r) {
 }
 
 void Modules::sync_bfd_peers() {
-  if (!bfd_ || !cfg_.bgp) return;
-  const auto& b = *cfg_.bgp;
-  bfd::Timers t{b.bfd.min_tx_ms * 1000, b.bfd.min_rx_ms * 1000,
-                static_cast<uint8_t>(b.bfd.multiplier)};
-  for (const auto& n : b.neighbors) {
-    if (n.bfd) {
-      if (auto r = bfd_->add_peer(n.address, n.local_address, t); !r.ok())
+  if (!bfd_) return;
+  for (const auto& n : opts_.bfd.peers) {
+    if (n.enabled) {
+      if (auto r = bfd_->add_peer(n.address, n.local_address, opts_.bfd.timers); !r.ok())
         spdlog::error("bfd: neighbor {}: {}", n.name, r.error());
     } else if (bfd_->has_peer(n.address)) {
       bfd_->remove_peer(n.address);
@@ -329,23 +297,23 @@ void Modules::sync_bfd_peers() {
   }
 }
 
-Result<void> Modules::apply(const config::Config& cfg) {
-  if (cfg.router.asn != cfg_.router.asn || cfg.router.router_id != cfg_.router.router_id)
+Result<void> Modules::apply(const ModulesOptions& next) {
+  if (next.rib.local_asn != opts_.rib.local_asn || next.rib.router_id != opts_.rib.router_id)
     return make_error("router asn and router-id changes need a restart");
-  if (cfg.fib.table != cfg_.fib.table || cfg.fib.protocol != cfg_.fib.protocol)
+  if (next.kernel_fib.keys.table != opts_.kernel_fib.keys.table ||
+      next.kernel_fib.keys.protocol != opts_.kernel_fib.keys.protocol)
     return make_error("fib table and protocol changes need a restart");
-  if (cfg.bgp.has_value() != cfg_.bgp.has_value())
+  if (next.speaker.has_value() != opts_.speaker.has_value())
     return make_error("adding or removing the [bgp] section needs a restart");
-  if (tunnel_ && cfg.tunnel) {
-    if (auto r = tunnel_->apply(*cfg.tunnel); !r.ok()) return make_error("tunnel: " + r.error());
-  } else if (cfg.tunnel.has_value() != cfg_.tunnel.has_value()) {
+  if (tunnel_ && next.tunnel) {
+    if (auto r = tunnel_->apply(*next.tunnel); !r.ok()) return make_error("tunnel: " + r.error());
+  } else if (next.tunnel.has_value() != opts_.tunnel.has_value()) {
     return make_error("adding or removing the [tunnel] section needs a restart");
   }
-  cfg_ = cfg;
-  rib_.set_options(rib_options(cfg_));
-  routing_->set_static_routes(cfg_.static_routes);
-  routing_->tunnel_changed();
-  if (speaker_) speaker_->apply(cfg_);  // policies, neighbors, networks; soft refresh
+  opts_ = next;
+  rib_.set_options(opts_.rib);
+  routing_->apply(opts_.routing);                 // the tunnel's apply() above published its view
+  if (speaker_) speaker_->apply(*opts_.speaker);  // policies, neighbors, networks; soft refresh
   sync_bfd_peers();
   return {};
 }
@@ -359,9 +327,8 @@ void Modules::stop(const std::string& reason, std::function<void()> done) {
     if (tunnel_) tunnel_->stop();
     // A clean stop that does not keep forwarding state removes the persistent interface.
     auto remove_tun = [this] {
-      if (persistent_tun_.empty() || cfg_.fib.keep_on_shutdown) return;
-      if (auto r = tunnel::remove_persistent_tun(persistent_tun_); !r.ok())
-        spdlog::warn("tunnel: {}", r.error());
+      if (persistent_tun_.empty() || opts_.fib.keep_on_shutdown) return;
+      if (auto r = kio_.remove_tun(persistent_tun_); !r.ok()) spdlog::warn("tunnel: {}", r.error());
     };
     if (fib_) {
       fib_->shutdown([this, remove_tun, done = std::move(done)] {
@@ -390,7 +357,7 @@ ctl::Json Modules::metrics_snapshot() const {
     // The per-peer counters of `show tunnels`, without its allowed/learned prefix lists.
     const auto* d = tunnel_->device();
     ctl::Json t;
-    t["interface"] = cfg_.tunnel->interface;
+    t["interface"] = tunnel_->config().interface;
     ctl::Json drops = ctl::Json::object();
     for (size_t i = 0; i < static_cast<size_t>(tunnel::Drop::kCount); ++i)
       drops[tunnel::drop_name(static_cast<tunnel::Drop>(i))] = d->device_drops().v[i].load();

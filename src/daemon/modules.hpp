@@ -5,6 +5,12 @@
 //                                                                -> tunnel (cryptokey)
 //   bfd --down--> speaker.bfd_down (tear the session down before the hold timer)
 //   kernel addresses/routes -> routing (next-hop resolution) and rib (redistribution)
+//   tunnel --View (on change)--> routing; routing --learned prefixes--> tunnel
+//
+// Configuration arrives translated (ModulesOptions, daemon/from_config.hpp); apply()
+// compares old and new options on reload. Kernel access (route table, route
+// sources, TUN/UDP, the persistent interface) goes through ModulesIo, so the
+// wiring is unit-tested with fakes (tests/unit/daemon/modules_test.cpp).
 //
 // Graceful restart, restarting-speaker role (RFC 4724 §4.1). Enabled when
 // some BGP neighbour has graceful-restart and the FIB installs routes. Then
@@ -29,28 +35,60 @@
 
 #include "bfd/bfd.hpp"
 #include "common/result.hpp"
-#include "config/config.hpp"
 #include "ctl/registry.hpp"
-#include "daemon/routing.hpp"
+#include "daemon/from_config.hpp"
 #include "fib/fib.hpp"
 #include "fib/kernel_fib.hpp"
 #include "fib/kernel_routes.hpp"
 #include "fib/nl_socket.hpp"
 #include "rib/rib.hpp"
+#include "routing/routing.hpp"
 #include "speaker/speaker.hpp"
 #include "tunnel/tunnel.hpp"
 
 namespace ferry::daemon {
 
-class TunnelAdapter;
+class TunnelLearned;
+
+// Connected networks and foreign kernel routes, as Modules needs them
+// (fib::KernelRoutes over rtnetlink in ferryd; a fake in unit tests). Changes
+// go to the fib::RouteSourceListener given when it was made.
+class RouteSource {
+ public:
+  virtual ~RouteSource() = default;
+  // done(error) once the initial dump was delivered.
+  virtual Result<void> start(std::function<void(int)> done) = 0;
+  virtual void stop() = 0;
+  // Connected networks of up interfaces (all of them): next-hop resolution's input.
+  virtual std::vector<std::pair<Prefix, uint32_t>> connected_networks() const = 0;
+  virtual std::optional<std::string> ifname(uint32_t ifindex) const = 0;
+};
+
+// The modules' kernel access; an unset member means the real thing. Unit tests
+// set them all and run without root, netlink or TUN.
+struct ModulesIo {
+  // The kernel route table the FIB programs (default: fib::KernelFib on rtnetlink).
+  std::function<std::unique_ptr<fib::RouteKernel>(const fib::KernelFibOptions&)> route_kernel;
+  // Connected and kernel routes (default: fib::KernelRoutes).
+  std::function<std::unique_ptr<RouteSource>(fib::RouteSourceFilter, fib::RouteSourceListener&)>
+      route_source;
+  // The tunnel's TUN/UDP/interface access; persistent: the TUN interface outlives
+  // the process (graceful restart). Default: Linux TUN and UDP sockets.
+  std::function<tunnel::TunnelIo(bool persistent)> tunnel;
+  // Graceful restart's persistent TUN interface: whether a previous run left it, and
+  // its removal at a clean stop. Default: Linux.
+  std::function<bool(const std::string& name)> tun_exists;
+  std::function<Result<void>(const std::string& name)> remove_tun;
+};
 
 class Modules : public fib::RouteSourceListener {
  public:
-  Modules(asio::io_context& io, const config::Config& cfg);
+  Modules(asio::io_context& io, ModulesOptions opts, ModulesIo kio = {});
   ~Modules() override;
 
   Result<void> start();
-  Result<void> apply(const config::Config& cfg);
+  // Reload: what needs a restart is refused with an error and nothing changes.
+  Result<void> apply(const ModulesOptions& next);
   // Cease to BGP peers, AdminDown to BFD peers, kernel routes removed (unless
   // configured to keep them); done runs when all of that went out.
   void stop(const std::string& reason, std::function<void()> done);
@@ -60,8 +98,16 @@ class Modules : public fib::RouteSourceListener {
   // is O(peers + sessions), not O(routes).
   ctl::Json metrics_snapshot() const;
 
+  // For tests and `show` commands.
+  rib::Rib& rib() { return rib_; }
+  const routing::Routing* routing() const { return routing_.get(); }
+  const fib::Fib* fib() const { return fib_.get(); }
+  tunnel::Tunnel* tunnel() { return tunnel_.get(); }
+  speaker::Speaker* speaker() { return speaker_.get(); }
+  bfd::Bfd* bfd() { return bfd_.get(); }
+  const ModulesOptions& options() const { return opts_; }
+
  private:
-  static rib::RibOptions rib_options(const config::Config& c);
   // Kernel route sources: connected networks feed next-hop resolution; both
   // connected and foreign kernel routes feed redistribution into BGP.
   void on_route_add(const fib::RedistRoute& r) override;
@@ -69,26 +115,25 @@ class Modules : public fib::RouteSourceListener {
   bool redistributes(const fib::RedistRoute& r) const;
   void refresh_connected();
   void sync_bfd_peers();
-  // Some neighbour has graceful-restart and routes go into the kernel.
-  bool graceful_restart_preserve() const;
   void start_speaker(bool restarting);
   ctl::Json graceful_restart_json() const;
-  // Polls the tunnel peers' endpoints (roaming) for the routing loop guard,
-  // and their handshakes for the tunnel_peer_up / tunnel_peer_down log events.
+  // Polls the tunnel for roamed endpoints (it publishes a new view to routing)
+  // and its peers' handshakes for the tunnel_peer_up / tunnel_peer_down log events.
   void watch_endpoints();
   void track_tunnel_peers();
   ctl::Json loop_guard_json() const;
 
   asio::io_context& io_;
-  config::Config cfg_;
+  ModulesOptions opts_;
+  ModulesIo kio_;
   rib::Rib rib_;
-  std::unique_ptr<fib::NetlinkClient> nl_;
-  std::unique_ptr<fib::KernelFib> kfib_;
+  std::unique_ptr<fib::NetlinkClient> nl_;  // only without ModulesIo::route_kernel
+  std::unique_ptr<fib::RouteKernel> kernel_;
   std::unique_ptr<fib::Fib> fib_;
   std::unique_ptr<tunnel::Tunnel> tunnel_;
-  std::unique_ptr<TunnelAdapter> tunnel_adapter_;
-  std::unique_ptr<fib::KernelRoutes> kernel_routes_;
-  std::unique_ptr<Routing> routing_;
+  std::unique_ptr<TunnelLearned> tunnel_learned_;
+  std::unique_ptr<RouteSource> kernel_routes_;
+  std::unique_ptr<routing::Routing> routing_;
   std::unique_ptr<speaker::Speaker> speaker_;
   std::unique_ptr<bfd::Bfd> bfd_;
   std::unique_ptr<asio::steady_timer> endpoint_timer_;

@@ -31,10 +31,9 @@ Result<ctl::Json> Speaker::dump_routes(const ctl::Json& args) const {
                      p->cfg().remote_asn.value()});
   }
   const auto self = static_cast<uint16_t>(peers.size());
-  peers.push_back({cfg_.router.router_id.value(), IpAddress::v4(0), cfg_.router.asn.value()});
+  peers.push_back({opts_.router_id.value(), IpAddress::v4(0), opts_.local_asn.value()});
 
-  std::vector<uint8_t> out =
-      mrt::peer_index_table(now, cfg_.router.router_id.value(), "ferry", peers);
+  std::vector<uint8_t> out = mrt::peer_index_table(now, opts_.router_id.value(), "ferry", peers);
   uint32_t seq = 0;
   size_t v4 = 0, v6 = 0;
   rib_.for_each_best(

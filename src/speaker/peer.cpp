@@ -17,15 +17,14 @@ Family family_of(const bgp::AfiSafi& af) {
 }
 }  // namespace
 
-bgp::SessionConfig Peer::session_config(const config::Config& c,
-                                        const config::BgpNeighborConfig& n) {
+bgp::SessionConfig Peer::session_config(const Options& o, const config::BgpNeighborConfig& n) {
   bgp::SessionConfig s;
   s.name = n.name;
   s.peer = n.address;
   s.port = n.port;
   s.local_address = n.local_address;
-  s.local_asn = c.router.asn;
-  s.router_id = c.router.router_id;
+  s.local_asn = o.local_asn;
+  s.router_id = o.router_id;
   s.remote_asn = n.remote_asn;
   s.passive = n.passive;
   s.hold_time = n.hold_time;
@@ -36,7 +35,7 @@ bgp::SessionConfig Peer::session_config(const config::Config& c,
   s.ipv4 = n.ipv4;
   s.ipv6 = n.ipv6;
   s.graceful_restart = n.graceful_restart;
-  if (c.bgp) s.graceful_restart_time = static_cast<uint16_t>(c.bgp->graceful_restart_time);
+  s.graceful_restart_time = static_cast<uint16_t>(o.graceful_restart_time);
   return s;
 }
 
@@ -47,7 +46,7 @@ Peer::Peer(Speaker& sp, const config::BgpNeighborConfig& cfg)
 }
 
 bgp::SessionConfig Peer::make_session_config() const {
-  bgp::SessionConfig sc = session_config(sp_.config(), cfg_);
+  bgp::SessionConfig sc = session_config(sp_.options(), cfg_);
   sp_.fill_restart_state(sc);
   return sc;
 }

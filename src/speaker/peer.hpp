@@ -20,6 +20,7 @@
 #include "bgp/session.hpp"
 #include "config/config.hpp"
 #include "rib/rib.hpp"
+#include "speaker/options.hpp"
 
 namespace ferry::speaker {
 
@@ -51,8 +52,7 @@ class Peer : public bgp::SessionListener {
   // Re-applies the speaker's graceful restart state (R/F bits) to the session config.
   void refresh_session_config();
 
-  static bgp::SessionConfig session_config(const config::Config& c,
-                                           const config::BgpNeighborConfig& n);
+  static bgp::SessionConfig session_config(const Options& o, const config::BgpNeighborConfig& n);
 
   // bgp::SessionListener
   void session_established(bgp::Session& s) override;

@@ -96,7 +96,7 @@ ctl::Json Speaker::show_neighbors(const ctl::Json& args) const {
     j["name"] = name;
     j["address"] = p->cfg().address.str();
     j["remote_asn"] = p->cfg().remote_asn.value();
-    j["local_asn"] = cfg_.router.asn.value();
+    j["local_asn"] = opts_.local_asn.value();
     j["description"] = p->cfg().description;
     j["state"] = bgp::fsm_state_name(s.state());
     j["uptime"] =

@@ -11,18 +11,16 @@
 
 namespace ferry::speaker {
 
-Speaker::Speaker(asio::io_context& io, const config::Config& cfg, rib::Rib& rib)
-    : io_(io), cfg_(cfg), rib_(rib), gr_timer_(io) {
-  rib_.set_policies(cfg_.policies);
+Speaker::Speaker(asio::io_context& io, Options opts, rib::Rib& rib)
+    : io_(io), opts_(std::move(opts)), rib_(rib), gr_timer_(io) {
+  rib_.set_policies(opts_.policies);
   rib_.set_pending_callback([this](rib::PeerId id) {
     if (Peer* p = find(id)) p->schedule_pump();
   });
-  if (cfg_.bgp) {
-    for (const auto& n : cfg_.bgp->neighbors) {
-      auto p = std::make_unique<Peer>(*this, n);
-      by_id_[rib::to_int(p->id())] = p.get();
-      peers_[n.name] = std::move(p);
-    }
+  for (const auto& n : opts_.neighbors) {
+    auto p = std::make_unique<Peer>(*this, n);
+    by_id_[rib::to_int(p->id())] = p.get();
+    peers_[n.name] = std::move(p);
   }
 }
 
@@ -64,7 +62,7 @@ Result<void> Speaker::start() {
   if (!r) spdlog::error("bgp: {}", r.error());
   originate_networks({});
   // RFC 4724 §4.1 selection deferral: bounded by the restart time we advertise.
-  const uint32_t defer = cfg_.bgp ? cfg_.bgp->graceful_restart_time : 0;
+  const uint32_t defer = opts_.graceful_restart_time;
   if (gr_restarting_)
     spdlog::info(
         "bgp: graceful restart: forwarding state preserved, deferring route "
@@ -128,8 +126,7 @@ Result<void> Speaker::listen() {
   }
   acceptors_.clear();
   bound_port_ = 0;
-  if (!cfg_.bgp) return {};
-  uint16_t port = cfg_.bgp->listen_port;
+  uint16_t port = opts_.listen_port;
   auto try_bind = [&](const asio::ip::address& addr, bool dual) -> std::string {
     auto acc = std::make_shared<asio::ip::tcp::acceptor>(io_);
     asio::error_code ec;
@@ -151,8 +148,8 @@ Result<void> Speaker::listen() {
     return {};
   };
   std::string err;
-  if (cfg_.bgp->listen_address) {
-    err = try_bind(bgp::to_asio(*cfg_.bgp->listen_address), false);
+  if (opts_.listen_address) {
+    err = try_bind(bgp::to_asio(*opts_.listen_address), false);
   } else {
     err = try_bind(asio::ip::address_v6::any(), true);
     if (!err.empty()) err = try_bind(asio::ip::address_v4::any(), false);
@@ -199,7 +196,7 @@ void Speaker::accept_loop(std::shared_ptr<asio::ip::tcp::acceptor> acc) {
 }
 
 void Speaker::originate_networks(const std::vector<Prefix>& old_networks) {
-  std::vector<Prefix> now = cfg_.bgp ? cfg_.bgp->networks : std::vector<Prefix>{};
+  const std::vector<Prefix>& now = opts_.networks;
   for (const Prefix& p : old_networks)
     if (std::find(now.begin(), now.end(), p) == now.end())
       rib_.unoriginate(rib::RouteSource::Network, p);
@@ -223,16 +220,15 @@ void Speaker::stop(std::string reason, std::function<void()> done) {
   t->async_wait([t, done = std::move(done)](asio::error_code) { done(); });
 }
 
-void Speaker::apply(const config::Config& cfg) {
-  std::vector<Prefix> old_networks = cfg_.bgp ? cfg_.bgp->networks : std::vector<Prefix>{};
-  bool relisten = !cfg_.bgp || !cfg.bgp || cfg_.bgp->listen_port != cfg.bgp->listen_port ||
-                  cfg_.bgp->listen_address != cfg.bgp->listen_address;
-  cfg_ = cfg;
-  rib_.set_policies(cfg_.policies);
+void Speaker::apply(const Options& opts) {
+  std::vector<Prefix> old_networks = opts_.networks;
+  bool relisten =
+      opts_.listen_port != opts.listen_port || opts_.listen_address != opts.listen_address;
+  opts_ = opts;
+  rib_.set_policies(opts_.policies);
 
   std::map<std::string, const config::BgpNeighborConfig*> wanted;
-  if (cfg_.bgp)
-    for (const auto& n : cfg_.bgp->neighbors) wanted[n.name] = &n;
+  for (const auto& n : opts_.neighbors) wanted[n.name] = &n;
 
   // Removed neighbours (or moved to another address: removed and added again).
   for (auto it = peers_.begin(); it != peers_.end();) {

@@ -31,6 +31,7 @@
 #include "config/config.hpp"
 #include "ctl/registry.hpp"
 #include "rib/rib.hpp"
+#include "speaker/options.hpp"
 
 namespace ferry::speaker {
 
@@ -46,19 +47,19 @@ struct NeighborEvent {
 
 class Speaker {
  public:
-  Speaker(asio::io_context& io, const config::Config& cfg, rib::Rib& rib);
+  Speaker(asio::io_context& io, Options opts, rib::Rib& rib);
   ~Speaker();
   Speaker(const Speaker&) = delete;
   Speaker& operator=(const Speaker&) = delete;
 
-  // Binds bgp.listen_address:bgp.listen_port (dual-stack [::] when unset) and
+  // Binds listen_address:listen_port (dual-stack [::] when unset) and
   // starts all sessions. A bind failure is returned (sessions still start, active only).
   Result<void> start();
   // Cease (admin shutdown, with reason as RFC 8203 text) to every neighbour,
   // closes the listener; done runs once the NOTIFICATIONs had a chance to go out.
   void stop(std::string reason, std::function<void()> done = {});
   // Reload: add/remove/modify neighbours; unchanged sessions keep running.
-  void apply(const config::Config& cfg);
+  void apply(const Options& opts);
   // ferryctl: show neighbors, show routes, show route, clear neighbor.
   void register_commands(ctl::Registry& registry);
 
@@ -103,7 +104,7 @@ class Speaker {
   Peer* find(const IpAddress& address);
   Peer* find(rib::PeerId id);
   rib::Rib& rib() { return rib_; }
-  const config::Config& config() const { return cfg_; }
+  const Options& options() const { return opts_; }
   asio::io_context& io() { return io_; }
   void emit(const NeighborEvent& e) {
     if (on_event_) on_event_(e);
@@ -118,7 +119,7 @@ class Speaker {
   void finish_restart(const std::string& why);
 
   asio::io_context& io_;
-  config::Config cfg_;
+  Options opts_;
   rib::Rib& rib_;
   std::map<std::string, std::unique_ptr<Peer>> peers_;  // by neighbour name
   std::map<uint32_t, Peer*> by_id_;                     // RIB peer id -> peer

@@ -48,12 +48,10 @@ bool Keypair::open(uint64_t counter, std::span<const uint8_t> cipher,
 }
 
 bool Keypair::replay_check(uint64_t counter) const {
-  std::lock_guard lock(replay_mu_);
   return replay_.check(counter);
 }
 
 bool Keypair::replay_update(uint64_t counter) {
-  std::lock_guard lock(replay_mu_);
   return replay_.update(counter);
 }
 
@@ -94,42 +92,100 @@ std::optional<size_t> Keypair::decrypt(const TransportView& view, std::span<uint
   return plain_len;
 }
 
-KeypairSet::Dropped KeypairSet::install(Ptr kp) {
+void KeypairSet::Dropped::add(Ptr p) {
+  if (!p) return;
+  for (auto& slot : kps) {
+    if (!slot) {
+      slot = std::move(p);
+      return;
+    }
+  }
+}
+
+bool KeypairSet::Dropped::contains(const Keypair* p) const {
+  for (const auto& k : kps)
+    if (k && k.get() == p) return true;
+  return false;
+}
+
+size_t KeypairSet::Dropped::size() const {
+  size_t n = 0;
+  for (const auto& k : kps) n += k != nullptr;
+  return n;
+}
+
+void KeypairSet::retire(Ptr kp, TimePoint now, Dropped& d) {
+  if (!kp) return;
+  Retired* oldest = &retired_[0];
+  for (auto& r : retired_) {
+    if (!r.kp) {
+      r = {std::move(kp), now + grace_};
+      return;
+    }
+    if (r.until < oldest->until) oldest = &r;
+  }
+  d.add(std::move(oldest->kp));
+  *oldest = {std::move(kp), now + grace_};
+}
+
+KeypairSet::Dropped KeypairSet::install(Ptr kp, TimePoint now) {
   std::lock_guard lock(mu_);
   Dropped d;
   if (kp->is_initiator()) {
     if (next_) {
       // A responder-side keypair was pending; it becomes previous (the peer
-      // may still send on it) and the old current is dropped.
-      d.a = std::move(current_);
-      d.b = std::move(previous_);
+      // uses it if its own handshake completed) and the old current retires
+      // (the peer uses it if its handshake crossed ours and failed).
+      retire(std::move(current_), now, d);
+      retire(std::move(previous_), now, d);
       previous_ = std::move(next_);
       next_.reset();
     } else {
-      d.a = std::move(previous_);
+      retire(std::move(previous_), now, d);
       previous_ = std::move(current_);
     }
     current_ = std::move(kp);
   } else {
     // Responder: unusable for sending until the initiator proves it has the
     // keys by sending on them (received_with).
-    d.a = std::move(next_);
-    d.b = std::move(previous_);
+    retire(std::move(next_), now, d);
+    retire(std::move(previous_), now, d);
     previous_.reset();
     next_ = std::move(kp);
   }
   return d;
 }
 
-bool KeypairSet::received_with(const Keypair* kp, Dropped* dropped) {
+bool KeypairSet::received_with(const Keypair* kp, TimePoint now, Dropped* dropped) {
   std::lock_guard lock(mu_);
   if (kp == nullptr || next_.get() != kp) return false;
-  Ptr old = std::move(previous_);
+  Dropped d;
+  retire(std::move(previous_), now, d);
   previous_ = std::move(current_);
   current_ = std::move(next_);
   next_.reset();
-  if (dropped) dropped->a = std::move(old);
+  if (dropped) *dropped = std::move(d);
   return true;
+}
+
+KeypairSet::Dropped KeypairSet::expire(TimePoint now) {
+  std::lock_guard lock(mu_);
+  Dropped d;
+  for (auto& r : retired_) {
+    if (r.kp && r.until <= now) {
+      d.add(std::move(r.kp));
+      r = {};
+    }
+  }
+  return d;
+}
+
+std::optional<TimePoint> KeypairSet::next_expiry() const {
+  std::lock_guard lock(mu_);
+  std::optional<TimePoint> t;
+  for (const auto& r : retired_)
+    if (r.kp && (!t || r.until < *t)) t = r.until;
+  return t;
 }
 
 KeypairSet::Ptr KeypairSet::current() const {
@@ -150,16 +206,32 @@ KeypairSet::Ptr KeypairSet::find(uint32_t local_index) const {
   for (const Ptr* p : {&current_, &next_, &previous_}) {
     if (*p && (*p)->local_index() == local_index) return *p;
   }
+  for (const auto& r : retired_)
+    if (r.kp && r.kp->local_index() == local_index) return r.kp;
   return nullptr;
 }
 
-std::array<KeypairSet::Ptr, 3> KeypairSet::clear() {
+size_t KeypairSet::retired_count() const {
   std::lock_guard lock(mu_);
-  std::array<Ptr, 3> out{std::move(previous_), std::move(current_), std::move(next_)};
+  size_t n = 0;
+  for (const auto& r : retired_) n += r.kp != nullptr;
+  return n;
+}
+
+KeypairSet::Dropped KeypairSet::clear() {
+  std::lock_guard lock(mu_);
+  Dropped d;
+  d.add(std::move(previous_));
+  d.add(std::move(current_));
+  d.add(std::move(next_));
+  for (auto& r : retired_) {
+    d.add(std::move(r.kp));
+    r = {};
+  }
   previous_.reset();
   current_.reset();
   next_.reset();
-  return out;
+  return d;
 }
 
 }  // namespace ferry::tunnel

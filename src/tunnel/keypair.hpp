@@ -3,7 +3,7 @@
 //
 // A Keypair is created by the handshake (derive_keypair) and is immutable
 // except for its send counter (atomic, one per sent message) and its
-// receive replay window (guarded by a tiny mutex). encrypt()/decrypt() are
+// receive replay window (lock-free). encrypt()/decrypt() are
 // what the data path calls per packet: they work in caller buffers and do
 // not allocate (the EVP context is thread-local and reused, so several
 // workers may encrypt with the same keypair in parallel).
@@ -11,11 +11,22 @@
 // KeypairSet holds a peer's three slots:
 //   initiator on handshake completion: previous <- current (or <- next if
 //     one was pending), current <- new.
-//   responder on sending its response: next <- new, previous dropped;
+//   responder on sending its response: next <- new, previous leaves;
 //     the first authenticated transport message received under `next`
 //     (received_with) confirms it: previous <- current, current <- next.
+// A keypair that leaves the three slots is not dropped at once: it retires
+// for a grace period (REKEY_TIMEOUT) in which it still decrypts (find) but
+// never encrypts. With simultaneous initiations the three-slot rotation of
+// the whitepaper (§5.4.6) can push out the keypair the peer is still sending
+// under (the initiator-with-pending-next case drops `current`; a responder
+// install drops `previous`) until the peer learns of the new session one
+// round trip later; retiring instead of dropping makes each rotation
+// make-before-break. At most kMaxRetired are kept (the oldest goes first);
+// expire() hands back those whose grace ended, so the owner frees their
+// receiver indices.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -101,35 +112,55 @@ class Keypair {
   bool is_initiator_;
   TimePoint created_;
   std::atomic<uint64_t> send_counter_{0};
-  mutable std::mutex replay_mu_;
-  ReplayWindow replay_;
+  ReplayWindow replay_;  // lock-free: several workers may receive under one keypair
 };
 
 class KeypairSet {
  public:
   using Ptr = std::shared_ptr<Keypair>;
+  static constexpr size_t kMaxRetired = 4;
 
-  // Installs a keypair derived by the handshake; returns the keypairs that
-  // were dropped (so the owner can free their receiver indices).
+  // Keypairs that left the set for good (the owner frees their receiver indices).
   struct Dropped {
-    Ptr a, b;
+    std::array<Ptr, 3 + kMaxRetired> kps{};
+    void add(Ptr p);
+    bool contains(const Keypair* p) const;
+    size_t size() const;
   };
-  Dropped install(Ptr kp);
+
+  explicit KeypairSet(Duration retire_grace = kRekeyTimeout) : grace_(retire_grace) {}
+
+  // Installs a keypair derived by the handshake at `now`; what leaves the
+  // three slots retires (see above). Returns what was dropped for good.
+  Dropped install(Ptr kp, TimePoint now);
   // The peer sent us a transport message under `kp`. If kp is `next`, it is
   // promoted to current (returns true: handshake is complete for the responder).
-  bool received_with(const Keypair* kp, Dropped* dropped = nullptr);
+  bool received_with(const Keypair* kp, TimePoint now, Dropped* dropped = nullptr);
+  // Drops the retired keypairs whose grace ended at `now`.
+  Dropped expire(TimePoint now);
+  // When expire() next has something to do.
+  std::optional<TimePoint> next_expiry() const;
 
   Ptr current() const;
   Ptr previous() const;
   Ptr next() const;
-  // The keypair whose local_index matches, among the three slots.
+  // The keypair whose local_index matches, among the three slots and the retired.
   Ptr find(uint32_t local_index) const;
-  // Drops all (ZeroKeys, peer removal); returns them for index cleanup.
-  std::array<Ptr, 3> clear();
+  size_t retired_count() const;
+  // Drops all (ZeroKeys, peer removal), retired included.
+  Dropped clear();
 
  private:
+  struct Retired {
+    Ptr kp;
+    TimePoint until{};
+  };
+  void retire(Ptr kp, TimePoint now, Dropped& d);  // mu_ held
+
+  Duration grace_;
   mutable std::mutex mu_;
   Ptr previous_, current_, next_;
+  std::array<Retired, kMaxRetired> retired_{};
 };
 
 }  // namespace ferry::tunnel

@@ -6,6 +6,7 @@ PeerState::PeerState(const StaticIdentity& local, const Key& remote_public,
                      const Key& preshared_key, TimerConfig cfg, Rng& rng)
     : rng_(&rng),
       handshake_(local, remote_public, preshared_key),
+      keypairs_(cfg.rekey_timeout()),
       cookies_(remote_public, cfg),
       timers_(cfg, rng) {}
 
@@ -32,7 +33,7 @@ std::optional<SessionOutcome> PeerState::write_response(uint32_t local_index,
   SessionOutcome o;
   o.keypair = handshake_.derive_keypair(now);
   if (!o.keypair) return std::nullopt;
-  o.dropped = keypairs_.install(o.keypair);
+  o.dropped = keypairs_.install(o.keypair, now);
   o.message_len = kMessageResponseSize;
   std::lock_guard lock(timers_mu_);
   timers_.on_session_derived(now);
@@ -48,7 +49,7 @@ HandshakeError PeerState::complete_as_initiator(const MessageResponse& msg, Time
   SessionOutcome o;
   o.keypair = handshake_.derive_keypair(now);
   if (!o.keypair) return HandshakeError::WrongState;
-  o.dropped = keypairs_.install(o.keypair);
+  o.dropped = keypairs_.install(o.keypair, now);
   {
     std::lock_guard lock(timers_mu_);
     timers_.on_any_authenticated_packet_traversal(now);
@@ -62,7 +63,7 @@ HandshakeError PeerState::complete_as_initiator(const MessageResponse& msg, Time
 
 bool PeerState::on_transport_received(const Keypair* kp, size_t plaintext_len, TimePoint now,
                                       KeypairSet::Dropped* dropped) {
-  const bool confirmed = keypairs_.received_with(kp, dropped);
+  const bool confirmed = keypairs_.received_with(kp, now, dropped);
   std::lock_guard lock(timers_mu_);
   if (confirmed) timers_.on_handshake_complete(now);
   timers_.on_any_authenticated_packet_received(now);
@@ -78,18 +79,26 @@ void PeerState::on_transport_sent(size_t plaintext_len, TimePoint now) {
   if (plaintext_len > 0) timers_.on_data_sent(now);
 }
 
-TimerActions PeerState::poll_timers(TimePoint now, std::array<KeypairSet::Ptr, 3>* zeroed) {
+TimerActions PeerState::poll_timers(TimePoint now, KeypairSet::Dropped* dropped) {
   TimerActions a;
   {
     std::lock_guard lock(timers_mu_);
     a = timers_.poll(now);
   }
+  KeypairSet::Dropped gone = keypairs_.expire(now);
   if (a.zero_keys) {
-    auto old = keypairs_.clear();
+    for (auto& kp : keypairs_.clear().kps) gone.add(std::move(kp));
     handshake_.clear();
-    if (zeroed) *zeroed = std::move(old);
   }
+  if (dropped) *dropped = std::move(gone);
   return a;
+}
+
+std::optional<TimePoint> PeerState::next_deadline() {
+  std::optional<TimePoint> t = keypairs_.next_expiry();
+  std::lock_guard lock(timers_mu_);
+  if (auto d = timers_.next_deadline(); d && (!t || *d < *t)) t = d;
+  return t;
 }
 
 }  // namespace ferry::tunnel

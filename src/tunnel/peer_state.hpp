@@ -65,8 +65,11 @@ class PeerState {
   // We sent a transport message (plaintext_len 0 = keepalive).
   void on_transport_sent(size_t plaintext_len, TimePoint now);
   // Timer poll under the lock; on zero_keys the keypairs and handshake are
-  // wiped here (returned keypairs: free their indices).
-  TimerActions poll_timers(TimePoint now, std::array<KeypairSet::Ptr, 3>* zeroed = nullptr);
+  // wiped here. Retired keypairs whose grace ended are dropped too. Every
+  // keypair dropped is added to `dropped` (the caller frees their indices).
+  TimerActions poll_timers(TimePoint now, KeypairSet::Dropped* dropped = nullptr);
+  // Earliest of the timers' deadline and the retired keypairs' expiry.
+  std::optional<TimePoint> next_deadline();
 
  private:
   Rng* rng_;

@@ -1,5 +1,7 @@
 #include "tunnel/timers.hpp"
 
+#include "tunnel/time_source.hpp"
+
 namespace ferry::tunnel {
 
 Duration TimerConfig::scaled(Duration d) const {
@@ -146,6 +148,17 @@ bool PeerTimers::should_rekey_on_receive(bool is_initiator, TimePoint keypair_cr
   if (now - keypair_created <= limit) return false;
   sent_last_minute_handshake_ = true;
   return true;
+}
+
+const TimeSource& system_time() {
+  struct System final : TimeSource {
+    TimePoint now() const override { return Clock::now(); }
+    std::chrono::system_clock::time_point wall() const override {
+      return std::chrono::system_clock::now();
+    }
+  };
+  static const System s;
+  return s;
 }
 
 }  // namespace ferry::tunnel

@@ -1,5 +1,6 @@
 #include "tunnel/tunnel.hpp"
 
+#include <net/if.h>
 #include <sys/stat.h>
 
 #include <set>
@@ -42,6 +43,8 @@ Tunnel::Tunnel(config::TunnelConfig cfg, TunnelIo io) : cfg_(std::move(cfg)), io
     io_.open_tun = [](const std::string& name, size_t q) { return open_linux_tun(name, q, true); };
   if (!io_.open_udp)
     io_.open_udp = [](uint16_t port, size_t n) { return open_linux_udp(port, n, /*gro=*/true); };
+  if (!io_.ifindex)
+    io_.ifindex = [](const std::string& name) { return ::if_nametoindex(name.c_str()); };
 }
 
 Tunnel::~Tunnel() {
@@ -81,6 +84,8 @@ Result<void> Tunnel::start() {
     }
   }
   device_->start();
+  ifindex_ = io_.ifindex(ifname);
+  publish_view();
   spdlog::info("tunnel {}: listening on UDP port {}, {} peer(s), {} worker(s), public key {}",
                ifname, device_->listen_port(), peers_.size(), workers,
                key_to_base64(device_->public_key()));
@@ -93,6 +98,7 @@ void Tunnel::stop() {
   device_.reset();
   peers_.clear();
   pending_.clear();
+  ifindex_ = 0;
 }
 
 Result<void> Tunnel::add_peer(const config::TunnelPeerConfig& pc) {
@@ -174,6 +180,7 @@ Result<void> Tunnel::apply(const config::TunnelConfig& next) {
     device_->routes().apply(ch);
   }
   cfg_ = next;
+  publish_view();
   return {};
 }
 
@@ -210,6 +217,43 @@ size_t Tunnel::commit_learned() {
     spdlog::warn("tunnel {}: {} learned prefix(es) already had {} ECMP peers; extra peers ignored",
                  cfg_.interface, device_->routes().set_overflows() - overflows, kMaxEcmpPeers);
   return n;
+}
+
+size_t Tunnel::apply_learned(std::span<const LearnedChange> changes) {
+  for (const auto& c : changes) {
+    if (c.add)
+      add_learned(c.peer, c.prefix);
+    else
+      remove_learned(c.peer, c.prefix);
+  }
+  return commit_learned();
+}
+
+void Tunnel::poll() {
+  if (device_) publish_view();
+}
+
+void Tunnel::publish_view() {
+  View v;
+  v.ifindex = ifindex_;
+  v.max_ecmp_peers = kMaxEcmpPeers;
+  std::map<PeerIndex, IpAddress> endpoints;
+  if (device_)
+    for (const auto& s : device_->stats())
+      if (s.endpoint && s.endpoint->valid()) endpoints[s.index] = s.endpoint->addr;
+  for (const auto& pc : cfg_.peers) {
+    auto id = peers_.find(pc.name);
+    if (id == peers_.end()) continue;
+    PeerView p;
+    p.id = id->second;
+    p.name = pc.name;
+    p.allowed_ips = pc.allowed_ips;
+    if (auto e = endpoints.find(id->second); e != endpoints.end()) p.endpoint = e->second;
+    v.peers.push_back(std::move(p));
+  }
+  if (v == view_) return;
+  view_ = std::move(v);
+  if (on_view_) on_view_(view_);
 }
 
 void Tunnel::clear_learned(PeerIndex peer) {
@@ -252,6 +296,7 @@ nlohmann::json Tunnel::show() const {
     p["public_key"] = key_to_base64(s.public_key);
     p["endpoint"] = s.endpoint ? json(s.endpoint->str()) : json(nullptr);
     p["latest_handshake"] = s.last_handshake_unix ? json(*s.last_handshake_unix) : json(nullptr);
+    p["handshakes"] = s.handshakes;  // sessions established since the peer was added
     p["rx_bytes"] = s.rx_bytes;
     p["tx_bytes"] = s.tx_bytes;
     p["rx_packets"] = s.rx_packets;

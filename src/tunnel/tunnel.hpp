@@ -11,6 +11,12 @@
 // apply() reloads the peer list, endpoints, keepalives, preshared keys and
 // static allowed-ips without restarting the device.
 //
+// What routing needs to know about the tunnel (its ifindex, each peer's id,
+// name, static allowed-ips and current endpoint) is published as a tunnel::View
+// value (view.hpp) to the view listener whenever it changes: after start(),
+// after a successful apply(), and from poll() once the data plane roamed to a
+// new endpoint (the data plane has no callback for that; the daemon polls).
+//
 // Threading: every method runs on the control-plane thread (the daemon's Asio
 // io_context); the data plane lives in Device's own threads.
 // Private keys are never logged or shown.
@@ -22,6 +28,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,6 +38,7 @@
 #include "tunnel/cryptokey.hpp"
 #include "tunnel/device.hpp"
 #include "tunnel/iface.hpp"
+#include "tunnel/view.hpp"
 
 namespace ferry::tunnel {
 
@@ -43,6 +51,8 @@ struct TunnelIo {
       open_tun;
   std::function<Result<std::unique_ptr<UdpTransport>>(uint16_t port, size_t sockets)> open_udp;
   std::unique_ptr<InterfaceConfigurator> iface;
+  // The interface index of the opened TUN device (0: unknown); read once at start().
+  std::function<uint32_t(const std::string& name)> ifindex;
 };
 
 class Tunnel {
@@ -68,6 +78,14 @@ class Tunnel {
   size_t commit_learned();
   // Drops every learned prefix of a peer (its routing session went down); publishes.
   void clear_learned(PeerIndex peer);
+  // The routing layer's batch: queues every change in order and commits them in one publish.
+  size_t apply_learned(std::span<const LearnedChange> changes);
+
+  // The routing layer's view of the tunnel (see above), and who hears about changes.
+  const View& view() const { return view_; }
+  void set_view_listener(std::function<void(const View&)> fn) { on_view_ = std::move(fn); }
+  // Re-reads the peers' endpoints from the data plane (roaming); publishes if they moved.
+  void poll();
 
   // "show tunnels".
   nlohmann::json show() const;
@@ -78,12 +96,17 @@ class Tunnel {
 
  private:
   Result<void> add_peer(const config::TunnelPeerConfig& pc);
+  // Builds the view from the running state; hands it to the listener if it changed.
+  void publish_view();
 
   config::TunnelConfig cfg_;
   TunnelIo io_;
   std::unique_ptr<Device> device_;
   std::map<std::string, PeerIndex> peers_;  // by name
   std::vector<AllowedChange> pending_;      // learned changes not yet committed
+  uint32_t ifindex_ = 0;                    // of the TUN device; set by start()
+  View view_;                               // last published
+  std::function<void(const View&)> on_view_;
 };
 
 }  // namespace ferry::tunnel

@@ -51,23 +51,22 @@ config::BgpNeighborConfig neighbor(const char* name, const char* addr, uint32_t 
 // The command side of a daemon, built once: config, RIB, speaker, registry.
 struct Daemon {
   asio::io_context io;
-  config::Config cfg;
+  speaker::Options cfg;
   std::unique_ptr<rib::Rib> rib;
   std::unique_ptr<speaker::Speaker> sp;
   ctl::Registry registry;
   bool mutated = false;
 
   Daemon() {
-    cfg.router.asn = Asn(65001);
-    cfg.router.router_id = RouterId(0x01010101);
-    cfg.bgp = config::BgpConfig{};
-    cfg.bgp->listen_port = 0;
+    cfg.local_asn = Asn(65001);
+    cfg.router_id = RouterId(0x01010101);
+    cfg.listen_port = 0;
     config::PolicyConfig all;
     all.name = "all";
     all.default_action = config::PolicyAction::Accept;
     cfg.policies.push_back(all);
-    cfg.bgp->neighbors = {neighbor("site-b", "192.0.2.2", 65002),
-                          neighbor("site-c", "2001:db8::3", 65003)};
+    cfg.neighbors = {neighbor("site-b", "192.0.2.2", 65002),
+                     neighbor("site-c", "2001:db8::3", 65003)};
     rib = std::make_unique<rib::Rib>(
         rib::RibOptions{Asn(65001), RouterId(0x01010101), {}, 1, false, false});
     sp = std::make_unique<speaker::Speaker>(io, cfg, *rib);

@@ -17,14 +17,10 @@
 # shellcheck disable=SC2317
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../lib/netns.sh
-. "$here/../lib/netns.sh"
-FERRY_BUILD=${FERRY_BUILD:-$(cd "$here/../../.." && pwd)/build}
-FERRYD=${FERRYD:-$FERRY_BUILD/bin/ferryd}
-FERRYCTL=${FERRYCTL:-$FERRY_BUILD/bin/ferryctl}
+# shellcheck source=../lib/ferry.sh
+. "$here/../lib/ferry.sh"
 FLOWS="$here/flows.py"
-ft_init ecmp
-ft_require "$FERRYD" "$FERRYCTL" python3 nft
+ferry_test_init ecmp nft
 # ---- topology
 for n in gwa lana gwb1 gwb2 lanb; do ft_ns "$n"; done
 for n in gwa gwb1 gwb2; do ft_in "$n" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0; done
@@ -40,70 +36,33 @@ ft_in lanb ip link set "$(ft_ifname lanb gwb1 $((FT_LINKS - 1)))" master br0
 ft_link gwb2 10.2.0.2/24 lanb ""
 ft_in lanb ip link set "$(ft_ifname lanb gwb2 $((FT_LINKS - 1)))" master br0
 ft_in lanb ip route add default via 10.2.0.1
-for n in gwa gwb1 gwb2; do
-  "$FERRYCTL" genkey >"$FT_TMP/$n.key"
-  chmod 600 "$FT_TMP/$n.key"
-  "$FERRYCTL" pubkey <"$FT_TMP/$n.key" >"$FT_TMP/$n.pub"
-done
+ferry_keys gwa gwb1 gwb2
 
 # ---- configs
-# peer_toml NAME PUBKEY ENDPOINT INNER ASN: a tunnel peer and its BGP neighbor.
-TUNNEL_PEERS="" NEIGHBORS=""
-peer_toml() {
-  TUNNEL_PEERS+="
-[[tunnel.peers]]
-name = \"$1\"
-public-key = \"$2\"
-endpoint = \"$3:51820\"
-allowed-ips = [\"$4/32\"]
-persistent-keepalive = 5
-"
-  NEIGHBORS+="
-[[bgp.neighbors]]
-name = \"$1\"
-address = \"$4\"
-remote-asn = $5
-import = [\"accept-all\"]
-export = [\"accept-all\"]
-hold-time = 9
-connect-retry = 1
-ipv6 = false
-bfd = true
-"
+# gateway NODE ASN ROUTER_ID NETWORK MAX_PATHS: starts NODE's config (BFD 100 ms).
+gateway() {
+  ferry_toml_new "$1" "$2" "$3"
+  ferry_toml_bgp "networks = [\"$4\"]" "max-paths = $5"
+  ferry_toml_bfd 100
 }
-# write_config NODE ASN ROUTER_ID ADDRESSES NETWORK MAX_PATHS
-write_config() {
-  cat >"$FT_TMP/$1.toml" <<TOML
-[router]
-asn = $2
-router-id = "$3"
-control-socket = "$FT_TMP/$1.sock"
-
-[tunnel]
-interface = "ferry0"
-private-key-file = "$FT_TMP/$1.key"
-listen-port = 51820
-addresses = [$4]
-$TUNNEL_PEERS
-[bgp]
-networks = ["$5"]
-max-paths = $6
-
-[bgp.bfd]
-min-tx-ms = 100
-min-rx-ms = 100
-multiplier = 3
-$NEIGHBORS
-TOML
-  TUNNEL_PEERS="" NEIGHBORS=""
+# peer NAME PEER_NODE ENDPOINT INNER ASN: a tunnel peer and its BGP neighbor.
+peer() {
+  ferry_toml_peer "$1" "$2" "$3" "$4/32"
+  ferry_toml_neighbor "$1" "$4" "$5" "ipv6 = false" "bfd = true"
 }
-peer_toml b1 "$(cat "$FT_TMP/gwb1.pub")" 192.168.12.2 169.254.12.2 65002
-peer_toml b2 "$(cat "$FT_TMP/gwb2.pub")" 192.168.13.2 169.254.13.2 65002
-write_config gwa 65001 10.255.0.1 '"169.254.12.1/30", "169.254.13.1/30"' 10.1.0.0/16 2
-peer_toml a "$(cat "$FT_TMP/gwa.pub")" 192.168.12.1 169.254.12.1 65001
-write_config gwb1 65002 10.255.0.21 '"169.254.12.2/30"' 10.2.0.0/16 1
-peer_toml a "$(cat "$FT_TMP/gwa.pub")" 192.168.13.1 169.254.13.1 65001
-write_config gwb2 65002 10.255.0.22 '"169.254.13.2/30"' 10.2.0.0/16 1
+gateway gwa 65001 10.255.0.1 10.1.0.0/16 2
+ferry_toml_tunnel 169.254.12.1/30 169.254.13.1/30
+peer b1 gwb1 192.168.12.2 169.254.12.2 65002
+peer b2 gwb2 192.168.13.2 169.254.13.2 65002
+ferry_toml_write
+gateway gwb1 65002 10.255.0.21 10.2.0.0/16 1
+ferry_toml_tunnel 169.254.12.2/30
+peer a gwa 192.168.12.1 169.254.12.1 65001
+ferry_toml_write
+gateway gwb2 65002 10.255.0.22 10.2.0.0/16 1
+ferry_toml_tunnel 169.254.13.2/30
+peer a gwa 192.168.13.1 169.254.13.1 65001
+ferry_toml_write
 
 for n in gwa gwb1 gwb2; do
   ft_bg "$n" "$FT_TMP/$n.log" "$FERRYD" --config "$FT_TMP/$n.toml" --log-level "${FERRY_LOG_LEVEL:-debug}"

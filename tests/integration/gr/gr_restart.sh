@@ -19,14 +19,9 @@
 #     packets in flight: loss <= window / interval + 5.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/netns.sh"
+. "$here/../lib/ferry.sh"
 
-FERRY_BUILD=${FERRY_BUILD:-$(cd "$here/../../.." && pwd)/build}
-FERRYD=${FERRYD:-$FERRY_BUILD/bin/ferryd}
-FERRYCTL=${FERRYCTL:-$FERRY_BUILD/bin/ferryctl}
-
-ft_init gr_restart
-ft_require "$FERRYD" "$FERRYCTL" python3 ping
+ferry_test_init gr_restart ping
 
 GR_TIME=60         # [bgp] graceful-restart-time: restart timer and selection deferral
 PING_INTERVAL=0.1  # seconds between echo requests
@@ -41,66 +36,21 @@ for i in 1 2; do
   ft_in "lan$i" ip route add default via "10.$i.0.1"
 done
 ft_link gw1 "192.168.12.1/24" gw2 "192.168.12.2/24"
-for i in 1 2; do
-  "$FERRYCTL" genkey >"$FT_TMP/gw$i.key"
-  chmod 600 "$FT_TMP/gw$i.key"
-  "$FERRYCTL" pubkey <"$FT_TMP/gw$i.key" >"$FT_TMP/gw$i.pub"
-done
+ferry_keys gw1 gw2
 
 # gr_config i NETWORKS: writes $FT_TMP/gw<i>.toml (NETWORKS: TOML list body).
 gr_config() {
   local i=$1 networks=$2 j=$((3 - $1))
-  cat >"$FT_TMP/gw$i.toml" <<TOML
-[router]
-asn = $((65000 + i))
-router-id = "10.255.0.$i"
-control-socket = "$FT_TMP/gw$i.sock"
-
-[tunnel]
-interface = "ferry0"
-private-key-file = "$FT_TMP/gw$i.key"
-listen-port = 51820
-addresses = ["169.254.12.$i/30", "fd99:12::$i/64"]
-
-[[tunnel.peers]]
-name = "site$j"
-public-key = "$(cat "$FT_TMP/gw$j.pub")"
-endpoint = "192.168.12.$j:51820"
-allowed-ips = ["169.254.12.$j/32", "fd99:12::$j/128"]
-persistent-keepalive = 5
-
-[bgp]
-networks = [$networks]
-graceful-restart-time = $GR_TIME
-
-[bgp.bfd]
-min-tx-ms = 100
-min-rx-ms = 100
-multiplier = 3
-
-[[bgp.neighbors]]
-name = "site$j"
-address = "169.254.12.$j"
-remote-asn = $((65000 + j))
-import = ["accept-all"]
-export = ["accept-all"]
-hold-time = 9
-connect-retry = 1
-ipv6 = false
-bfd = true
-graceful-restart = true
-
-[[bgp.neighbors]]
-name = "site$j-v6"
-address = "fd99:12::$j"
-remote-asn = $((65000 + j))
-import = ["accept-all"]
-export = ["accept-all"]
-hold-time = 9
-connect-retry = 1
-ipv4 = false
-graceful-restart = true
-TOML
+  ferry_toml_new "gw$i" $((65000 + i)) "10.255.0.$i"
+  ferry_toml_tunnel "169.254.12.$i/30" "fd99:12::$i/64"
+  ferry_toml_peer "site$j" "gw$j" "192.168.12.$j" "169.254.12.$j/32" "fd99:12::$j/128"
+  ferry_toml_bgp "networks = [$networks]" "graceful-restart-time = $GR_TIME"
+  ferry_toml_bfd 100
+  ferry_toml_neighbor "site$j" "169.254.12.$j" $((65000 + j)) "ipv6 = false" "bfd = true" \
+    "graceful-restart = true"
+  ferry_toml_neighbor "site$j-v6" "fd99:12::$j" $((65000 + j)) "ipv4 = false" \
+    "graceful-restart = true"
+  ferry_toml_write
 }
 
 gr_config 1 '"10.1.0.0/16", "fd00:1::/48"'

@@ -175,32 +175,17 @@ dut_bird_stop() { ft_in "$D_NS" birdc -s "$FT_TMP/D-bird/ctl" down >/dev/null; }
 
 # ---------------------------------------------------------------------- ferryd
 
-FERRY_BUILD=${FERRY_BUILD:-$(cd "$FT_LIB/../../.." && pwd)/build}
-FERRYD=${FERRYD:-$FERRY_BUILD/bin/ferryd}
-FERRYCTL=${FERRYCTL:-$FERRY_BUILD/bin/ferryctl}
-
-ferry__toml_list() {  # words -> TOML array of strings
-  local out="" x
-  for x in "$@"; do out+="${out:+, }\"$x\""; done
-  echo "[$out]"
-}
+# FERRYD, FERRYCTL and the config generator (ferry_toml_*).
+# shellcheck source=ferry.sh
+. "$FT_LIB/ferry.sh"
 
 dut_ferryd_start() {
   [[ -x "$FERRYD" && -x "$FERRYCTL" ]] || ft_fail "ferryd/ferryctl not built in $FERRY_BUILD"
   local conf="$FT_TMP/ferry.toml"
+  ferry_toml_new ferry "$D_ASN" "$D_RID"
+  ferry_toml_section "[fib]" "install = false"
   # shellcheck disable=SC2086
-  cat >"$conf" <<EOF
-[router]
-asn = $D_ASN
-router-id = "$D_RID"
-control-socket = "$FT_TMP/ferry.sock"
-
-[fib]
-install = false
-
-[bgp]
-networks = $(ferry__toml_list $D_NET4 $D_NET6)
-EOF
+  ferry_toml_bgp "networks = [$(ferry__quoted $D_NET4 $D_NET6)]"
   local n addr asn fam other nhs
   for n in a4 a6 b4 b6; do
     case $n in
@@ -211,21 +196,10 @@ EOF
     esac
     nhs=""
     [[ $asn == "$D_ASN" ]] && nhs="next-hop-self = true"
-    cat >>"$conf" <<EOF
-
-[[bgp.neighbors]]
-name = "$n"
-address = "$addr"
-remote-asn = $asn
-import = ["accept-all"]
-export = ["accept-all"]
-hold-time = 6
-connect-retry = 1
-$fam = true
-$other = false
-$nhs
-EOF
+    ferry_toml_neighbor "$n" "$addr" "$asn" "hold-time = 6" "connect-retry = 1" "$fam = true" \
+      "$other = false" "$nhs"
   done
+  ferry_toml_write "$conf"
   ft_bg "$D_NS" "$FT_TMP/D-ferryd.log" "$FERRYD" --config "$conf"
   DUT_PID=$FT_BG_PID
   ft_wait 10 "ferryd control socket" test -S "$FT_TMP/ferry.sock"
@@ -616,32 +590,17 @@ exabgp_last_error() {
 
 rl_ferry_conf() {
   local file=$1 asn=$2 rid=$3 install=${4:-false}
-  cat >"$file" <<EOT
-[router]
-asn = $asn
-router-id = "$rid"
-control-socket = "$FT_TMP/ferry.sock"
-
-[fib]
-install = $install
-
-[bgp]
-EOT
+  ferry_toml_new ferry "$asn" "$rid"
+  ferry_toml_section "[fib]" "install = $install"
+  ferry_toml_bgp
+  ferry_toml_write "$file"
 }
 
 rl_ferry_nbr() {
   local file=$1 name=$2 addr=$3 asn=$4
   shift 4
-  {
-    echo
-    echo "[[bgp.neighbors]]"
-    echo "name = \"$name\""
-    echo "address = \"$addr\""
-    echo "remote-asn = $asn"
-    echo 'import = ["accept-all"]'
-    echo 'export = ["accept-all"]'
-    printf '%s\n' "$@"
-  } >>"$file"
+  ferry_toml_neighbor "$name" "$addr" "$asn" "$@"
+  ferry_toml_write "$file"
 }
 
 rl_ferry_start() {

@@ -10,10 +10,9 @@
 # and `ferryctl show bfd` prints the session table.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/netns.sh"
+. "$here/../lib/ferry.sh"
 . "$here/../system/sites.sh"
-ft_init jsonlogs
-ft_require "$FERRYD" "$FERRYCTL" python3
+ferry_test_init jsonlogs
 
 sites_topology 2 1-2
 sites_config 1

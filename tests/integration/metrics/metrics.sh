@@ -11,11 +11,9 @@
 #   - wrong paths get 404, wrong methods 405; site 2 listens on no metrics port.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/netns.sh"
+. "$here/../lib/ferry.sh"
 . "$here/../system/sites.sh"
-ft_init metrics
-
-ft_require "$FERRYD" "$FERRYCTL" python3 curl ping
+ferry_test_init metrics curl ping
 
 sites_topology 2 1-2
 sites_config 1

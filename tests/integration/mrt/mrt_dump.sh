@@ -11,10 +11,9 @@
 #   - exactly the prefixes `ferryctl show routes` lists, no more.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/netns.sh"
+. "$here/../lib/ferry.sh"
 . "$here/../system/sites.sh"
-ft_init mrtdump
-ft_require "$FERRYD" "$FERRYCTL" python3 bgpdump
+ferry_test_init mrtdump bgpdump
 
 sites_topology 2 1-2
 sites_config 1

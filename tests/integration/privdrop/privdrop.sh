@@ -14,11 +14,9 @@
 #     that group may read but not reload; a non-member cannot connect.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/netns.sh"
+. "$here/../lib/ferry.sh"
 . "$here/../system/sites.sh"
-ft_init privdrop
-
-ft_require "$FERRYD" "$FERRYCTL" python3 ping useradd groupadd userdel groupdel setpriv
+ferry_test_init privdrop ping useradd groupadd userdel groupdel setpriv
 
 # Throwaway accounts, unique per run, removed even on failure.
 suffix=${FT_ID#ft}

@@ -14,12 +14,11 @@
 # `ferryctl show routes` (check.py fib-matches-rib) at every checkpoint.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/netns.sh"
+. "$here/../lib/ferry.sh"
 . "$here/sites.sh"
 case=${1:-}
 [[ "$case" =~ ^(loss|flap|kill|burst|endpoint)$ ]] || { echo "usage: $0 loss|flap|kill|burst|endpoint" >&2; exit 2; }
-ft_init "faults_$case"
-ft_require "$FERRYD" "$FERRYCTL" python3 ping
+ferry_test_init "faults_$case" ping
 [[ "$case" != loss ]] || ft_require nft
 
 SITES_BFD_MS=${SITES_BFD_MS:-300}

@@ -8,10 +8,9 @@
 # cycle 10 (after allocator warm-up) against a generous bound.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/netns.sh"
+. "$here/../lib/ferry.sh"
 . "$here/sites.sh"
-ft_init flap_memory
-ft_require "$FERRYD" "$FERRYCTL" python3 ping
+ferry_test_init flap_memory ping
 
 ROUTES=${ROUTES:-500}
 CYCLES=${CYCLES:-100}

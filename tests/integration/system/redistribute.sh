@@ -7,10 +7,9 @@
 # follows the interface's link state.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/netns.sh"
+. "$here/../lib/ferry.sh"
 . "$here/sites.sh"
-ft_init redistribute
-ft_require "$FERRYD" "$FERRYCTL" python3 ping
+ferry_test_init redistribute ping
 
 SITES_BFD_MS=${SITES_BFD_MS:-300}
 sites_topology 2 1-2

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Multi-site ferry topologies for system tests and `make demo`.
-# Source after tests/integration/lib/netns.sh and ft_init.
+# Source after tests/integration/lib/ferry.sh (ferry_test_init or ft_init).
 #
 # Site i (1..N) has two namespaces: "gw<i>" (the ferry gateway) and "lan<i>"
 # (a host on the site's LAN). Addressing:
@@ -11,9 +11,6 @@
 # Gateways peer over eBGP (AS 6500i) across the tunnel: one session on the
 # inner IPv4 address for IPv4 routes, one on the inner IPv6 address for IPv6.
 
-FERRY_BUILD=${FERRY_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)/build}
-FERRYD=${FERRYD:-$FERRY_BUILD/bin/ferryd}
-FERRYCTL=${FERRYCTL:-$FERRY_BUILD/bin/ferryctl}
 SITES_HELPER=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/check.py
 
 # sites_topology N LINKS: LINKS are pairs "i-j" of gateways joined by an underlay.
@@ -46,11 +43,7 @@ sites_topology() {
     printf -v "SITES_UIF_${a}_${b}" '%s' "$(ft_ifname "gw$a" "gw$b" $((FT_LINKS - 1)))"
     printf -v "SITES_UIF_${b}_${a}" '%s' "$(ft_ifname "gw$b" "gw$a" $((FT_LINKS - 1)))"
   done
-  for ((i = 1; i <= n; i++)); do
-    "$FERRYCTL" genkey >"$FT_TMP/gw$i.key"
-    chmod 600 "$FT_TMP/gw$i.key"
-    "$FERRYCTL" pubkey <"$FT_TMP/gw$i.key" >"$FT_TMP/gw$i.pub"
-  done
+  for ((i = 1; i <= n; i++)); do ferry_keys "gw$i"; done
 }
 
 # sites_linked i j: true when an underlay joins i and j.
@@ -69,8 +62,8 @@ sites__host() { if (($1 < $2)); then echo 1; else echo 2; fi; }
 # sites_config i [EXTRA_BGP_TOML]: writes $FT_TMP/gw<i>.toml.
 sites_config() {
   local i=$1 extra=${2:-} j
-  local f="$FT_TMP/gw$i.toml"
-  local addrs=() peers="" neighbors=""
+  local addrs=()
+  ferry_toml_new "gw$i" $((65000 + i)) "10.255.0.$i"
   for ((j = 1; j <= SITES_N; j++)); do
     ((j == i)) && continue
     sites_linked "$i" "$j" || continue
@@ -78,61 +71,17 @@ sites_config() {
     p=$(sites__pair "$i" "$j")
     me=$(sites__host "$i" "$j")
     them=$((3 - me))
-    addrs+=("\"169.254.$p.$me/30\"" "\"fd99:$p::$me/64\"")
-    peers+="
-[[tunnel.peers]]
-name = \"site$j\"
-public-key = \"$(cat "$FT_TMP/gw$j.pub")\"
-endpoint = \"192.168.$p.$them:51820\"
-allowed-ips = [\"169.254.$p.$them/32\", \"fd99:$p::$them/128\"]
-persistent-keepalive = 5
-"
-    neighbors+="
-[[bgp.neighbors]]
-name = \"site$j\"
-address = \"169.254.$p.$them\"
-remote-asn = $((65000 + j))
-import = [\"accept-all\"]
-export = [\"accept-all\"]
-hold-time = 9
-connect-retry = 1
-ipv6 = false
-bfd = ${SITES_BFD:-true}
-
-[[bgp.neighbors]]
-name = \"site$j-v6\"
-address = \"fd99:$p::$them\"
-remote-asn = $((65000 + j))
-import = [\"accept-all\"]
-export = [\"accept-all\"]
-hold-time = 9
-connect-retry = 1
-ipv4 = false
-"
+    addrs+=("169.254.$p.$me/30" "fd99:$p::$me/64")
+    ferry_toml_peer "site$j" "gw$j" "192.168.$p.$them" "169.254.$p.$them/32" "fd99:$p::$them/128"
+    ferry_toml_neighbor "site$j" "169.254.$p.$them" $((65000 + j)) "ipv6 = false" \
+      "bfd = ${SITES_BFD:-true}"
+    ferry_toml_neighbor "site$j-v6" "fd99:$p::$them" $((65000 + j)) "ipv4 = false"
   done
-  local IFS=,
-  cat >"$f" <<TOML
-[router]
-asn = $((65000 + i))
-router-id = "10.255.0.$i"
-control-socket = "$FT_TMP/gw$i.sock"
-
-[tunnel]
-interface = "ferry0"
-private-key-file = "$FT_TMP/gw$i.key"
-listen-port = 51820
-addresses = [${addrs[*]}]
-$peers
-[bgp]
-networks = ["10.$i.0.0/16", "fd00:$i::/48"]
-max-paths = ${SITES_MAX_PATHS:-1}
-$extra
-[bgp.bfd]
-min-tx-ms = ${SITES_BFD_MS:-100}
-min-rx-ms = ${SITES_BFD_MS:-100}
-multiplier = 3
-$neighbors
-TOML
+  ferry_toml_tunnel "${addrs[@]}"
+  ferry_toml_bgp "networks = [\"10.$i.0.0/16\", \"fd00:$i::/48\"]" \
+    "max-paths = ${SITES_MAX_PATHS:-1}" "$extra"
+  ferry_toml_bfd "${SITES_BFD_MS:-100}"
+  ferry_toml_write
 }
 
 # sites_start i: runs ferryd for site i in its gateway namespace.

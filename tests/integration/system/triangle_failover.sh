@@ -4,10 +4,9 @@
 # brings it back with no leaked routes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/netns.sh"
+. "$here/../lib/ferry.sh"
 . "$here/sites.sh"
-ft_init triangle
-ft_require "$FERRYD" "$FERRYCTL" python3 ping nft
+ferry_test_init triangle ping nft
 
 SITES_BFD_MS=${SITES_BFD_MS:-300}  # the default BFD timers: 300 ms x 3
 DETECT_MS=$((SITES_BFD_MS * 3))

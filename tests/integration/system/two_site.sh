@@ -3,10 +3,9 @@
 # over BGP across the tunnel; the kernel FIB matches the RIB at every step.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../lib/netns.sh"
+. "$here/../lib/ferry.sh"
 . "$here/sites.sh"
-ft_init two_site
-ft_require "$FERRYD" "$FERRYCTL" python3 ping
+ferry_test_init two_site ping
 
 sites_topology 2 1-2
 sites_config 1

@@ -2,6 +2,7 @@
 // retry with backoff, start-up reconcile (adopt / delete stale / graceful
 // restart hold), resync after lost replies, shutdown.
 #include "fib/fib.hpp"
+#include "fib/fake_kernel.hpp"
 
 #include <gtest/gtest.h>
 
@@ -24,103 +25,6 @@ NextHop gw(const char* a, uint32_t ifindex = 3) {
   n.ifindex = ifindex;
   return n;
 }
-
-// A kernel route table in memory. Completes every call from the event loop,
-// like the real one; can fail chosen prefixes or lose replies.
-class FakeKernel : public RouteKernel {
- public:
-  explicit FakeKernel(asio::io_context& io) : io_(io) {}
-
-  void program(std::vector<RouteOp> ops, ProgramDone done) override {
-    ++program_calls;
-    std::vector<NlAck> acks;
-    for (const auto& op : ops) {
-      ops_log.push_back((op.kind == RouteOp::Kind::Replace ? "replace " : "delete ") +
-                        op.prefix.str() +
-                        (op.metric ? " metric " + std::to_string(*op.metric) : ""));
-      if (op.metric) {
-        acks.push_back(foreign.erase(op.prefix) ? NlAck{} : NlAck{-ESRCH, {}});
-        continue;
-      }
-      if (lose_replies > 0) {
-        --lose_replies;
-        apply(op);  // the kernel did it, but we never hear about it
-        acks.push_back(NlAck{-ENOBUFS, "reply lost"});
-        continue;
-      }
-      if (auto it = fail.find(op.prefix); it != fail.end() && it->second > 0) {
-        --it->second;
-        acks.push_back(NlAck{-ENETUNREACH, "Nexthop has invalid gateway"});
-        continue;
-      }
-      if (op.kind == RouteOp::Kind::Delete && !routes.count(op.prefix)) {
-        acks.push_back(NlAck{-ESRCH, {}});
-        continue;
-      }
-      apply(op);
-      acks.push_back(NlAck{});
-    }
-    if (hold) {
-      held.push_back([done, acks]() mutable { done(std::move(acks)); });
-      return;
-    }
-    asio::post(io_, [done, acks]() mutable { done(std::move(acks)); });
-  }
-
-  void dump(DumpDone done) override {
-    ++dumps;
-    if (dump_errors > 0) {
-      --dump_errors;
-      asio::post(io_, [done]() { done(-EINTR, {}); });
-      return;
-    }
-    std::vector<KernelRoute> out;
-    for (const auto& [p, t] : routes) {
-      KernelRoute kr;
-      kr.prefix = p;
-      kr.protocol = 200;
-      kr.metric = 20;
-      kr.target = t;
-      out.push_back(kr);
-    }
-    for (const auto& [p, m] : foreign) {
-      KernelRoute kr;
-      kr.prefix = p;
-      kr.protocol = 200;
-      kr.metric = m;
-      kr.target = RouteTarget::blackhole();
-      out.push_back(kr);
-    }
-    asio::post(io_, [done, out]() mutable { done(0, std::move(out)); });
-  }
-
-  void release_held() {
-    auto h = std::move(held);
-    held.clear();
-    for (auto& f : h) asio::post(io_, f);
-  }
-
-  std::map<Prefix, RouteTarget> routes;
-  std::map<Prefix, int> fail;          // prefix -> how many more times to fail
-  std::map<Prefix, uint32_t> foreign;  // our protocol, another metric
-  int lose_replies = 0;
-  int dump_errors = 0;
-  bool hold = false;
-  std::vector<std::function<void()>> held;
-  std::vector<std::string> ops_log;
-  int program_calls = 0;
-  int dumps = 0;
-
- private:
-  void apply(const RouteOp& op) {
-    if (op.kind == RouteOp::Kind::Replace) {
-      routes[op.prefix] = op.target;
-    } else {
-      routes.erase(op.prefix);
-    }
-  }
-  asio::io_context& io_;
-};
 
 class FibTest : public ::testing::Test {
  protected:

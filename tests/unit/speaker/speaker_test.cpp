@@ -39,13 +39,12 @@ IpAddress A(const char* s) {
   return *IpAddress::parse(s);
 }
 
-config::Config base_config(uint32_t asn, uint32_t id, const char* listen) {
-  config::Config c;
-  c.router.asn = Asn(asn);
-  c.router.router_id = RouterId(id);
-  c.bgp = config::BgpConfig{};
-  c.bgp->listen_port = 0;
-  c.bgp->listen_address = A(listen);
+Options base_config(uint32_t asn, uint32_t id, const char* listen) {
+  Options c;
+  c.local_asn = Asn(asn);
+  c.router_id = RouterId(id);
+  c.listen_port = 0;
+  c.listen_address = A(listen);
   config::PolicyConfig all;
   all.name = "all";
   all.default_action = config::PolicyAction::Accept;
@@ -71,7 +70,7 @@ config::BgpNeighborConfig neighbor(const char* name, const char* addr, uint16_t 
 }
 
 struct Node {
-  config::Config cfg;
+  Options cfg;
   rib::Rib rib;
   Speaker sp;
   std::vector<NeighborEvent> events;
@@ -114,8 +113,8 @@ class SpeakerTest : public ::testing::Test {
     auto na = neighbor("b", "127.0.0.2", b.sp.listen_port(), 65002, "127.0.0.1");
     auto nb = neighbor("a", "127.0.0.1", a.sp.listen_port(), 65001, "127.0.0.2");
     if (tweak) tweak(na, nb);
-    a.cfg.bgp->neighbors = {na};
-    b.cfg.bgp->neighbors = {nb};
+    a.cfg.neighbors = {na};
+    b.cfg.neighbors = {nb};
     a.sp.apply(a.cfg);
     b.sp.apply(b.cfg);
   }
@@ -351,7 +350,7 @@ TEST_F(SpeakerTest, WithoutGracefulRestartRoutesGoAtOnce) {
 TEST_F(SpeakerTest, ReloadRemovesNeighborWithDeconfiguredCease) {
   connect();
   ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
-  b.cfg.bgp->neighbors.clear();
+  b.cfg.neighbors.clear();
   b.sp.apply(b.cfg);
   EXPECT_EQ(b.sp.find("a"), nullptr);
   ASSERT_TRUE(run_until(io, [&] { return a.session("b").counters().notifications_in > 0; }));
@@ -363,14 +362,14 @@ TEST_F(SpeakerTest, ReloadKeepsUnchangedSessions) {
   connect();
   ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
   // Only the description and the policy lists change: no reset.
-  b.cfg.bgp->neighbors[0].description = "uplink";
+  b.cfg.neighbors[0].description = "uplink";
   b.sp.apply(b.cfg);
   run_for(io, 300ms);
   EXPECT_TRUE(both_up());
   EXPECT_EQ(b.session("a").counters().established_count, 1u);
   EXPECT_EQ(b.neighbor_json("a")["description"], "uplink");
   // A session parameter change resets it.
-  b.cfg.bgp->neighbors[0].hold_time = 60;
+  b.cfg.neighbors[0].hold_time = 60;
   b.sp.apply(b.cfg);
   ASSERT_TRUE(
       run_until(io, [&] { return a.session("b").counters().established_count == 2 && both_up(); }));
@@ -448,7 +447,7 @@ TEST(SpeakerRestart, RestartingSpeakerSetsRAndFBitsAndDefersItsRoutes) {
   auto nb = neighbor("a", "127.0.0.1", 1, 65001, "127.0.0.2");
   nb.passive = true;
   nb.graceful_restart = true;
-  b.cfg.bgp->neighbors = {nb};
+  b.cfg.neighbors = {nb};
   b.sp.apply(b.cfg);
   bgp::PathAttributes attrs;
   b.rib.originate(rib::RouteSource::Static, P("10.2.0.0/16"), attrs);
@@ -458,8 +457,8 @@ TEST(SpeakerRestart, RestartingSpeakerSetsRAndFBitsAndDefersItsRoutes) {
   na.graceful_restart = true;
   auto nc = neighbor("c", "127.0.0.9", 9, 65003, "127.0.0.1");  // never answers
   nc.graceful_restart = true;
-  a.cfg.bgp->neighbors = {na, nc};
-  a.cfg.bgp->graceful_restart_time = 2;
+  a.cfg.neighbors = {na, nc};
+  a.cfg.graceful_restart_time = 2;
   a.sp.apply(a.cfg);
   a.sp.set_restart_state(true, true);
   std::string why;
@@ -501,13 +500,13 @@ TEST(SpeakerRestart, FreshStartCompletesOnEndOfRibWithoutDeferring) {
   auto nb = neighbor("a", "127.0.0.1", 1, 65001, "127.0.0.2");
   nb.passive = true;
   nb.graceful_restart = true;
-  b.cfg.bgp->neighbors = {nb};
+  b.cfg.neighbors = {nb};
   b.sp.apply(b.cfg);
 
   Node a(io, 65001, 0x01010101, "127.0.0.1");
   auto na = neighbor("b", "127.0.0.2", b.sp.listen_port(), 65002, "127.0.0.1");
   na.graceful_restart = true;
-  a.cfg.bgp->neighbors = {na};
+  a.cfg.neighbors = {na};
   a.sp.apply(a.cfg);
   a.sp.set_restart_state(true, false);
   std::string why;

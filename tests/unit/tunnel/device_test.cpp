@@ -15,41 +15,22 @@ using namespace ferry::tunnel;
 
 namespace {
 
-// The in-memory network and TUN fakes are shared with the hostile-input tests;
-// this file's devices send with UDP GSO (the fake splits the segments).
+// The in-memory network, TUN fakes and the stepped node are shared with the
+// hostile-input tests; this file's devices send with UDP GSO (the fake splits
+// the segments).
 using hostile::Datagram;
 using hostile::FakeNet;
 using hostile::FakeTun;
 using hostile::FakeTunQueue;
 using hostile::FakeUdpSocket;
-struct FakeUdp : hostile::FakeUdp {
-  FakeUdp(FakeNet& net, UdpEndpoint self) : hostile::FakeUdp(net, self, /*gso=*/true) {}
-};
+using hostile::NodeOptions;
 
 using hostile::ep;
 using hostile::ipv4;
 
-struct Node {
-  Node(FakeNet& net, UdpEndpoint self, Key priv, size_t hs_queue = 1024) {
-    DeviceConfig cfg;
-    cfg.private_key = priv;
-    cfg.handshake_queue = hs_queue;
-    auto t = std::make_unique<FakeTun>();
-    auto u = std::make_unique<FakeUdp>(net, self);
-    tun = t.get();
-    udp = u.get();
-    dev = std::make_unique<Device>(cfg, std::move(t), std::move(u), 1);
-  }
-  FakeTun* tun;
-  FakeUdp* udp;
-  std::unique_ptr<Device> dev;
-  // One round of everything, as the threads would do it.
-  void step(TimePoint now) {
-    dev->tun_step(0);
-    dev->udp_step(0);
-    dev->handshake_step(now);
-  }
-  uint64_t peer_drop(PeerIndex p, Drop d) { return dev->stats()[p].drops[static_cast<size_t>(d)]; }
+struct Node : hostile::Node {
+  Node(FakeNet& net, UdpEndpoint self, Key priv, size_t hs_queue = 1024)
+      : hostile::Node(net, self, priv, NodeOptions{.hs_queue = hs_queue, .gso = true}) {}
 };
 
 class DeviceTest : public ::testing::Test {

@@ -164,7 +164,8 @@ TEST_F(HostileData, EveryBitFlipIsDroppedAndCountedByRegion) {
 
 // After A restarts and handshakes again, the old session's messages are still
 // recognised (previous keypair) and refused as replays; after one more
-// rotation the old receiver index is gone entirely (no_keypair).
+// rotation and the retired keypair's grace the old receiver index is gone
+// entirely (no_keypair).
 TEST_F(HostileData, OldSessionMessagesAfterRehandshakeAreRefused) {
   establish();
   auto old1 = capture_from_a(ipv4("10.0.1.1", "10.0.2.1"));
@@ -191,6 +192,13 @@ TEST_F(HostileData, OldSessionMessagesAfterRehandshakeAreRefused) {
 
   restart_a();
   ASSERT_EQ(b->tun->q.out.size(), 4u);
+  // The rotation retired the old session's keypair: for REKEY_TIMEOUT it
+  // still decrypts (make-before-break), so its messages are replays...
+  uint64_t replays = b->peer_drop(pb, Drop::Replay);
+  deliver_to_b(old1);
+  EXPECT_EQ(b->peer_drop(pb, Drop::Replay), replays + 1);
+  // ... and once the grace has ended its receiver index is gone.
+  b->dev->handshake_step(Clock::now() + kRekeyTimeout);
   uint64_t nokp = b->peer_drop(pb, Drop::NoKeypair) + b->dev_drop(Drop::NoKeypair);
   deliver_to_b(old1);
   deliver_to_b(old2);
@@ -328,29 +336,92 @@ TEST_F(HostileData, ResponderFlushesStagedPacketsWhenItsSessionIsConfirmed) {
 
 // A handshake request that the initiation rate limit (one per REKEY_TIMEOUT,
 // whitepaper §6.4) defers while no handshake is in flight is kept, not lost:
-// it is sent once the limit allows. Here A's session is 170 s old at the
-// handshake thread's clock (A, the initiator, wants a rekey after 120 s), and
-// the rekey request reaches the handshake thread 1 s after A's last initiation.
-TEST_F(HostileData, DeferredRekeyRequestIsSentOnceTheRateLimitAllows) {
+// it is sent once the limit allows. Here A's keypair has sent more than
+// REKEY_AFTER_MESSAGES one second after A's last initiation (one clock for
+// the workers and the handshake thread).
+TEST(HostileDataClock, DeferredRekeyRequestIsSentOnceTheRateLimitAllows) {
+  ManualTime clock;
+  FakeNet net;
+  Key ka = generate_private_key(), kb = generate_private_key();
+  Node a(net, ep("192.0.2.1", 51820), ka, {.time = &clock});
+  Node b(net, ep("192.0.2.2", 51820), kb, {.time = &clock});
+  PeerIndex pa = a.dev->add_peer({"b", public_key(kb), {}, b.addr, 0});
+  PeerIndex pb = b.dev->add_peer({"a", public_key(ka), {}, std::nullopt, 0});
+  a.dev->routes().add_allowed(pa, pfx("10.0.2.0/24"));
+  b.dev->routes().add_allowed(pb, pfx("10.0.1.0/24"));
   auto initiations = [&] {
     size_t n = 0;
-    for (const auto& d : net.log) n += d.from == a->addr && d.data[0] == 1;
+    for (const auto& d : net.log) n += d.from == a.addr && d.data[0] == 1;
     return n;
   };
-  const auto t0 = Clock::now() - std::chrono::seconds(170);
-  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  a.tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
   for (int i = 0; i < 2; ++i) {
-    a->step(t0);
-    b->step(t0);
+    a.step(clock.now());
+    b.step(clock.now());
   }
-  ASSERT_EQ(b->tun->q.out.size(), 1u);  // session derived at t0, A initiated at t0
+  ASSERT_EQ(b.tun->q.out.size(), 1u);  // session derived now, A initiated now
   ASSERT_EQ(initiations(), 1u);
-  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
-  a->dev->tun_step(0);  // still usable (< REJECT_AFTER_TIME), but due for a rekey
-  a->dev->handshake_step(t0 + std::chrono::seconds(1));
+  clock.advance(std::chrono::seconds(1));
+  a.dev->current_keypair_for_testing(pa)->set_send_counter_for_testing(kRekeyAfterMessages + 1);
+  a.tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  a.dev->tun_step(0);  // still usable, but due for a rekey
+  a.dev->handshake_step(clock.now());
   EXPECT_EQ(initiations(), 1u);  // too soon after the last initiation
-  a->dev->handshake_step(t0 + std::chrono::seconds(6));
+  clock.advance(std::chrono::seconds(5));
+  a.dev->handshake_step(clock.now());
   EXPECT_EQ(initiations(), 2u);  // the request survived
-  a->dev->handshake_step(t0 + std::chrono::seconds(7));
+  clock.advance(std::chrono::seconds(1));
+  a.dev->handshake_step(clock.now());
   EXPECT_EQ(initiations(), 2u);  // and was consumed
+}
+
+// A worker batch that began with the old keypair asks for a rekey just after
+// the handshake thread installed the new one. That request is stale: the
+// handshake thread must not start another handshake REKEY_TIMEOUT later
+// (it would replace the session the peer just confirmed).
+TEST(HostileDataClock, StaleRekeyRequestAfterANewSessionIsDropped) {
+  ManualTime clock;
+  FakeNet net;
+  Key ka = generate_private_key(), kb = generate_private_key();
+  Node a(net, ep("192.0.2.1", 51820), ka, {.time = &clock});
+  Node b(net, ep("192.0.2.2", 51820), kb, {.time = &clock});
+  PeerIndex pa = a.dev->add_peer({"b", public_key(kb), {}, b.addr, 0});
+  PeerIndex pb = b.dev->add_peer({"a", public_key(ka), {}, std::nullopt, 0});
+  a.dev->routes().add_allowed(pa, pfx("10.0.2.0/24"));
+  b.dev->routes().add_allowed(pb, pfx("10.0.1.0/24"));
+  auto initiations = [&] {
+    size_t n = 0;
+    for (const auto& d : net.log) n += d.from == a.addr && d.data[0] == 1;
+    return n;
+  };
+  a.tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  for (int i = 0; i < 2; ++i) {
+    a.step(clock.now());
+    b.step(clock.now());
+  }
+  ASSERT_EQ(initiations(), 1u);
+  // REKEY_AFTER_TIME later A's worker asks for a rekey; a second batch under
+  // the old keypair asks again while the handshake is in flight, and the
+  // handshake completes.
+  clock.advance(kRekeyAfterTime + std::chrono::seconds(1));
+  a.tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  a.dev->tun_step(0);
+  a.dev->handshake_step(clock.now());
+  ASSERT_EQ(initiations(), 2u);
+  a.tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  a.dev->tun_step(0);
+  b.step(clock.now());
+  a.step(clock.now());
+  b.step(clock.now());
+  ASSERT_EQ(a.dev->stats()[pa].handshakes, 2u);
+  ASSERT_EQ(b.dev->stats()[pb].handshakes, 2u);
+  ASSERT_EQ(b.tun->q.out.size(), 3u);
+  for (int i = 0; i < 4; ++i) {
+    clock.advance(kRekeyTimeout);
+    a.step(clock.now());
+    b.step(clock.now());
+  }
+  EXPECT_EQ(initiations(), 2u);
+  EXPECT_EQ(b.tun->q.out.size(), 3u);
+  EXPECT_EQ(a.all_drops() + b.all_drops(), 0u);
 }

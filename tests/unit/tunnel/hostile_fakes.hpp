@@ -13,6 +13,7 @@
 
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -26,13 +27,25 @@ struct Datagram {
   std::vector<uint8_t> data;
   UdpEndpoint from;
   UdpEndpoint to;
+  TimePoint due{};  // FakeNet with a clock: deliverable from then on
 };
 
 struct FakeNet {
   std::map<std::string, std::deque<Datagram>> inbox;  // by endpoint string
   std::vector<Datagram> log;                          // everything sent
+  // Optional latency: with a clock, each datagram sent is held for delay()
+  // (drawn per datagram, so datagrams may overtake each other) and a socket
+  // receives only what is due at clock->now().
+  const TimeSource* clock = nullptr;
+  std::function<Duration()> delay;
   void inject(const UdpEndpoint& to, std::vector<uint8_t> data, const UdpEndpoint& from) {
-    inbox[to.str()].push_back({std::move(data), from, to});
+    inbox[to.str()].push_back({std::move(data), from, to, {}});
+  }
+  bool due(const Datagram& d) const { return clock == nullptr || d.due <= clock->now(); }
+  bool idle() const {
+    for (const auto& [k, q] : inbox)
+      if (!q.empty()) return false;
+    return true;
   }
 };
 
@@ -42,15 +55,18 @@ class FakeUdpSocket : public UdpSocket {
   int recv_batch(std::span<UdpRecv> msgs) override {
     auto& q = net_.inbox[self_.str()];
     int n = 0;
-    while (!q.empty() && static_cast<size_t>(n) < msgs.size()) {
-      auto& d = q.front();
+    for (auto it = q.begin(); it != q.end() && static_cast<size_t>(n) < msgs.size();) {
+      if (!net_.due(*it)) {
+        ++it;
+        continue;
+      }
       auto& m = msgs[static_cast<size_t>(n++)];
-      size_t len = std::min(d.data.size(), m.buf.size());
-      if (len) std::memcpy(m.buf.data(), d.data.data(), len);  // empty: data() may be null
+      size_t len = std::min(it->data.size(), m.buf.size());
+      if (len) std::memcpy(m.buf.data(), it->data.data(), len);  // empty: data() may be null
       m.len = len;
       m.segment = 0;
-      m.from = d.from;
-      q.pop_front();
+      m.from = it->from;
+      it = q.erase(it);
     }
     return n;
   }
@@ -63,6 +79,7 @@ class FakeUdpSocket : public UdpSocket {
         d.data.assign(part.begin(), part.end());
         d.from = from_override ? *from_override : self_;
         d.to = m.to;
+        if (net_.clock) d.due = net_.clock->now() + (net_.delay ? net_.delay() : Duration{0});
         net_.log.push_back(d);
         net_.inbox[m.to.str()].push_back(std::move(d));
       }
@@ -155,15 +172,24 @@ inline std::vector<uint8_t> ipv6(const char* src, const char* dst, size_t payloa
   return p;
 }
 
+// What varies between the tests' devices; the defaults are the common case.
+struct NodeOptions {
+  size_t hs_queue = 1024;
+  double timer_scale = 1.0;
+  bool gso = false;                  // send with UDP GSO (the fake splits the segments)
+  const TimeSource* time = nullptr;  // null: the system clocks
+};
+
+// One Device on the fake network and a fake TUN, stepped by hand.
 struct Node {
-  Node(FakeNet& net, UdpEndpoint self, Key priv, size_t hs_queue = 1024, double timer_scale = 1.0)
-      : addr(self) {
+  Node(FakeNet& net, UdpEndpoint self, Key priv, NodeOptions o = {}) : addr(self) {
     DeviceConfig cfg;
     cfg.private_key = priv;
-    cfg.handshake_queue = hs_queue;
-    cfg.timers.scale = timer_scale;
+    cfg.handshake_queue = o.hs_queue;
+    cfg.timers.scale = o.timer_scale;
+    cfg.time = o.time;
     auto t = std::make_unique<FakeTun>();
-    auto u = std::make_unique<FakeUdp>(net, self);
+    auto u = std::make_unique<FakeUdp>(net, self, o.gso);
     tun = t.get();
     udp = u.get();
     dev = std::make_unique<Device>(cfg, std::move(t), std::move(u), 1);

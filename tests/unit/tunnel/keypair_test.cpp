@@ -212,77 +212,133 @@ TEST(Keypair, ConcurrentWorkersShareOneKeypair) {
   EXPECT_EQ(accepted.load(), kThreads * kPerThread);
 }
 
+const TimePoint kT0 = TimePoint{} + std::chrono::hours(1);
+const Duration kGrace = kRekeyTimeout;
+
 TEST(KeypairSet, InitiatorRotation) {
   KeypairSet s;
   auto k1 = kp(1, true), k2 = kp(2, true), k3 = kp(3, true);
-  auto d1 = s.install(k1);
+  auto d1 = s.install(k1, kT0);
   EXPECT_EQ(s.current(), k1);
   EXPECT_EQ(s.previous(), nullptr);
-  EXPECT_FALSE(d1.a || d1.b);
-  s.install(k2);
+  EXPECT_EQ(d1.size(), 0u);
+  s.install(k2, kT0);
   EXPECT_EQ(s.current(), k2);
   EXPECT_EQ(s.previous(), k1);
-  auto d3 = s.install(k3);
+  auto d3 = s.install(k3, kT0);
   EXPECT_EQ(s.current(), k3);
   EXPECT_EQ(s.previous(), k2);
-  EXPECT_EQ(d3.a, k1);  // the old previous is dropped
+  EXPECT_EQ(d3.size(), 0u);  // the old previous retires instead of being dropped
   EXPECT_EQ(s.find(2), k2);
+  EXPECT_EQ(s.find(1), k1);  // still decrypts during the grace period
+  EXPECT_EQ(s.expire(kT0 + kGrace - std::chrono::milliseconds(1)).size(), 0u);
+  auto gone = s.expire(kT0 + kGrace);
+  EXPECT_TRUE(gone.contains(k1.get()));
+  EXPECT_EQ(gone.size(), 1u);
   EXPECT_EQ(s.find(1), nullptr);
+  EXPECT_EQ(s.next_expiry(), std::nullopt);
 }
 
 TEST(KeypairSet, ResponderNextUntilConfirmed) {
   KeypairSet s;
   auto k1 = kp(1, true);
-  s.install(k1);
+  s.install(k1, kT0);
   auto r = kp(2, false);
-  s.install(r);
+  s.install(r, kT0);
   // Not usable for sending until the initiator uses it.
   EXPECT_EQ(s.current(), k1);
   EXPECT_EQ(s.next(), r);
   EXPECT_EQ(s.previous(), nullptr);
-  EXPECT_FALSE(s.received_with(k1.get()));  // traffic on current changes nothing
+  EXPECT_FALSE(s.received_with(k1.get(), kT0));  // traffic on current changes nothing
   EXPECT_EQ(s.next(), r);
   KeypairSet::Dropped d;
-  EXPECT_TRUE(s.received_with(r.get(), &d));
+  EXPECT_TRUE(s.received_with(r.get(), kT0, &d));
   EXPECT_EQ(s.current(), r);
   EXPECT_EQ(s.previous(), k1);
   EXPECT_EQ(s.next(), nullptr);
-  EXPECT_FALSE(s.received_with(r.get()));
+  EXPECT_EQ(d.size(), 0u);
+  EXPECT_FALSE(s.received_with(r.get(), kT0));
 }
 
 TEST(KeypairSet, ResponderReplacesPendingNext) {
   KeypairSet s;
   auto r1 = kp(1, false), r2 = kp(2, false);
-  s.install(r1);
-  auto d = s.install(r2);
+  s.install(r1, kT0);
+  auto d = s.install(r2, kT0);
   EXPECT_EQ(s.next(), r2);
-  EXPECT_EQ(d.a, r1);
-  EXPECT_FALSE(s.received_with(r1.get()));
+  EXPECT_EQ(d.size(), 0u);
+  EXPECT_FALSE(s.received_with(r1.get(), kT0));  // a retired keypair is never promoted
+  EXPECT_EQ(s.find(1), r1);                      // but decrypts for the grace period
+  EXPECT_EQ(s.next_expiry(), kT0 + kGrace);
+  EXPECT_TRUE(s.expire(kT0 + kGrace).contains(r1.get()));
 }
 
 TEST(KeypairSet, InitiatorWhileNextPending) {
   // We answered the peer (next pending) and then our own initiation completed.
   KeypairSet s;
   auto c = kp(1, true), n = kp(2, false), mine = kp(3, true);
-  s.install(c);
-  s.install(n);
-  auto d = s.install(mine);
+  s.install(c, kT0);
+  s.install(n, kT0);
+  auto d = s.install(mine, kT0);
   EXPECT_EQ(s.current(), mine);
-  EXPECT_EQ(s.previous(), n);  // the peer may still send on it
+  EXPECT_EQ(s.previous(), n);  // the peer uses it if its handshake completed
   EXPECT_EQ(s.next(), nullptr);
-  EXPECT_EQ(d.a, c);
+  EXPECT_EQ(d.size(), 0u);
+  EXPECT_EQ(s.find(1), c);  // and the old current if its handshake crossed ours
+  EXPECT_TRUE(s.expire(kT0 + kGrace).contains(c.get()));
+}
+
+// Simultaneous initiations on both sides (each side answers the other's
+// initiation, then completes its own): every keypair either side may still
+// send under stays decryptable on the other until the grace ends.
+TEST(KeypairSet, CrossingHandshakesKeepWhatThePeerSendsUnder) {
+  KeypairSet a, b;
+  auto c_a = kp(1, true), c_b = kp(11, false);  // the established session, both ends
+  a.install(c_a, kT0);
+  b.install(c_b, kT0);
+  ASSERT_TRUE(b.received_with(c_b.get(), kT0));
+  // Both initiate; each answers the other's initiation (responder install) ...
+  auto nb_at_a = kp(2, false), na_at_b = kp(12, false);
+  a.install(nb_at_a, kT0);
+  b.install(na_at_b, kT0);
+  // ... A's own handshake then completes (B's failed: its state was replaced).
+  auto na_at_a = kp(3, true);
+  a.install(na_at_a, kT0);
+  // B still sends under its current, the old session: A must still decrypt it.
+  EXPECT_EQ(b.current(), c_b);
+  EXPECT_EQ(a.find(1), c_a);
+  // A sends under its new current; B promotes its next on that.
+  EXPECT_TRUE(b.received_with(na_at_b.get(), kT0));
+  EXPECT_EQ(b.current(), na_at_b);
+}
+
+TEST(KeypairSet, RetiredAreBoundedOldestFirst) {
+  KeypairSet s;
+  std::vector<KeypairSet::Ptr> all;
+  KeypairSet::Dropped dropped;
+  for (uint32_t i = 1; i <= 8; ++i) {
+    all.push_back(kp(i, false));
+    auto d = s.install(all.back(), kT0 + std::chrono::milliseconds(i));
+    for (auto& k : d.kps) dropped.add(std::move(k));
+  }
+  EXPECT_EQ(s.retired_count(), KeypairSet::kMaxRetired);
+  EXPECT_EQ(s.next(), all[7]);
+  // 7 retired in all, the 3 oldest dropped at once to make room.
+  EXPECT_EQ(dropped.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(dropped.contains(all[static_cast<size_t>(i)].get()));
+  for (uint32_t i = 4; i <= 7; ++i) EXPECT_EQ(s.find(i), all[i - 1]);
 }
 
 TEST(KeypairSet, ClearReturnsAll) {
   KeypairSet s;
-  s.install(kp(1, true));
-  s.install(kp(2, true));
-  s.install(kp(3, false));
+  s.install(kp(1, true), kT0);
+  s.install(kp(2, true), kT0);
+  s.install(kp(3, false), kT0);
   auto all = s.clear();
-  int n = 0;
-  for (auto& p : all) n += p != nullptr;
-  EXPECT_EQ(n, 2);  // previous was dropped by the responder install
+  EXPECT_EQ(all.size(), 3u);  // current, next and the retired previous
   EXPECT_EQ(s.current(), nullptr);
+  EXPECT_EQ(s.find(1), nullptr);
+  EXPECT_EQ(s.retired_count(), 0u);
 }
 
 }  // namespace

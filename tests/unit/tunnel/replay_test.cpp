@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include "tunnel/timers.hpp"
 
 namespace ferry::tunnel {
@@ -104,6 +108,41 @@ TEST(Replay, Reset) {
   ASSERT_TRUE(w.update(7));
   w.reset();
   EXPECT_TRUE(w.update(7));
+}
+
+// A jump by a multiple of 2^32 blocks (the REKEY_AFTER_MESSAGES boundary is
+// one) lands on ring slots whose old blocks share the low bits of the block
+// number: none of their bits may carry over.
+TEST(Replay, JumpByAPowerOfTwoDoesNotInheritOldBits) {
+  ReplayWindow w;
+  for (uint64_t i = 0; i < 4000; ++i) ASSERT_TRUE(w.update(i));
+  const uint64_t base = kRekeyAfterMessages;  // 2^60
+  for (uint64_t i = 1; i < 4000; ++i) ASSERT_TRUE(w.update(base + i)) << i;
+  for (uint64_t i = 1; i < 4000; ++i) ASSERT_FALSE(w.update(base + i)) << i;
+}
+
+// Workers receiving under one keypair at once: every counter is accepted
+// exactly once across threads, whatever the interleaving.
+TEST(Replay, ConcurrentUpdatesAcceptEachCounterOnce) {
+  ReplayWindow w;
+  constexpr uint64_t kCounters = 200000;
+  constexpr int kThreads = 4;
+  std::vector<std::atomic<int>> accepted(kCounters);
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t) {
+    ts.emplace_back([&, t] {
+      // Every thread offers every counter, in a slightly different order, so
+      // they race on the same slots while the window advances.
+      for (uint64_t base = 0; base < kCounters; base += 64) {
+        for (uint64_t j = 0; j < 64 && base + j < kCounters; ++j) {
+          uint64_t c = base + ((j * (2 * static_cast<uint64_t>(t) + 1)) % 64);
+          if (w.update(c)) accepted[c].fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  for (uint64_t c = 0; c < kCounters; ++c) ASSERT_EQ(accepted[c].load(), 1) << c;
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
 
 using namespace ferry::tunnel;
 
@@ -148,6 +149,7 @@ struct Fixture {
       return std::unique_ptr<UdpTransport>(std::make_unique<NullUdp>(p));
     };
     io.iface = std::make_unique<IfaceLog>(&log);
+    io.ifindex = [](const std::string& n) -> uint32_t { return n == "fr0" ? 17 : 0; };
     return io;
   }
   ferry::config::TunnelConfig cfg;
@@ -284,4 +286,61 @@ TEST(TunnelLifecycle, ReloadAddsRemovesAndEditsPeersLive) {
   auto r = t.apply(bad);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().find("listen-port"), std::string::npos);
+}
+
+// Routing reads the tunnel through the published view: one publish per change, none otherwise.
+TEST(TunnelView, PublishedAtStartAndOnEveryChangeOnly) {
+  Fixture f;
+  Tunnel t(f.cfg, f.io());
+  std::vector<View> seen;
+  t.set_view_listener([&](const View& v) { seen.push_back(v); });
+  ASSERT_TRUE(t.start().ok());
+  ASSERT_EQ(seen.size(), 1u);
+  const View& v = seen.back();
+  EXPECT_EQ(v.ifindex, 17u);
+  EXPECT_EQ(v.max_ecmp_peers, kMaxEcmpPeers);
+  ASSERT_EQ(v.peers.size(), 2u);
+  EXPECT_EQ(v.peers[0].name, "b");
+  EXPECT_EQ(v.peers[0].id, *t.peer_id("b"));
+  EXPECT_EQ(v.peers[0].allowed_ips, std::vector<ferry::Prefix>{P("169.254.10.2/32")});
+  EXPECT_EQ(v.peers[0].endpoint, ferry::IpAddress::parse("192.0.2.9"));
+  EXPECT_EQ(v.peers[1].name, "c");
+  EXPECT_EQ(v.peers[1].allowed_ips, std::vector<ferry::Prefix>{P("10.3.0.0/16")});
+  EXPECT_EQ(t.view(), v);
+  // Nothing moved: polling publishes nothing, nor does an unchanged reload.
+  t.poll();
+  ASSERT_TRUE(t.apply(f.cfg).ok());
+  EXPECT_EQ(seen.size(), 1u);
+  // A reload that moves an endpoint and an allowed-ip: one publish with both.
+  auto next = f.cfg;
+  next.peers[1].allowed_ips = {P("10.30.0.0/16")};
+  next.peers[0].endpoint = ferry::config::Endpoint{*ferry::IpAddress::parse("192.0.2.77"), 51820};
+  ASSERT_TRUE(t.apply(next).ok());
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen.back().peers[0].endpoint, ferry::IpAddress::parse("192.0.2.77"));
+  EXPECT_EQ(seen.back().peers[1].allowed_ips, std::vector<ferry::Prefix>{P("10.30.0.0/16")});
+  // A removed peer leaves the view.
+  next.peers.pop_back();
+  ASSERT_TRUE(t.apply(next).ok());
+  ASSERT_EQ(seen.size(), 3u);
+  ASSERT_EQ(seen.back().peers.size(), 1u);
+  EXPECT_EQ(seen.back().peers[0].name, "b");
+  t.stop();
+}
+
+TEST(TunnelView, ApplyLearnedCommitsTheBatchInOnePublish) {
+  Fixture f;
+  Tunnel t(f.cfg, f.io());
+  ASSERT_TRUE(t.start().ok());
+  const PeerIndex b = *t.peer_id("b"), c = *t.peer_id("c");
+  const uint64_t g = t.device()->routes().generation();
+  const LearnedChange batch[] = {{true, b, P("10.2.0.0/16")}, {true, c, P("10.2.0.0/16")}};
+  EXPECT_EQ(t.apply_learned(batch), 2u);
+  EXPECT_EQ(t.device()->routes().generation(), g + 1);
+  auto peers = t.device()->routes().peers_of(P("10.2.0.0/16"));
+  EXPECT_EQ(std::set<PeerIndex>(peers.begin(), peers.end()), (std::set<PeerIndex>{b, c}));
+  const LearnedChange out[] = {{false, b, P("10.2.0.0/16")}};
+  t.apply_learned(out);
+  EXPECT_EQ(t.device()->routes().peers_of(P("10.2.0.0/16")), std::vector<PeerIndex>{c});
+  t.stop();
 }

@@ -1,13 +1,11 @@
-#include "daemon/routing.hpp"
-
-#include <net/if.h>
+#include "routing/routing.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 
 #include "common/log.hpp"
 
-namespace ferry::daemon {
+namespace ferry::routing {
 
 size_t Routing::InstalledHash::operator()(const Installed& v) const noexcept {
   size_t h = v.kernel ? fib::RouteTargetHash{}(*v.kernel) * 31 + 1 : 0;
@@ -46,7 +44,7 @@ const Routing::Installed& Routing::InstalledView::at(const Prefix& p) const {
   return *v;
 }
 
-Routing::Routing(rib::Rib& rib, fib::Fib* fib, TunnelRoutes* tunnel)
+Routing::Routing(rib::Rib& rib, fib::Fib* fib, LearnedRoutes* tunnel)
     : rib_(rib), fib_(fib), tunnel_(tunnel) {
   rib_.add_listener(this);
 }
@@ -66,10 +64,14 @@ void Routing::set_connected(std::vector<std::pair<Prefix, uint32_t>> nets) {
   connected_ = nets;
   resolver_.set_connected(std::move(nets));
   rib_.next_hops_changed();
+  reresolve_statics();
   reevaluate_guard();  // a connected network may now hold (or no longer hold) an endpoint
+  // The tunnel's own subnets may now cover (or no longer cover) static allowed-ips.
+  sync_static_kernel_routes(tunnel_static_);
 }
 
-void Routing::set_static_routes(const std::vector<config::StaticRouteConfig>& routes) {
+void Routing::apply(const Options& opts) {
+  const std::vector<StaticRoute>& routes = opts.static_routes;
   // Withdraw statics that are gone, then (re)originate the current ones.
   for (const auto& old : statics_) {
     const bool still = std::any_of(routes.begin(), routes.end(),
@@ -78,10 +80,7 @@ void Routing::set_static_routes(const std::vector<config::StaticRouteConfig>& ro
   }
   statics_ = routes;
   std::vector<fib::StaticNextHopRoute> nh_routes;
-  for (const auto& r : routes) {
-    const uint32_t ifindex = r.interface.empty() ? 0 : ::if_nametoindex(r.interface.c_str());
-    nh_routes.push_back({r.prefix, r.next_hop, ifindex, r.blackhole});
-  }
+  for (const auto& r : routes) nh_routes.push_back({r.prefix, r.next_hop, r.ifindex, r.blackhole});
   resolver_.set_static(std::move(nh_routes));
   rib_.next_hops_changed();
   for (const auto& s : statics_) {
@@ -90,15 +89,57 @@ void Routing::set_static_routes(const std::vector<config::StaticRouteConfig>& ro
     if (s.next_hop) a.next_hop = *s.next_hop;
     rib_.originate(rib::RouteSource::Static, s.prefix, a);
   }
+  reresolve_statics();  // a static route may resolve through another one
+}
+
+void Routing::reresolve_statics() {
+  std::vector<Change> tunnel_changes;
+  for (const auto& [p, next_hops] : static_best_) {
+    auto it = std::find_if(statics_.begin(), statics_.end(),
+                           [&](const auto& s) { return s.prefix == p; });
+    want_for(next_hops, it != statics_.end() && it->blackhole, scratch_);
+    install(p, scratch_, tunnel_changes);  // unchanged: one probe, nothing sent
+  }
+  if (tunnel_ && !tunnel_changes.empty()) tunnel_->apply_learned(tunnel_changes);
+}
+
+void Routing::set_tunnel(tunnel::View view) {
+  std::vector<std::pair<Prefix, uint32_t>> inner;
+  for (const auto& p : view.peers)
+    for (const auto& a : p.allowed_ips) inner.emplace_back(a, p.id);
+  const bool resolution_changed = view.ifindex != view_.ifindex || inner != inner_;
+  view_ = std::move(view);
+  if (resolution_changed) {
+    inner_ = std::move(inner);
+    tunnel_changed();
+  } else if (refresh_endpoints()) {
+    reevaluate_guard();
+  }
+}
+
+std::string Routing::peer_name(uint32_t peer) const {
+  for (const auto& p : view_.peers)
+    if (p.id == peer) return p.name;
+  return "?";
+}
+
+std::optional<uint32_t> Routing::peer_for_next_hop(const IpAddress& nh) const {
+  for (const auto& [prefix, peer] : inner_)
+    if (prefix.contains(nh)) return peer;
+  return std::nullopt;
 }
 
 void Routing::tunnel_changed() {
-  std::vector<Prefix> now = tunnel_ ? tunnel_->static_prefixes() : std::vector<Prefix>{};
-  if (tunnel_) resolver_.set_tunnel_peers(tunnel_->ifindex(), now);
+  std::vector<Prefix> now;
+  if (tunnel_) {
+    for (const auto& [prefix, peer] : inner_) now.push_back(prefix);
+    resolver_.set_tunnel_peers(view_.ifindex, now);
+  }
   const bool endpoints_moved = refresh_endpoints();  // peers may have come or gone
   sync_static_kernel_routes(now);
   tunnel_static_ = std::move(now);
   rib_.next_hops_changed();
+  reresolve_statics();
   if (endpoints_moved) reevaluate_guard();
 }
 
@@ -110,7 +151,7 @@ void Routing::sync_static_kernel_routes(const std::vector<Prefix>& now) {
   if (!fib_ || !tunnel_) return;
   auto on_link = [&](const Prefix& p) {
     return std::any_of(connected_.begin(), connected_.end(), [&](const auto& c) {
-      return c.second == tunnel_->ifindex() && c.first.contains(p);
+      return c.second == view_.ifindex && c.first.contains(p);
     });
   };
   for (const auto& old : tunnel_static_)
@@ -136,14 +177,16 @@ void Routing::sync_static_kernel_routes(const std::vector<Prefix>& now) {
       spdlog::info("routing: allowed-ip {} no longer covers a tunnel endpoint; routed again",
                    p.str());
     fib::NextHop k;
-    k.ifindex = tunnel_->ifindex();
+    k.ifindex = view_.ifindex;
     fib_->set(p, fib::RouteTarget::via({k}));
   }
 }
 
 bool Routing::refresh_endpoints() {
-  std::vector<TunnelRoutes::PeerEndpoint> now;
-  if (tunnel_) now = tunnel_->endpoints();
+  std::vector<PeerEndpoint> now;
+  if (tunnel_)
+    for (const auto& p : view_.peers)
+      if (p.endpoint) now.push_back({p.id, *p.endpoint});
   std::sort(now.begin(), now.end());
   now.erase(std::unique(now.begin(), now.end()), now.end());
   if (now == endpoints_) return false;
@@ -151,17 +194,13 @@ bool Routing::refresh_endpoints() {
   return true;
 }
 
-void Routing::endpoints_changed() {
-  if (refresh_endpoints()) reevaluate_guard();
-}
-
-std::optional<TunnelRoutes::PeerEndpoint> Routing::loops_endpoint(const Prefix& p) const {
+std::optional<Routing::PeerEndpoint> Routing::loops_endpoint(const Prefix& p) const {
   if (!tunnel_) return std::nullopt;
   for (const auto& e : endpoints_) {
     if (e.addr.family() != p.family() || !p.contains(e.addr)) continue;
     // A more specific connected network outside the tunnel wins the kernel's
     // longest-prefix match for the endpoint: the underlay keeps it, no loop.
-    const uint32_t tif = tunnel_->ifindex();
+    const uint32_t tif = view_.ifindex;
     const bool shadowed = std::any_of(connected_.begin(), connected_.end(), [&](const auto& c) {
       return c.second != tif && c.first.len() > p.len() && c.first.contains(e.addr);
     });
@@ -170,14 +209,14 @@ std::optional<TunnelRoutes::PeerEndpoint> Routing::loops_endpoint(const Prefix& 
   return std::nullopt;
 }
 
-void Routing::note_withheld(const Prefix& p, const TunnelRoutes::PeerEndpoint& e, bool newly) {
+void Routing::note_withheld(const Prefix& p, const PeerEndpoint& e, bool newly) {
   if (newly) ++withheld_total_;
   if (!guard_log_.allow()) return;
   const uint64_t skipped = guard_log_.take_suppressed();
   spdlog::warn(
       "routing: {} is not routed into the tunnel: it covers {}, the endpoint of tunnel peer {} "
       "(the tunnel's own packets would loop){}",
-      p.str(), e.addr.str(), tunnel_ ? tunnel_->peer_name(e.peer) : std::string("?"),
+      p.str(), e.addr.str(), peer_name(e.peer),
       skipped ? fmt::format(" ({} similar messages suppressed)", skipped) : std::string());
 }
 
@@ -194,7 +233,7 @@ void Routing::reevaluate_guard() {
       if (const uint32_t* id = installed_.find(q)) todo.emplace(q, pool_.get(*id));
     }
   }
-  std::vector<TunnelRoutes::Change> tunnel_changes;
+  std::vector<Change> tunnel_changes;
   for (auto& [p, want] : todo) install(p, want, tunnel_changes);
   if (tunnel_ && !tunnel_changes.empty()) tunnel_->apply_learned(tunnel_changes);
   if (!endpoints_.empty() || !withheld_allowed_.empty()) sync_static_kernel_routes(tunnel_static_);
@@ -219,13 +258,13 @@ void Routing::want_for(std::span<const rib::NextHop> next_hops, bool blackhole, 
       ++unresolved_;
       continue;
     }
-    if (tunnel_ && r->ifindex == tunnel_->ifindex()) {
-      if (auto peer = tunnel_->peer_for_next_hop(r->gateway)) {
+    if (tunnel_ && r->ifindex == view_.ifindex) {
+      if (auto peer = peer_for_next_hop(r->gateway)) {
         // Best path first: if there are more tunnel peers than a cryptokey entry can
         // hold, the best path's peer is always among those kept.
         if (std::find(want.tunnel_peers.begin(), want.tunnel_peers.end(), *peer) ==
                 want.tunnel_peers.end() &&
-            want.tunnel_peers.size() < kMaxTunnelEcmp)
+            want.tunnel_peers.size() < view_.max_ecmp_peers)
           want.tunnel_peers.push_back(*peer);
         via_tunnel = true;
         continue;
@@ -236,7 +275,7 @@ void Routing::want_for(std::span<const rib::NextHop> next_hops, bool blackhole, 
   if (via_tunnel) {
     // One kernel route into the tunnel device; the cryptokey table picks the peer.
     fib::NextHop k;
-    k.ifindex = tunnel_->ifindex();
+    k.ifindex = view_.ifindex;
     kernel_nhs.insert(kernel_nhs.begin(), k);
   }
   if (kernel_nhs.empty()) {
@@ -249,17 +288,16 @@ void Routing::want_for(std::span<const rib::NextHop> next_hops, bool blackhole, 
   want.kernel->canonicalize();  // as RouteTarget::via
 }
 
-void Routing::install(const Prefix& p, Installed& want,
-                      std::vector<TunnelRoutes::Change>& tunnel_changes) {
+void Routing::install(const Prefix& p, Installed& want, std::vector<Change>& tunnel_changes) {
   // Loop guard: nothing of a route that covers a tunnel endpoint points into the tunnel.
   if (tunnel_) {
-    const uint32_t tif = tunnel_->ifindex();
+    const uint32_t tif = view_.ifindex;
     auto into_tunnel = [&](const fib::NextHop& nh) { return nh.ifindex == tif; };
     const bool tunnel_side = !want.tunnel_peers.empty() ||
                              (want.kernel && std::any_of(want.kernel->nexthops.begin(),
                                                          want.kernel->nexthops.end(), into_tunnel));
     auto w = withheld_.find(p);
-    std::optional<TunnelRoutes::PeerEndpoint> e;
+    std::optional<PeerEndpoint> e;
     if (tunnel_side) e = loops_endpoint(p);
     if (e) {
       const bool newly = w == withheld_.end();
@@ -319,7 +357,7 @@ void Routing::install(const Prefix& p, Installed& want,
 }
 
 void Routing::on_best_changes(std::span<const rib::BestChange> changes) {
-  std::vector<TunnelRoutes::Change> tunnel_changes;
+  std::vector<Change> tunnel_changes;
   const size_t before = installed_.size();
   for (const auto& c : changes) {
     bool blackhole = false;
@@ -343,6 +381,10 @@ void Routing::on_best_changes(std::span<const rib::BestChange> changes) {
           break;
       }
     }
+    if (ours_to_install && c.source == rib::RouteSource::Static)
+      static_best_[c.prefix] = c.next_hops;
+    else if (!static_best_.empty())
+      static_best_.erase(c.prefix);
     if (ours_to_install) {
       want_for(c.next_hops, blackhole, scratch_);
       install(c.prefix, scratch_, tunnel_changes);
@@ -356,4 +398,4 @@ void Routing::on_best_changes(std::span<const rib::BestChange> changes) {
   if (installed_.size() < before) installed_.shrink_if_sparse();
 }
 
-}  // namespace ferry::daemon
+}  // namespace ferry::routing

@@ -13,16 +13,27 @@
 //     via a connected network: kernel route "prefix via nh";
 //     unresolvable: nothing (the RIB already made such paths ineligible).
 //   The kernel side goes to fib::Fib (desired state, batched netlink); the
-//   tunnel side goes to TunnelRoutes::apply in one batch per RIB call, so the
+//   tunnel side goes to LearnedRoutes::apply_learned in one batch per RIB call, so the
 //   data plane switches peers atomically: a withdrawn or moved prefix is
 //   never sent to, nor accepted from, the old peer after the batch.
 //
 // Next-hop resolution (RFC 4271 §9.1.2.1) is fib::NextHopResolver's: a next
 // hop resolves through a tunnel peer's inner address, a connected network or
 // a static route (recursively). A result on the tunnel interface is mapped to
-// the peer whose allowed-ips hold the gateway. The RIB calls resolve()
-// through its NextHopResolver; when the inputs change (connected networks,
-// tunnel peers, static routes) Routing tells the RIB to re-run its decisions.
+// the peer whose allowed-ips hold the gateway (the first in configuration
+// order). The RIB calls resolve() through its NextHopResolver; when the inputs
+// change (connected networks, tunnel peers, static routes) Routing tells the
+// RIB to re-run its decisions.
+//
+// Inputs, all values pushed by their owners (Routing never calls out to ask):
+//   - set_tunnel(tunnel::View): the tunnel's ifindex, its peers' ids, names,
+//     static allowed-ips and current endpoints, published by the tunnel when
+//     they change (see tunnel/view.hpp). Routing keeps its copy and answers
+//     every per-prefix question from it: no syscall, no config scan.
+//   - set_connected(): connected networks (the daemon, from fib::KernelRoutes).
+//   - apply(Options): static routes, their interfaces already resolved.
+// Outputs: fib::Fib (kernel routes) and LearnedRoutes (the tunnel's cryptokey
+// table), both narrow interfaces; a fake of each in unit tests.
 //
 // The tunnel peers' static allowed-ips that lie outside the tunnel's own
 // subnets get a kernel route into the tunnel device too (as wg-quick does).
@@ -68,37 +79,27 @@
 #include <vector>
 
 #include "common/log.hpp"
-#include "config/config.hpp"
 #include "fib/fib.hpp"
 #include "fib/resolver.hpp"
 #include "rib/prefix_map.hpp"
 #include "rib/rib.hpp"
-#include "tunnel/cryptokey.hpp"
+#include "routing/options.hpp"
+#include "tunnel/view.hpp"
 
-namespace ferry::daemon {
+namespace ferry::routing {
 
-// Most tunnel peers one prefix is installed for (tunnel::kMaxEcmpPeers).
-constexpr size_t kMaxTunnelEcmp = tunnel::kMaxEcmpPeers;
-
-// The narrow view of the tunnel that routing needs (adapter in modules.cpp;
-// a fake in unit tests).
-class TunnelRoutes {
+// Where learned prefixes go: the tunnel's cryptokey table (an adapter over
+// tunnel::Tunnel in the daemon; a fake in unit tests).
+class LearnedRoutes {
  public:
-  // add: `peer` joins the prefix's learned peer set; !add: it leaves it.
-  struct Change {
-    bool add = true;
-    uint32_t peer = 0;
-    Prefix prefix;
-  };
-  virtual ~TunnelRoutes() = default;
-  // The tunnel peer whose static allowed-ips contain this inner address.
-  virtual std::optional<uint32_t> peer_for_next_hop(const IpAddress& nh) const = 0;
-  // Every peer's static allowed-ips (the addresses reachable through the tunnel).
-  virtual std::vector<Prefix> static_prefixes() const = 0;
+  virtual ~LearnedRoutes() = default;
   // Applies learned-prefix changes (in order) as one atomic publish.
-  virtual void apply_learned(std::span<const Change> changes) = 0;
-  virtual uint32_t ifindex() const = 0;
-  virtual std::string peer_name(uint32_t peer) const = 0;
+  virtual void apply_learned(std::span<const tunnel::LearnedChange> changes) = 0;
+};
+
+class Routing : public rib::BestPathListener {
+ public:
+  using Change = tunnel::LearnedChange;
   // A tunnel peer's current underlay endpoint address (configured, or learned by roaming).
   struct PeerEndpoint {
     uint32_t peer = 0;
@@ -106,13 +107,9 @@ class TunnelRoutes {
     auto operator<=>(const PeerEndpoint&) const = default;
     bool operator==(const PeerEndpoint&) const = default;
   };
-  // Every peer that has an endpoint now.
-  virtual std::vector<PeerEndpoint> endpoints() const = 0;
-};
 
-class Routing : public rib::BestPathListener {
- public:
-  Routing(rib::Rib& rib, fib::Fib* fib, TunnelRoutes* tunnel);
+  // tunnel: nullptr when there is no tunnel.
+  Routing(rib::Rib& rib, fib::Fib* fib, LearnedRoutes* tunnel);
   ~Routing() override;
 
   // The RIB's NextHopResolver.
@@ -120,12 +117,17 @@ class Routing : public rib::BestPathListener {
 
   // Inputs that change resolution; each re-runs the RIB's decisions if needed.
   void set_connected(std::vector<std::pair<Prefix, uint32_t>> nets);
-  void set_static_routes(const std::vector<config::StaticRouteConfig>& routes);
-  void tunnel_changed();
-  // Re-reads the tunnel peers' endpoints; if they changed (roaming, reload, peer
-  // removed), re-evaluates the routes withheld by the loop guard and the installed
-  // routes that cover an endpoint. Cheap when nothing changed (call it periodically).
-  void endpoints_changed();
+  // Static routes (originated into the RIB as source Static).
+  void apply(const Options& opts);
+  // The tunnel's latest view. A change of its ifindex or of the peers' allowed-ips
+  // re-runs resolution; a change of endpoints only (roaming, reload, peer removed)
+  // re-evaluates the routes withheld by the loop guard and the installed routes
+  // that cover an endpoint. An unchanged view costs a comparison.
+  void set_tunnel(tunnel::View view);
+  // The tunnel as last seen (peer names for `show fib`).
+  const tunnel::View& tunnel() const { return view_; }
+  // A tunnel peer's name from the view ("?" if unknown).
+  std::string peer_name(uint32_t peer) const;
 
   void on_best_changes(std::span<const rib::BestChange> changes) override;
 
@@ -209,34 +211,45 @@ class Routing : public rib::BestPathListener {
   void want_for(std::span<const rib::NextHop> next_hops, bool blackhole, Installed& out);
   // Installs `want` for p (after the loop guard, which may strip `want`'s tunnel
   // side) and diffs it against what is installed.
-  void install(const Prefix& p, Installed& want, std::vector<TunnelRoutes::Change>& tunnel_changes);
+  void install(const Prefix& p, Installed& want, std::vector<Change>& tunnel_changes);
   // The endpoint a route into the tunnel for p would loop, if any.
-  std::optional<TunnelRoutes::PeerEndpoint> loops_endpoint(const Prefix& p) const;
+  std::optional<PeerEndpoint> loops_endpoint(const Prefix& p) const;
   // Kernel routes for the static allowed-ips outside the tunnel's subnets.
   void sync_static_kernel_routes(const std::vector<Prefix>& now);
   // Re-runs the loop guard over withheld routes and routes covering an endpoint.
   void reevaluate_guard();
-  // Reads the endpoints; true if they changed.
+  // Resolves the best static routes again (after connected networks, tunnel peers or
+  // static routes changed). Local routes are eligible whatever their next hop, so the
+  // RIB reports no best change when only their resolution changes.
+  void reresolve_statics();
+  // Re-resolves after the tunnel's ifindex or static allowed-ips changed.
+  void tunnel_changed();
+  // The endpoints of view_; true if they differ from endpoints_ (which it updates).
   bool refresh_endpoints();
-  void note_withheld(const Prefix& p, const TunnelRoutes::PeerEndpoint& e, bool newly);
+  // The tunnel peer whose static allowed-ips contain this inner address.
+  std::optional<uint32_t> peer_for_next_hop(const IpAddress& nh) const;
+  void note_withheld(const Prefix& p, const PeerEndpoint& e, bool newly);
 
   rib::Rib& rib_;
   fib::Fib* fib_;
-  TunnelRoutes* tunnel_;
+  LearnedRoutes* tunnel_;
   fib::NextHopResolver resolver_;
   std::vector<std::pair<Prefix, uint32_t>> connected_;
-  std::vector<config::StaticRouteConfig> statics_;
-  std::vector<Prefix> tunnel_static_;   // routed into the tunnel by config, not by BGP
-  rib::PrefixMap<uint32_t> installed_;  // prefix -> id in pool_ (never 0)
+  std::vector<StaticRoute> statics_;
+  std::map<Prefix, std::vector<rib::NextHop>> static_best_;  // best paths of source Static
+  tunnel::View view_;                                        // as last published by the tunnel
+  std::vector<std::pair<Prefix, uint32_t>> inner_;  // view_'s allowed-ips -> peer, config order
+  std::vector<Prefix> tunnel_static_;               // routed into the tunnel by config, not by BGP
+  rib::PrefixMap<uint32_t> installed_;              // prefix -> id in pool_ (never 0)
   InstalledPool pool_;
   Installed scratch_;                    // want_for's output, reused across changes
   std::vector<fib::NextHop> spare_nhs_;  // kernel next-hop storage kept while scratch_ has none
   uint64_t unresolved_ = 0;
-  std::vector<TunnelRoutes::PeerEndpoint> endpoints_;  // sorted
+  std::vector<PeerEndpoint> endpoints_;  // sorted
   std::map<Prefix, Withheld> withheld_;
   std::map<Prefix, Withheld> withheld_allowed_;
   uint64_t withheld_total_ = 0;
   RateLimitedLog guard_log_{5, std::chrono::seconds(10)};
 };
 
-}  // namespace ferry::daemon
+}  // namespace ferry::routing

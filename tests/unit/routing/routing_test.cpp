@@ -1,37 +1,49 @@
 // Routing: RIB best paths -> kernel FIB (desired state) + tunnel cryptokey
-// entries, with a fake kernel and a fake tunnel.
-#include "daemon/routing.hpp"
+// entries, with the fib's fake kernel and a fake tunnel (view + learned side).
+#include "routing/routing.hpp"
 
 #include <gtest/gtest.h>
 
 #include <set>
 
+#include "fib/fake_kernel.hpp"
+#include "tunnel/cryptokey.hpp"
+
 using namespace ferry;
-using namespace ferry::daemon;
+using namespace ferry::routing;
+using Change = tunnel::LearnedChange;
 
 namespace {
 
-class FakeKernel : public fib::RouteKernel {
+// The tunnel as routing sees it: a published view (inner addresses, endpoints)
+// and the learned side. Records every batch and applies it to a real cryptokey
+// table, so tests see what the data plane would: the peer set of each prefix,
+// and where flows go.
+class FakeTunnel : public LearnedRoutes {
  public:
-  void program(std::vector<fib::RouteOp> ops, ProgramDone done) override {
-    std::vector<fib::NlAck> acks(ops.size());
-    done(std::move(acks));
-  }
-  void dump(DumpDone done) override { done(0, {}); }
-};
-
-// Records every batch and applies it to a real cryptokey table, so tests see what
-// the data plane would: the peer set of each prefix, and where flows go.
-class FakeTunnel : public TunnelRoutes {
- public:
-  std::map<IpAddress, uint32_t> inner;  // next hop -> peer
+  std::map<IpAddress, uint32_t> inner;     // a peer's inner address (a /32 or /128 allowed-ip)
+  std::vector<Routing::PeerEndpoint> eps;  // the peers' underlay endpoints
   tunnel::CryptokeyTable table{0x5eed};
   std::vector<std::vector<Change>> batches;
   uint64_t publishes = 0;
-  std::optional<uint32_t> peer_for_next_hop(const IpAddress& nh) const override {
-    auto it = inner.find(nh);
-    if (it == inner.end()) return std::nullopt;
-    return it->second;
+  // What the tunnel would publish for the fields above.
+  tunnel::View view() const {
+    tunnel::View v;
+    v.ifindex = 42;
+    v.max_ecmp_peers = tunnel::kMaxEcmpPeers;
+    std::map<uint32_t, tunnel::PeerView> peers;
+    for (const auto& [a, p] : inner) {
+      peers[p].id = p;
+      peers[p].name = "peer" + std::to_string(p);
+      peers[p].allowed_ips.push_back(Prefix::host(a));
+    }
+    for (const auto& e : eps) {
+      peers[e.peer].id = e.peer;
+      peers[e.peer].name = "peer" + std::to_string(e.peer);
+      peers[e.peer].endpoint = e.addr;
+    }
+    for (auto& [id, p] : peers) v.peers.push_back(std::move(p));
+    return v;
   }
   void apply_learned(std::span<const Change> changes) override {
     batches.emplace_back(changes.begin(), changes.end());
@@ -48,15 +60,6 @@ class FakeTunnel : public TunnelRoutes {
     auto v = table.peers_of(p);
     return {v.begin(), v.end()};
   }
-  std::vector<Prefix> static_prefixes() const override {
-    std::vector<Prefix> v;
-    for (const auto& [a, p] : inner) v.push_back(Prefix::host(a));
-    return v;
-  }
-  uint32_t ifindex() const override { return 42; }
-  std::string peer_name(uint32_t p) const override { return "peer" + std::to_string(p); }
-  std::vector<PeerEndpoint> eps;  // the peers' underlay endpoints
-  std::vector<PeerEndpoint> endpoints() const override { return eps; }
 };
 
 using S = std::set<uint32_t>;
@@ -71,7 +74,8 @@ Prefix pfx(const char* s) {
 class RoutingTest : public ::testing::Test {
  protected:
   explicit RoutingTest(uint32_t max_paths = 1)
-      : rib_(rib::RibOptions{Asn(65001), RouterId(1), std::nullopt, max_paths, false, false},
+      : kernel_(io_),
+        rib_(rib::RibOptions{Asn(65001), RouterId(1), std::nullopt, max_paths, false, false},
              [this](const IpAddress& a) {
                return routing_ ? routing_->resolve(a) : rib::NextHopInfo{};
              }),
@@ -81,7 +85,7 @@ class RoutingTest : public ::testing::Test {
     routing_ = std::make_unique<Routing>(rib_, &fib_, &tunnel_);
     // The tunnel's own subnets are connected networks on its interface.
     routing_->set_connected({{pfx("169.254.12.0/30"), 42}, {pfx("169.254.13.0/30"), 42}});
-    routing_->tunnel_changed();
+    publish_tunnel();
     b_ = add_peer("site2", "169.254.12.2", 65002);
     c_ = add_peer("site3", "169.254.13.2", 65003);
   }
@@ -111,8 +115,16 @@ class RoutingTest : public ::testing::Test {
     rib_.announce(p, a, std::span<const Prefix>(&p1, 1));
   }
 
+  // The tunnel publishes a new view (its inner addresses or endpoints changed).
+  void publish_tunnel() { routing_->set_tunnel(tunnel_.view()); }
+  void set_static_routes(std::vector<StaticRoute> routes) {
+    Options o;
+    o.static_routes = std::move(routes);
+    routing_->apply(o);
+  }
+
   asio::io_context io_;
-  FakeKernel kernel_;
+  fib::FakeKernel kernel_;
   FakeTunnel tunnel_;
   rib::Rib rib_;
   fib::Fib fib_;
@@ -182,13 +194,13 @@ TEST_F(RoutingTest, ConnectedNextHopBecomesReachableWhenNetworkAppears) {
 }
 
 TEST_F(RoutingTest, StaticRoutesInstallAndBlackhole) {
-  config::StaticRouteConfig via;
+  StaticRoute via;
   via.prefix = pfx("10.50.0.0/16");
   via.next_hop = ip("169.254.12.2");
-  config::StaticRouteConfig bh;
+  StaticRoute bh;
   bh.prefix = pfx("10.66.0.0/16");
   bh.blackhole = true;
-  routing_->set_static_routes({via, bh});
+  set_static_routes({via, bh});
   const fib::RouteTarget* t = fib_.desired(pfx("10.50.0.0/16"));
   ASSERT_TRUE(t);
   EXPECT_EQ(t->nexthops[0].ifindex, 42u);
@@ -196,17 +208,48 @@ TEST_F(RoutingTest, StaticRoutesInstallAndBlackhole) {
   const fib::RouteTarget* b = fib_.desired(pfx("10.66.0.0/16"));
   ASSERT_TRUE(b);
   EXPECT_EQ(b->type, fib::RouteType::Blackhole);
-  routing_->set_static_routes({});
+  set_static_routes({});
   EXPECT_FALSE(fib_.desired(pfx("10.50.0.0/16")));
   EXPECT_FALSE(fib_.desired(pfx("10.66.0.0/16")));
   EXPECT_EQ(tunnel_.table.size(), 0u);
 }
 
+// A static route is best at once (local routes need no resolution in the RIB); its
+// kernel route follows the gateway's reachability: the connected networks arrive
+// after start-up (the first kernel dump) and may go and come back.
+TEST_F(RoutingTest, StaticRouteFollowsItsGatewaysConnectedNetwork) {
+  StaticRoute via;
+  via.prefix = pfx("10.60.0.0/16");
+  via.next_hop = ip("192.168.7.1");
+  set_static_routes({via});
+  EXPECT_FALSE(fib_.desired(pfx("10.60.0.0/16")));
+  routing_->set_connected(
+      {{pfx("169.254.12.0/30"), 42}, {pfx("169.254.13.0/30"), 42}, {pfx("192.168.7.0/24"), 7}});
+  const fib::RouteTarget* t = fib_.desired(pfx("10.60.0.0/16"));
+  ASSERT_TRUE(t);
+  ASSERT_EQ(t->nexthops.size(), 1u);
+  EXPECT_EQ(t->nexthops[0].gateway, ip("192.168.7.1"));
+  EXPECT_EQ(t->nexthops[0].ifindex, 7u);
+  routing_->set_connected({{pfx("169.254.12.0/30"), 42}, {pfx("169.254.13.0/30"), 42}});
+  EXPECT_FALSE(fib_.desired(pfx("10.60.0.0/16")));
+  // Through a tunnel peer that appears later: learned by that peer.
+  via.next_hop = ip("169.254.14.2");
+  set_static_routes({via});
+  EXPECT_FALSE(fib_.desired(pfx("10.60.0.0/16")));
+  tunnel_.inner[ip("169.254.14.2")] = 2;
+  publish_tunnel();
+  ASSERT_TRUE(fib_.desired(pfx("10.60.0.0/16")));
+  EXPECT_EQ(tunnel_.learned(pfx("10.60.0.0/16")), S{2});
+  set_static_routes({});
+  EXPECT_FALSE(fib_.desired(pfx("10.60.0.0/16")));
+  EXPECT_TRUE(tunnel_.learned(pfx("10.60.0.0/16")).empty());
+}
+
 TEST_F(RoutingTest, BgpNextHopResolvesThroughStaticRoute) {
-  config::StaticRouteConfig s;
+  StaticRoute s;
   s.prefix = pfx("198.51.100.0/24");
   s.next_hop = ip("169.254.13.2");
-  routing_->set_static_routes({s});
+  set_static_routes({s});
   announce(b_, "10.77.0.0/16", {65002}, "198.51.100.1");
   EXPECT_TRUE(routing_->resolve(ip("198.51.100.1")).reachable);
   ASSERT_TRUE(fib_.desired(pfx("10.77.0.0/16")));
@@ -215,14 +258,14 @@ TEST_F(RoutingTest, BgpNextHopResolvesThroughStaticRoute) {
 
 TEST_F(RoutingTest, StaticAllowedIpsOutsideTunnelSubnetsGetKernelRoutes) {
   tunnel_.inner[ip("10.50.0.1")] = 1;  // a peer with a static allowed-ip beyond its /30
-  routing_->tunnel_changed();
+  publish_tunnel();
   EXPECT_TRUE(fib_.desired(pfx("10.50.0.1/32")));
   EXPECT_FALSE(fib_.desired(pfx("169.254.12.2/32")));  // on the tunnel's subnet already
 }
 
 TEST_F(RoutingTest, Ipv6PrefixesFollowTheSameRules) {
   tunnel_.inner[ip("fd99:12::2")] = 0;
-  routing_->tunnel_changed();
+  publish_tunnel();
   announce(b_, "fd00:2::/48", {65002}, "fd99:12::2");
   ASSERT_TRUE(fib_.desired(pfx("fd00:2::/48")));
   EXPECT_EQ(tunnel_.learned(pfx("fd00:2::/48")), S{0});
@@ -238,7 +281,7 @@ class EcmpRoutingTest : public RoutingTest {
     tunnel_.inner[ip("169.254.14.2")] = 2;
     routing_->set_connected(
         {{pfx("169.254.12.0/30"), 42}, {pfx("169.254.13.0/30"), 42}, {pfx("169.254.14.0/30"), 42}});
-    routing_->tunnel_changed();
+    publish_tunnel();
     b2_ = add_peer("site2b", "169.254.14.2", 65002);
   }
   // Where the data plane sends flow i to 10.2.0.9 (UDP source port 10000 + i).
@@ -360,9 +403,9 @@ class LoopGuardTest : public RoutingTest {
     nets.insert(nets.end(), extra.begin(), extra.end());
     routing_->set_connected(nets);
   }
-  void set_endpoints(std::vector<TunnelRoutes::PeerEndpoint> eps) {
+  void set_endpoints(std::vector<Routing::PeerEndpoint> eps) {
     tunnel_.eps = std::move(eps);
-    routing_->endpoints_changed();
+    publish_tunnel();
   }
   bool withheld(const char* prefix) const { return routing_->withheld().count(pfx(prefix)) > 0; }
 };
@@ -412,7 +455,7 @@ TEST_F(LoopGuardTest, EndpointChangeReevaluatesInstalledAndWithheldRoutes) {
   EXPECT_EQ(routing_->withheld().at(p).endpoint, ip("198.51.100.7"));
   // Nothing changed: nothing happens.
   tunnel_.batches.clear();
-  routing_->endpoints_changed();
+  publish_tunnel();
   EXPECT_TRUE(tunnel_.batches.empty());
   // It roams back out: the route returns on both sides.
   set_endpoints({{0, ip("192.168.12.2")}});
@@ -467,7 +510,7 @@ TEST_F(LoopGuardTest, MoreSpecificConnectedNetworkKeepsTheEndpointOnTheUnderlay)
 
 TEST_F(LoopGuardTest, Ipv6EndpointIsGuardedAndFamiliesDoNotMix) {
   tunnel_.inner[ip("fd99:12::2")] = 0;
-  routing_->tunnel_changed();
+  publish_tunnel();
   set_endpoints({{0, ip("2001:db8:12::2")}});
   announce(b_, "2001:db8::/32", {65002}, "fd99:12::2");
   announce(b_, "fd00:2::/48", {65002}, "fd99:12::2");
@@ -481,7 +524,7 @@ TEST_F(LoopGuardTest, Ipv6EndpointIsGuardedAndFamiliesDoNotMix) {
 
 TEST_F(LoopGuardTest, StaticAllowedIpCoveringAnEndpointGetsNoKernelRoute) {
   tunnel_.inner[ip("192.168.12.2")] = 1;  // a peer's allowed-ips hold another's endpoint
-  routing_->tunnel_changed();
+  publish_tunnel();
   EXPECT_TRUE(fib_.desired(pfx("192.168.12.2/32")));  // endpoint not known yet
   set_endpoints({{0, ip("192.168.12.2")}});
   EXPECT_FALSE(fib_.desired(pfx("192.168.12.2/32")));
@@ -499,7 +542,7 @@ TEST_F(EcmpLoopGuardTest, OnlyThePrefixCoveringAnEndpointIsWithheldFromTheSet) {
                            {pfx("169.254.14.0/30"), 42},
                            {pfx("192.168.50.0/24"), 7}});
   tunnel_.eps = {{1, ip("192.168.13.2")}};  // site3's endpoint
-  routing_->endpoints_changed();
+  publish_tunnel();
   // ECMP via tunnel peers 0 and 2, one prefix covering site3's endpoint.
   for (auto [peer, nh] : {std::pair{b_, "169.254.12.2"}, std::pair{b2_, "169.254.14.2"}}) {
     announce(peer, "10.2.0.0/16", {65002}, nh);
@@ -514,7 +557,7 @@ TEST_F(EcmpLoopGuardTest, OnlyThePrefixCoveringAnEndpointIsWithheldFromTheSet) {
   // Once site3 moves away, the whole set is installed in one batch.
   tunnel_.batches.clear();
   tunnel_.eps = {{1, ip("203.0.113.3")}};
-  routing_->endpoints_changed();
+  publish_tunnel();
   EXPECT_EQ(tunnel_.learned(pfx("192.168.13.0/24")), (S{0, 2}));
   EXPECT_TRUE(fib_.desired(pfx("192.168.13.0/24")));
   EXPECT_EQ(tunnel_.batches.size(), 1u);
@@ -526,7 +569,7 @@ TEST_F(EcmpLoopGuardTest, NonTunnelMembersOfAnEcmpSetStay) {
                            {pfx("169.254.14.0/30"), 42},
                            {pfx("192.168.50.0/24"), 7}});
   tunnel_.eps = {{0, ip("192.168.12.2")}};
-  routing_->endpoints_changed();
+  publish_tunnel();
   // Equal paths: one into the tunnel (site2), one over the underlay LAN.
   announce(b_, "192.168.12.0/24", {65002}, "169.254.12.2");
   announce(b2_, "192.168.12.0/24", {65002}, "192.168.50.7");
