@@ -25,7 +25,9 @@ control-socket = "$FT_TMP/gw.sock"
 networks = ["10.1.0.0/16"]
 TOML
 
-count() { grep -c -- " $1\$" "$FT_TMP/notify.log" || true; }
+# Each phase has its own socket and log, so a check never sees the other phase's lines.
+log=$FT_TMP/notify.log
+count() { grep -c -- " $1\$" "$log" || true; }
 has_at_least() { (($(count "$1") >= $2)); }
 
 # --- with the watchdog --------------------------------------------------------
@@ -61,10 +63,10 @@ wait "$pid" || rc=$?
 ft_expect_eq "ferryd exit status after SIGTERM" "$rc" 0
 
 # --- without the watchdog -----------------------------------------------------------
-rm -f "$FT_TMP/notify.sock"
-ft_bg gw "$FT_TMP/notify.log" python3 "$here/notify_listener.py" "$FT_TMP/notify.sock"
-ft_wait 10 "listener ready" grep -q listening "$FT_TMP/notify.log"
-ft_bg gw "$FT_TMP/ferryd2.log" env NOTIFY_SOCKET="$FT_TMP/notify.sock" \
+log=$FT_TMP/notify2.log
+ft_bg gw "$log" python3 "$here/notify_listener.py" "$FT_TMP/notify2.sock"
+ft_wait 10 "listener ready" grep -q listening "$log"
+ft_bg gw "$FT_TMP/ferryd2.log" env NOTIFY_SOCKET="$FT_TMP/notify2.sock" \
   "$FERRYD" --config "$FT_TMP/gw.toml" --log-level debug
 pid=$FT_BG_PID
 ft_wait 20 "READY=1 without watchdog" has_at_least READY=1 1
