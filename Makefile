@@ -6,13 +6,14 @@
 #   make asan     unit tests and the two-site system test under ASan+UBSan
 #   make tsan     data-plane tests under TSan
 #   make fuzz     every fuzz target for FUZZ_SECONDS (default 60) each
+#   make deb      Debian package build/ferry_<version>_<arch>.deb (binaries, unit, man pages)
 SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 BUILD ?= build
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build deps test unit integration demo bench asan tsan fuzz fuzz-smoke format clean
+.PHONY: all build deps test unit integration demo bench asan tsan fuzz fuzz-smoke format clean deb
 
 all: build
 
@@ -36,6 +37,12 @@ unit: build
 
 integration: build
 	cd $(BUILD) && ctest --output-on-failure --timeout 600 -L integration
+
+# Only what the package holds is built (not every test), then CPack's DEB generator.
+deb: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target ferryd ferryctl man
+	cd $(BUILD) && cpack -G DEB
+	@ls -1 $(BUILD)/ferry_*.deb
 
 demo: build
 	@scripts/demo.sh

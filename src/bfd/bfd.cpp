@@ -120,8 +120,13 @@ Result<void> Bfd::add_peer(const IpAddress& peer, std::optional<IpAddress> local
   Peer* raw = p.get();
   raw->session.on_state_change = [this, raw](State from, State to, Diag why) {
     raw->last_change = std::chrono::system_clock::now();
-    spdlog::info("bfd: peer {} {} -> {} ({})", raw->addr.str(), state_name(from), state_name(to),
-                 diag_name(why));
+    log_event(spdlog::level::info, "bfd_session_state",
+              {{"peer", raw->addr.str()},
+               {"from", state_name(from)},
+               {"to", state_name(to)},
+               {"diag", diag_name(why)}},
+              fmt::format("bfd: peer {} {} -> {} ({})", raw->addr.str(), state_name(from),
+                          state_name(to), diag_name(why)));
     if (listener_) listener_(raw->addr, from, to, why);
   };
   by_discr_[discr] = raw;

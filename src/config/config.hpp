@@ -146,6 +146,12 @@ struct FibConfig {
   bool operator==(const FibConfig&) const = default;
 };
 
+// [metrics]: the Prometheus endpoint (off unless listen is set).
+struct MetricsConfig {
+  std::optional<Endpoint> listen;  // "127.0.0.1:9342", "[::1]:9342"
+  bool operator==(const MetricsConfig&) const = default;
+};
+
 // ---- Policy -----------------------------------------------------------------
 
 struct PrefixMatch {
@@ -218,6 +224,7 @@ struct Config {
   std::vector<StaticRouteConfig> static_routes;
   std::vector<PolicyConfig> policies;
   FibConfig fib;
+  MetricsConfig metrics;
 
   // nullptr for unknown names and for the built-ins "accept-all" / "reject-all",
   // which are never stored in `policies`.

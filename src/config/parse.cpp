@@ -512,9 +512,18 @@ FibConfig parse_fib(const TableReader& t) {
   return f;
 }
 
+MetricsConfig parse_metrics(const TableReader& t) {
+  MetricsConfig m;
+  if (auto v = t.get("listen"))
+    m.listen = v->parsed("an address and port \"127.0.0.1:9342\" or \"[::1]:9342\"",
+                         detail::parse_endpoint);
+  return m;
+}
+
 Config parse_document(const Ctx& ctx, const toml::table& root) {
   Config c;
-  TableReader top(ctx, root, "", {"router", "tunnel", "bgp", "static-routes", "fib", "policies"});
+  TableReader top(ctx, root, "",
+                  {"router", "tunnel", "bgp", "static-routes", "fib", "policies", "metrics"});
   auto sub = [&](std::string_view key) -> std::optional<Value> {
     auto v = top.get(key);
     if (v && !v->node.is_table()) v->fail("expected a table, got " + detail::type_name(v->node));
@@ -579,6 +588,8 @@ Config parse_document(const Ctx& ctx, const toml::table& root) {
     c.fib = parse_fib(TableReader(ctx, v->table(), "fib",
                                   {"table", "protocol", "metric", "install", "keep-on-shutdown"}));
   }
+  if (auto v = sub("metrics"))
+    c.metrics = parse_metrics(TableReader(ctx, v->table(), "metrics", {"listen"}));
   return c;
 }
 

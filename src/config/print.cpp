@@ -257,6 +257,10 @@ std::string print(const Config& c) {
   p.num("metric", c.fib.metric);
   p.boolean("install", c.fib.install);
   p.boolean("keep-on-shutdown", c.fib.keep_on_shutdown);
+  if (c.metrics.listen) {
+    p.section("[metrics]");
+    p.str("listen", c.metrics.listen->str());
+  }
   for (const auto& pol : c.policies) print_policy(p, pol);
   return p.text();
 }

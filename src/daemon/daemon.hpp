@@ -26,6 +26,8 @@
 #include "config/config.hpp"
 #include "ctl/registry.hpp"
 #include "ctl/server.hpp"
+#include "daemon/service.hpp"
+#include "metrics/http.hpp"
 
 namespace ferry::daemon {
 
@@ -45,16 +47,23 @@ class Daemon {
 
   const config::Config& config() const { return cfg_; }
   ctl::Registry& registry() { return registry_; }
+  ServiceNotifier& service() { return service_; }
 
  private:
   void register_core_commands();
+  Result<void> apply_reload();
   ctl::Json status() const;
+  // [metrics] listen: the Prometheus endpoint, answered on this event loop.
+  Result<void> start_metrics();
+  metrics::HttpResponse serve_metrics(const metrics::HttpRequest& r) const;
 
   asio::io_context& io_;
   config::Config cfg_;
   ctl::Registry registry_;
   ctl::Server server_;
+  ServiceNotifier service_;
   std::unique_ptr<Modules> modules_;
+  std::unique_ptr<metrics::HttpServer> metrics_;
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   const std::chrono::system_clock::time_point started_wall_ = std::chrono::system_clock::now();
   uint64_t reloads_ = 0;

@@ -32,6 +32,10 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", config_path, "configuration file (TOML)");
   app.add_option("-l,--log-level", log_level, "trace, debug, info, warn, error, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format,
+                 "text (one line per record) or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}));
   app.add_flag("--check", check, "validate the configuration, print ok or the error, and exit");
   app.add_flag("-V,--version", version, "print the version and exit");
   CLI11_PARSE(app, argc, argv);
@@ -70,7 +74,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ferryd: %s\n", cfg.error().c_str());
     return 1;
   }
-  ferry::init_logging(log_level);
+  ferry::init_logging(log_level,
+                      log_format == "json" ? ferry::LogFormat::Json : ferry::LogFormat::Text);
 
   // Resolve the account and shrink the bounding set before any thread exists,
   // so the tunnel's worker threads inherit it.
@@ -110,6 +115,12 @@ int main(int argc, char** argv) {
     spdlog::info("running as user {} (uid {}, gid {}) with {}", drop_to->user, drop_to->uid,
                  drop_to->gid, ferry::daemon::cap_names(drop_to->keep));
   }
+
+  // The configuration is applied and privileges are dropped: tell systemd (Type=notify).
+  d.service().ready("running: AS " + d.config().router.asn.str() + ", router-id " +
+                    d.config().router.router_id.str());
+  if (auto every = d.service().start_watchdog())
+    spdlog::info("systemd watchdog: pinging every {} ms", every->count() / 2000);
 
   asio::signal_set stop_signals(io, SIGTERM, SIGINT);
   asio::signal_set hup(io, SIGHUP);

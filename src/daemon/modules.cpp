@@ -158,8 +158,50 @@ void Modules::watch_endpoints() {
   endpoint_timer_->async_wait([this](const std::error_code& ec) {
     if (ec || !tunnel_) return;
     tunnel_->poll();  // publishes a new view to routing if an endpoint moved
+    track_tunnel_peers();
     watch_endpoints();
   });
+}
+
+void Modules::track_tunnel_peers() {
+  // WireGuard has no session state on the wire: a peer counts as up while its
+  // latest handshake is younger than Reject-After-Time (180 s, WireGuard paper
+  // §6.1), after which its keys may no longer be used.
+  constexpr int64_t kRejectAfterTime = 180;
+  auto* d = tunnel_ ? tunnel_->device() : nullptr;
+  if (!d) return;
+  const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const std::string& ifname = tunnel_->config().interface;
+  std::map<std::string, bool> seen;
+  for (const auto& s : d->stats()) {
+    const bool up = s.last_handshake_unix && now - *s.last_handshake_unix < kRejectAfterTime;
+    seen[s.name] = up;
+    auto it = tunnel_peer_up_.find(s.name);
+    const bool was = it != tunnel_peer_up_.end() && it->second;
+    if (up == was) continue;
+    const std::string endpoint = s.endpoint ? s.endpoint->str() : "";
+    if (up)
+      log_event(spdlog::level::info, "tunnel_peer_up",
+                {{"interface", ifname}, {"peer", s.name}, {"endpoint", endpoint}},
+                fmt::format("tunnel {}: peer {} up (handshake with {})", ifname, s.name, endpoint));
+    else
+      log_event(spdlog::level::warn, "tunnel_peer_down",
+                {{"interface", ifname},
+                 {"peer", s.name},
+                 {"endpoint", endpoint},
+                 {"reason", "no handshake within 180 s"}},
+                fmt::format("tunnel {}: peer {} down (no handshake within {} s)", ifname, s.name,
+                            kRejectAfterTime));
+  }
+  for (const auto& [name, was] : tunnel_peer_up_)
+    if (was && !seen.count(name))
+      log_event(
+          spdlog::level::info, "tunnel_peer_down",
+          {{"interface", ifname}, {"peer", name}, {"endpoint", ""}, {"reason", "removed"}},
+          fmt::format("tunnel {}: peer {} down (removed from the configuration)", ifname, name));
+  tunnel_peer_up_ = std::move(seen);
 }
 
 ctl::Json Modules::loop_guard_json() const {
@@ -303,6 +345,43 @@ void Modules::stop(const std::string& reason, std::function<void()> done) {
     speaker_->stop(reason, std::move(finish));
   else
     finish();
+}
+
+ctl::Json Modules::metrics_snapshot() const {
+  ctl::Json j = ctl::Json::object();
+  if (speaker_) j["bgp"] = speaker_->show_neighbors();
+  if (bfd_) j["bfd"] = bfd_->show();
+  if (fib_) j["fib"] = fib_->stats();
+  j["rib"] = {{"prefixes", rib_.prefix_count()}, {"paths", rib_.path_count()}};
+  if (tunnel_ && tunnel_->device()) {
+    // The per-peer counters of `show tunnels`, without its allowed/learned prefix lists.
+    const auto* d = tunnel_->device();
+    ctl::Json t;
+    t["interface"] = tunnel_->config().interface;
+    ctl::Json drops = ctl::Json::object();
+    for (size_t i = 0; i < static_cast<size_t>(tunnel::Drop::kCount); ++i)
+      drops[tunnel::drop_name(static_cast<tunnel::Drop>(i))] = d->device_drops().v[i].load();
+    t["drops"] = std::move(drops);
+    t["cookie_sent"] = d->cookie_replies_sent();
+    ctl::Json peers = ctl::Json::array();
+    for (const auto& s : d->stats()) {
+      ctl::Json p;
+      p["name"] = s.name;
+      p["latest_handshake"] = s.last_handshake_unix ? *s.last_handshake_unix : 0;
+      p["rx_bytes"] = s.rx_bytes;
+      p["tx_bytes"] = s.tx_bytes;
+      p["rx_packets"] = s.rx_packets;
+      p["tx_packets"] = s.tx_packets;
+      ctl::Json pd = ctl::Json::object();
+      for (size_t i = 0; i < s.drops.size(); ++i)
+        pd[tunnel::drop_name(static_cast<tunnel::Drop>(i))] = s.drops[i];
+      p["drops"] = std::move(pd);
+      peers.push_back(std::move(p));
+    }
+    t["peers"] = std::move(peers);
+    j["tunnel"] = std::move(t);
+  }
+  return j;
 }
 
 void Modules::register_commands(ctl::Registry& r) {

@@ -29,6 +29,7 @@
 #include <asio.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -92,6 +93,10 @@ class Modules : public fib::RouteSourceListener {
   // configured to keep them); done runs when all of that went out.
   void stop(const std::string& reason, std::function<void()> done);
   void register_commands(ctl::Registry& r);
+  // The modules' state for the metrics endpoint (metrics/collect.hpp has the
+  // shape): the show commands' data without their per-route lists, so its cost
+  // is O(peers + sessions), not O(routes).
+  ctl::Json metrics_snapshot() const;
 
   // For tests and `show` commands.
   rib::Rib& rib() { return rib_; }
@@ -112,8 +117,10 @@ class Modules : public fib::RouteSourceListener {
   void sync_bfd_peers();
   void start_speaker(bool restarting);
   ctl::Json graceful_restart_json() const;
-  // Polls the tunnel for roamed endpoints (it publishes a new view to routing).
+  // Polls the tunnel for roamed endpoints (it publishes a new view to routing)
+  // and its peers' handshakes for the tunnel_peer_up / tunnel_peer_down log events.
   void watch_endpoints();
+  void track_tunnel_peers();
   ctl::Json loop_guard_json() const;
 
   asio::io_context& io_;
@@ -134,6 +141,9 @@ class Modules : public fib::RouteSourceListener {
   bool speaker_started_ = false;
   std::string persistent_tun_;      // interface made persistent (removed at a clean stop)
   std::string gr_complete_reason_;  // "end-of-rib" / "timer" once the restart converged
+  // Tunnel peers whose session is usable (a handshake within Reject-After-Time), by name;
+  // filled by track_tunnel_peers(), a peer removed by reload leaves it.
+  std::map<std::string, bool> tunnel_peer_up_;
 };
 
 }  // namespace ferry::daemon

@@ -174,7 +174,14 @@ void Fib::on_programmed(std::vector<NlAck> acks) {
                     std::strerror(-ack.error) +
                     (ack.message.empty() ? "" : " (" + ack.message + ")");
       if (log_limit_.allow()) {
-        spdlog::warn("fib: {} (suppressed {})", last_error_, log_limit_.take_suppressed());
+        const uint64_t suppressed = log_limit_.take_suppressed();
+        log_event(spdlog::level::warn, "fib_route_failure",
+                  {{"operation", del ? "delete" : "replace"},
+                   {"prefix", op.prefix.str()},
+                   {"error", std::strerror(-ack.error)},
+                   {"kernel_message", ack.message},
+                   {"suppressed", suppressed}},
+                  fmt::format("fib: {} (suppressed {})", last_error_, suppressed));
       }
       // A lost reply leaves the kernel state unknown: re-dump before retrying.
       if (ack.error == -ENOBUFS || ack.error == -ECANCELED || ack.error == -EBADF) {

@@ -746,4 +746,8 @@ size_t Rib::prefix_count() const {
   return impl_->prefix_count;
 }
 
+size_t Rib::path_count() const {
+  return impl_->path_count;
+}
+
 }  // namespace ferry::rib

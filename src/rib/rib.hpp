@@ -277,6 +277,7 @@ class Rib {
   std::optional<PeerId> find_peer(const IpAddress& addr) const;
   MemoryStats memory_stats() const;
   size_t prefix_count() const;
+  size_t path_count() const;  // Adj-RIB-In paths of all peers; O(1), unlike memory_stats()
 
   class Impl;
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bgp/nlri.hpp"
+#include "common/log.hpp"
 #include "speaker/speaker.hpp"
 
 namespace ferry::speaker {
@@ -162,8 +163,14 @@ void Peer::session_established(bgp::Session& s) {
   eorr_due_ = {};
   eor_seen_ = {};
   max_prefix_warned_ = false;
-  spdlog::info("bgp {}: established (hold {} s, router id {})", cfg_.name, s.negotiated().hold_time,
-               ps.router_id.str());
+  log_event(spdlog::level::info, "bgp_session_established",
+            {{"peer", cfg_.name},
+             {"peer_address", cfg_.address.str()},
+             {"peer_as", cfg_.remote_asn.value()},
+             {"hold_time", s.negotiated().hold_time},
+             {"router_id", ps.router_id.str()}},
+            fmt::format("bgp {}: established (hold {} s, router id {})", cfg_.name,
+                        s.negotiated().hold_time, ps.router_id.str()));
   sp_.rib().peer_up(id_, ps);
   if (stale_active_) {
     // RFC 4724 §4.2: a family the restarted peer no longer lists in its capability,
@@ -212,8 +219,14 @@ void Peer::sweep_all_stale() {
 
 void Peer::session_down(bgp::Session& s, const std::string& reason, bool graceful) {
   eorr_due_ = {};
-  spdlog::info("bgp {}: session down: {}{}", cfg_.name, reason,
-               graceful ? " (graceful restart: keeping routes as stale)" : "");
+  log_event(spdlog::level::info, "bgp_session_down",
+            {{"peer", cfg_.name},
+             {"peer_address", cfg_.address.str()},
+             {"peer_as", cfg_.remote_asn.value()},
+             {"reason", reason},
+             {"graceful_restart", graceful}},
+            fmt::format("bgp {}: session down: {}{}", cfg_.name, reason,
+                        graceful ? " (graceful restart: keeping routes as stale)" : ""));
   if (graceful) {
     sp_.rib().peer_down(id_, true);
     stale_active_ = true;

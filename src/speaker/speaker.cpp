@@ -296,6 +296,9 @@ void Speaker::register_commands(ctl::Registry& registry) {
       "show route", [this](const ctl::Json& a) { return show_route(a); }, false,
       "every path of one prefix with the decision result; args: prefix");
   registry.add(
+      "dump routes", [this](const ctl::Json& a) { return dump_routes(a); }, false,
+      "the Loc-RIB as an MRT TABLE_DUMP_V2 file (base64); args: format");
+  registry.add(
       "clear neighbor", [this](const ctl::Json& a) { return clear_neighbor(a); }, true,
       "reset a session (args: name|all, soft: true|\"in\"|\"out\")");
 }

@@ -96,6 +96,8 @@ class Speaker {
   Result<ctl::Json> show_routes(const ctl::Json& args) const;
   Result<ctl::Json> show_route(const ctl::Json& args) const;
   Result<ctl::Json> clear_neighbor(const ctl::Json& args);
+  // The Loc-RIB as MRT TABLE_DUMP_V2 (dump.cpp); args: format ("mrt").
+  Result<ctl::Json> dump_routes(const ctl::Json& args) const;
 
   // For tests and the daemon: the peer object of a neighbour by name.
   Peer* find(const std::string& name);

@@ -3,19 +3,49 @@
 // genkey and pubkey work locally and need no daemon.
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 
 #include "ctl/client.hpp"
 #include "format.hpp"
 #include "keys_cmd.hpp"
+#include "mrt/table_dump.hpp"
 
 namespace {
 
 using ferryctl::Json;
 
-int run(const std::string& socket, const std::string& command, const Json& args, bool json) {
+// dump routes --mrt FILE: the daemon's base64 MRT data, decoded into FILE.
+int write_mrt(const Json& result, const std::string& path, bool json) {
+  std::vector<uint8_t> bytes;
+  if (!result.contains("data") || !result["data"].is_string() ||
+      !ferry::mrt::base64_decode(result["data"].get<std::string>(), bytes)) {
+    std::fprintf(stderr, "ferryctl: ferryd sent no valid MRT data\n");
+    return 1;
+  }
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f || std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size() || std::fclose(f) != 0) {
+    std::fprintf(stderr, "ferryctl: %s: %s\n", path.c_str(), std::strerror(errno));
+    return 1;
+  }
+  Json summary = result;
+  summary.erase("data");
+  summary["file"] = path;
+  if (json)
+    std::printf("%s\n", summary.dump(2).c_str());
+  else
+    std::printf("%s: MRT TABLE_DUMP_V2, %s peers, %s IPv4 and %s IPv6 prefixes, %s bytes\n",
+                path.c_str(), summary["peers"].dump().c_str(),
+                summary["ipv4_prefixes"].dump().c_str(), summary["ipv6_prefixes"].dump().c_str(),
+                summary["bytes"].dump().c_str());
+  return 0;
+}
+
+int run(const std::string& socket, const std::string& command, const Json& args, bool json,
+        const std::string& mrt_file) {
   auto reply = ferry::ctl::call(socket, command, args);
   if (!reply.ok()) {
     std::fprintf(stderr, "ferryctl: %s\n", reply.error().c_str());
@@ -28,6 +58,7 @@ int run(const std::string& socket, const std::string& command, const Json& args,
     return 1;
   }
   const Json& result = r["result"];
+  if (command == "dump routes") return write_mrt(result, mrt_file, json);
   if (json) {
     std::printf("%s\n", result.dump(2).c_str());
     return 0;
@@ -40,6 +71,7 @@ int run(const std::string& socket, const std::string& command, const Json& args,
 #ifdef FERRYCTL_HAVE_TUNNEL
   ferryctl::register_tunnel_formatters(fm);
 #endif
+  ferryctl::register_bfd_formatters(fm);
   auto it = fm.find(command);
   if (it != fm.end()) {
     std::fputs(it->second(result).c_str(), stdout);
@@ -127,6 +159,16 @@ int main(int argc, char** argv) {
     args["soft"] = soft;
   });
 
+  auto* dump = app.add_subcommand("dump", "write state to a file")->require_subcommand(1);
+  dump->fallthrough();
+  auto* dump_routes = dump->add_subcommand("routes", "the Loc-RIB's best routes (RFC 6396 MRT)");
+  std::string mrt_file;
+  dump_routes->add_option("--mrt", mrt_file, "write MRT TABLE_DUMP_V2 to this file")->required();
+  dump_routes->callback([&] {
+    command = "dump routes";
+    args["format"] = "mrt";
+  });
+
   int local_rc = -1;
   app.add_subcommand("genkey", "print a new base64 private key (no daemon needed)")->callback([&] {
     local_rc = ferryctl::cmd_genkey();
@@ -137,5 +179,5 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   if (local_rc >= 0) return local_rc;
-  return run(socket, command, args, json);
+  return run(socket, command, args, json, mrt_file);
 }

@@ -87,7 +87,9 @@ sites_config() {
 # sites_start i: runs ferryd for site i in its gateway namespace.
 sites_start() {
   local i=$1
-  ft_bg "gw$i" "$FT_TMP/gw$i.log" "$FERRYD" --config "$FT_TMP/gw$i.toml" --log-level "${FERRY_LOG_LEVEL:-debug}"
+  # FERRY_LOG_ARGS: extra ferryd options, e.g. "--log-format json".
+  # shellcheck disable=SC2086
+  ft_bg "gw$i" "$FT_TMP/gw$i.log" "$FERRYD" --config "$FT_TMP/gw$i.toml" --log-level "${FERRY_LOG_LEVEL:-debug}" ${FERRY_LOG_ARGS:-}
   printf -v "SITES_PID_$i" '%s' "$FT_BG_PID"
 }
 

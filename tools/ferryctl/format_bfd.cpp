@@ -1,0 +1,54 @@
+// show bfd: one row per BFD session (RFC 5880), like `show bfd peers` in FRR.
+#include <cstdio>
+
+#include "format.hpp"
+
+namespace ferryctl {
+
+namespace {
+
+std::string text(const Json& j) {
+  if (j.is_null()) return "-";
+  if (j.is_string()) return j.get<std::string>();
+  return j.dump();
+}
+
+// "300 ms", "1.5 ms"
+std::string ms(const Json& j) {
+  if (!j.is_number()) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g ms", j.get<double>());
+  return buf;
+}
+
+}  // namespace
+
+void register_bfd_formatters(FormatterMap& m) {
+  m["show bfd"] = [](const Json& r) {
+    std::vector<std::vector<std::string>> rows;
+    if (r.contains("sessions") && r["sessions"].is_array())
+      for (const auto& s : r["sessions"]) {
+        rows.push_back(
+            {text(s.value("peer", Json())), text(s.value("local", Json())),
+             text(s.value("state", Json())), text(s.value("remote_state", Json())),
+             text(s.value("diag", Json())), ms(s.value("tx_interval_ms", Json())),
+             ms(s.value("detection_time_ms", Json())),
+             text(s.value("up_transitions", Json())) + "/" +
+                 text(s.value("down_transitions", Json())),
+             text(s.value("rx_packets", Json())) + "/" + text(s.value("tx_packets", Json()))});
+      }
+    if (rows.empty()) return std::string("no BFD sessions\n");
+    std::string out = table({"peer", "local", "state", "remote", "diag", "tx interval", "detect",
+                             "up/down", "rx/tx packets"},
+                            rows);
+    if (r.contains("drops") && r["drops"].is_object()) {
+      std::string d;
+      for (const auto& [k, v] : r["drops"].items())
+        d += (d.empty() ? "" : ", ") + k + " " + text(v);
+      out += "drops: " + d + "\n";
+    }
+    return out;
+  };
+}
+
+}  // namespace ferryctl
