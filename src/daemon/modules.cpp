@@ -3,6 +3,7 @@
 #include <net/if.h>
 
 #include "common/log.hpp"
+#include "daemon/heap.hpp"
 #include "fib/from_config.hpp"
 #include "tunnel/tun.hpp"
 
@@ -62,6 +63,7 @@ rib::RibOptions Modules::rib_options(const config::Config& c) {
   rib::RibOptions o;
   o.local_asn = c.router.asn;
   o.router_id = c.router.router_id;
+  o.heap_trim = trim_heap;
   if (c.bgp) {
     o.cluster_id = c.bgp->cluster_id;
     o.max_paths = c.bgp->max_paths;
