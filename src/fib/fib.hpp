@@ -26,6 +26,11 @@
 //
 // Route targets are interned: routes sharing next hops (most of a BGP table)
 // share one RouteTarget, so an entry costs a few words.
+//
+// Errors: throughout src/fib an `int` error is 0 for success or a NEGATIVE
+// errno (-ENOBUFS, -ESRCH, ...), the way the kernel reports it in struct
+// nlmsgerr (netlink(7)): NlAck::error, dump results, start() callbacks,
+// NetlinkSocket::send() and its error handler alike. Print with strerror(-err).
 #pragma once
 
 // A C++ standard header first: Asio's config must see libstdc++'s macros

@@ -113,7 +113,7 @@ bool NetlinkSocket::drain() {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
       if (errno == EINTR) continue;
       const int e = errno;
-      if (on_error_) on_error_(e);
+      if (on_error_) on_error_(-e);
       if (e != ENOBUFS) return false;
       continue;
     }
@@ -250,14 +250,14 @@ void NetlinkClient::handle(NlMessage&& m) {
 }
 
 void NetlinkClient::on_error(int err) {
-  if (err == ENOBUFS) {
+  if (err == -ENOBUFS) {
     ++counters_.overruns;
     if (log_limit_.allow()) spdlog::warn("netlink: receive queue overrun, replies lost");
   } else if (log_limit_.allow()) {
-    spdlog::warn("netlink: recv: {}", std::strerror(err));
+    spdlog::warn("netlink: recv: {}", std::strerror(-err));
   }
-  fail_all(-err);
-  if (err == ENOBUFS && on_overrun_) on_overrun_();
+  fail_all(err);
+  if (err == -ENOBUFS && on_overrun_) on_overrun_();
 }
 
 void NetlinkClient::fail_all(int err) {
