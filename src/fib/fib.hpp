@@ -108,8 +108,6 @@ class Fib {
   // Failures during shutdown are counted, not retried.
   void shutdown(std::function<void()> done);
 
-  // Runs whenever the FIB becomes idle: nothing queued or in flight.
-  void set_idle_callback(std::function<void()> cb) { on_idle_ = std::move(cb); }
   // Optional ifindex -> name lookup used in routes() output.
   void set_ifname_lookup(std::function<std::string(uint32_t)> f) { ifname_ = std::move(f); }
 
@@ -194,7 +192,6 @@ class Fib {
   size_t routes_at_start_ = 0;
   std::function<void(int)> start_done_;
   std::function<void()> shutdown_done_;
-  std::function<void()> on_idle_;
   std::function<std::string(uint32_t)> ifname_;
 
   asio::steady_timer retry_timer_;

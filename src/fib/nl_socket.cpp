@@ -54,10 +54,6 @@ Result<void> NetlinkSocket::open(const std::vector<unsigned>& groups, int rcvbuf
   return {};
 }
 
-uint32_t NetlinkSocket::portid() const {
-  return nl_ ? mnl_socket_get_portid(nl_) : 0;
-}
-
 void NetlinkSocket::close() {
   if (!nl_) return;
   ++gen_;

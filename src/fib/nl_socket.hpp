@@ -63,7 +63,6 @@ class NetlinkSocket {
   int send(std::span<const uint8_t> bytes);
   void close();
   bool is_open() const { return nl_ != nullptr; }
-  uint32_t portid() const;
   // Work per handler: at most this many datagrams and about this much time,
   // then the rest is read by a handler posted behind whatever else is ready.
   void set_budget(unsigned datagrams, std::chrono::microseconds time) {

@@ -57,10 +57,4 @@ const PeerState* PeerTable::find(PeerId p) const {
   return const_cast<PeerTable*>(this)->find(p);
 }
 
-std::optional<PeerId> PeerTable::find_by_address(const IpAddress& addr) const {
-  for (uint32_t i = kFirstBgpPeer; i < peers_.size(); ++i)
-    if (peers_[i].used && peers_[i].cfg.address == addr) return PeerId{i};
-  return std::nullopt;
-}
-
 }  // namespace ferry::rib

@@ -67,7 +67,6 @@ class PeerTable {
   // nullptr unless p names a peer in use.
   PeerState* find(PeerId p);
   const PeerState* find(PeerId p) const;
-  std::optional<PeerId> find_by_address(const IpAddress& addr) const;
 
   // By index, used or not (the hot path: a stored path's peer id is valid).
   PeerState& operator[](uint32_t i) { return peers_[i]; }

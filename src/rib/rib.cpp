@@ -485,21 +485,6 @@ void Rib::for_each_advertised(PeerId p, const std::function<void(const Advertise
   impl_->out.for_each_advertised(p, fn);
 }
 
-std::vector<BestChange> Rib::snapshot_best() const {
-  std::vector<BestChange> v;
-  const LocRib& loc = impl_->loc;
-  loc.for_each([&](const Prefix& prefix, const PathList& paths) {
-    std::vector<NextHop> nh = loc.active_next_hops(paths);
-    if (nh.empty()) return;
-    BestChange c;
-    c.prefix = prefix;
-    c.source = impl_->peers[to_int(nh.front().peer)].source;
-    c.next_hops = std::move(nh);
-    v.push_back(std::move(c));
-  });
-  return v;
-}
-
 std::optional<PeerStatus> Rib::peer_status(PeerId p) const {
   const PeerState* ps = impl_->peers.find(p);
   if (!ps) return std::nullopt;
@@ -528,10 +513,6 @@ std::vector<PeerStatus> Rib::peers() const {
   for (uint32_t i = kFirstBgpPeer; i < impl_->peers.size(); ++i)
     if (auto s = peer_status(PeerId{i})) v.push_back(std::move(*s));
   return v;
-}
-
-std::optional<PeerId> Rib::find_peer(const IpAddress& addr) const {
-  return impl_->peers.find_by_address(addr);
 }
 
 MemoryStats Rib::memory_stats() const {

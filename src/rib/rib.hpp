@@ -281,11 +281,8 @@ class Rib {
   // The peer's Adj-RIB-Out: what it has been sent (the RIB keeps one bit per prefix
   // and peer; the attributes are recomputed). Not const: exports are interned.
   void for_each_advertised(PeerId p, const std::function<void(const AdvertisedRoute&)>& fn);
-  // Full current state for a new listener.
-  std::vector<BestChange> snapshot_best() const;
   std::optional<PeerStatus> peer_status(PeerId p) const;
   std::vector<PeerStatus> peers() const;
-  std::optional<PeerId> find_peer(const IpAddress& addr) const;
   MemoryStats memory_stats() const;
   size_t prefix_count() const;
 
