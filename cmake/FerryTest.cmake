@@ -8,15 +8,13 @@ function(ferry_unit_test)
   ferry_tsan_label(${T_NAME})
 endfunction()
 
-# ferry_unit_tests_glob(MODULE m LIBS ...): every tests/unit/<m>/*_test.cpp becomes its own
-# executable test_<m>_<stem>, so modules shared by several people never share a test binary.
-function(ferry_unit_tests_glob)
-  cmake_parse_arguments(T "" "MODULE" "LIBS" ${ARGN})
-  file(GLOB _tests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*_test.cpp)
-  foreach(t ${_tests})
-    get_filename_component(stem ${t} NAME_WE)
-    string(REGEX REPLACE "_test$" "" stem ${stem})
-    ferry_unit_test(NAME test_${T_MODULE}_${stem} SOURCES ${t} LIBS ${T_LIBS})
+# ferry_unit_tests(MODULE m TESTS stem... LIBS ...): each tests/unit/<m>/<stem>_test.cpp
+# becomes its own executable test_<m>_<stem>, so modules shared by several people never
+# share a test binary. The list is explicit: a missing file fails the configure.
+function(ferry_unit_tests)
+  cmake_parse_arguments(T "" "MODULE" "TESTS;LIBS" ${ARGN})
+  foreach(stem ${T_TESTS})
+    ferry_unit_test(NAME test_${T_MODULE}_${stem} SOURCES ${stem}_test.cpp LIBS ${T_LIBS})
   endforeach()
 endfunction()
 

@@ -97,6 +97,7 @@ RibOptions opts() {
   RibOptions o;
   o.local_asn = Asn(65000);
   o.router_id = RouterId(0x0a000001);
+  o.heap_trim = [] { malloc_trim(0); };  // as ferryd does
   return o;
 }
 

@@ -16,7 +16,7 @@
 //    backoff, reset on Established) generates AutomaticStart again
 //    (DampPeerOscillations, §8.1.1).
 // Connection collision (§6.8) needs two connections and so lives in the
-// session; resolve_collision() is the pure decision it uses, and
+// session; collision_close_outgoing() is the pure decision it uses, and
 // OpenCollisionDump (event 23) is how the loser is closed (Cease 6/7).
 #pragma once
 

@@ -6,22 +6,6 @@
 
 namespace ferry::bgp {
 
-const char* message_type_name(MessageType t) {
-  switch (t) {
-    case MessageType::Open:
-      return "OPEN";
-    case MessageType::Update:
-      return "UPDATE";
-    case MessageType::Notification:
-      return "NOTIFICATION";
-    case MessageType::Keepalive:
-      return "KEEPALIVE";
-    case MessageType::RouteRefresh:
-      return "ROUTE-REFRESH";
-  }
-  return "UNKNOWN";
-}
-
 // ---------------------------------------------------------------------------
 // NOTIFICATION names (RFC 4271 §4.5, RFC 4486, RFC 5492, RFC 6608, RFC 7313).
 

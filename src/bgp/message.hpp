@@ -41,7 +41,6 @@ enum class MessageType : uint8_t {
   Keepalive = 4,
   RouteRefresh = 5,  // RFC 2918
 };
-const char* message_type_name(MessageType t);
 
 // ---------------------------------------------------------------------------
 // NOTIFICATION (RFC 4271 §4.5, §6) error codes and subcodes.
@@ -152,7 +151,6 @@ class MessageFramer {
   explicit MessageFramer(size_t max_len = kMaxMessageLen) : max_len_(max_len) {}
   // Call with kMaxExtendedMessageLen once RFC 8654 is negotiated.
   void set_max_length(size_t max_len) { max_len_ = max_len; }
-  size_t max_length() const { return max_len_; }
 
   void append(std::span<const uint8_t> bytes);
   // Space to read into directly (avoids a copy): write at most n bytes at

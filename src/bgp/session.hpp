@@ -129,7 +129,6 @@ class Session {
   const std::string& last_error() const { return last_error_; }
   const Negotiated& negotiated() const { return negotiated_; }
   const OpenMessage& remote_open() const { return remote_open_; }
-  const CodecOptions& codec_options() const { return codec_opts_; }
   UpdateEncoder& encoder() { return encoder_; }
   // Address of our end of the established connection (next-hop-self).
   std::optional<IpAddress> local_endpoint() const { return local_ep_; }

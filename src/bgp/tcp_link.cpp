@@ -45,7 +45,6 @@ void TcpLink::do_read() {
                                                            : ec.message());
           return;
         }
-        self->bytes_in_ += n;
         self->framer_.commit(n);
         Frame f;
         Notification err;
@@ -71,9 +70,8 @@ void TcpLink::do_write() {
   inflight_.clear();
   std::swap(inflight_, out_);
   asio::async_write(sock_, asio::buffer(inflight_),
-                    [self = shared_from_this()](asio::error_code ec, size_t n) {
+                    [self = shared_from_this()](asio::error_code ec, size_t) {
                       self->writing_ = false;
-                      self->bytes_out_ += n;
                       self->inflight_.clear();
                       if (ec) {
                         if (self->closing_) return self->finish_close();

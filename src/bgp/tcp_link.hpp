@@ -67,9 +67,6 @@ class TcpLink : public std::enable_shared_from_this<TcpLink> {
   // Detaches the owner and closes immediately.
   void close();
 
-  uint64_t bytes_in() const { return bytes_in_; }
-  uint64_t bytes_out() const { return bytes_out_; }
-
  private:
   void do_read();
   void do_write();
@@ -84,8 +81,6 @@ class TcpLink : public std::enable_shared_from_this<TcpLink> {
   bool reading_ = false;
   bool closing_ = false;  // close_with: close once the final bytes are out
   asio::steady_timer linger_;
-  uint64_t bytes_in_ = 0;
-  uint64_t bytes_out_ = 0;
 };
 
 }  // namespace ferry::bgp

@@ -65,7 +65,8 @@ class RateLimitedLog {
                           std::chrono::steady_clock::duration period = std::chrono::seconds(1))
       : burst_(burst), period_(period) {}
 
-  // Returns true if the caller may log now; suppressed() then says how many were skipped.
+  // Returns true if the caller may log now; take_suppressed() then says how many
+  // were skipped since the last message let through (and resets the count).
   bool allow();
   uint64_t take_suppressed() {
     uint64_t s = suppressed_;

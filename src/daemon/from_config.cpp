@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "daemon/heap.hpp"
+
 namespace ferry::daemon {
 
 bool BfdOptions::any() const {
@@ -46,6 +48,7 @@ Result<fib::RouteSourceFilter> route_source_filter(const config::Config& c) {
 
 rib::RibOptions rib_options(const config::Config& c) {
   rib::RibOptions o;
+  o.heap_trim = trim_heap;  // the daemon owns the process's heap
   o.local_asn = c.router.asn;
   o.router_id = c.router.router_id;
   if (c.bgp) {

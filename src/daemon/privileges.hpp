@@ -1,4 +1,4 @@
-// Least privilege for ferryd (issue 6): after everything that needs root is
+// Least privilege for ferryd: after everything that needs root is
 // done (TUN queues opened, UDP and BGP sockets bound, control socket created
 // and chowned), ferryd switches to the configured `router.user` and keeps only
 //   CAP_NET_ADMIN         netlink route/link changes, TUN ioctls, SO_*BUFFORCE

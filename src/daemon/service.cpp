@@ -48,11 +48,6 @@ std::optional<std::chrono::microseconds> ServiceNotifier::start_watchdog() {
   return std::chrono::microseconds(usec);
 }
 
-void ServiceNotifier::stop_watchdog() {
-  watchdog_ = false;
-  timer_.cancel();
-}
-
 void ServiceNotifier::ping() {
   if (!watchdog_) return;
   send("WATCHDOG=1");

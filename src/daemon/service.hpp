@@ -33,7 +33,6 @@ class ServiceNotifier {
   // Starts the watchdog pings if the service manager asked for them; returns
   // the interval systemd expects (nullopt: no watchdog).
   std::optional<std::chrono::microseconds> start_watchdog();
-  void stop_watchdog();
 
  private:
   void send(const std::string& state);

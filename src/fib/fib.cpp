@@ -397,9 +397,7 @@ void Fib::check_idle() {
   if (shutting_down_ && shutdown_done_) {
     auto cb = std::move(shutdown_done_);
     cb();
-    return;
   }
-  if (on_idle_) on_idle_();
 }
 
 size_t Fib::stale_count() const {

@@ -26,6 +26,11 @@
 //
 // Route targets are interned: routes sharing next hops (most of a BGP table)
 // share one RouteTarget, so an entry costs a few words.
+//
+// Errors: throughout src/fib an `int` error is 0 for success or a NEGATIVE
+// errno (-ENOBUFS, -ESRCH, ...), the way the kernel reports it in struct
+// nlmsgerr (netlink(7)): NlAck::error, dump results, start() callbacks,
+// NetlinkSocket::send() and its error handler alike. Print with strerror(-err).
 #pragma once
 
 // A C++ standard header first: Asio's config must see libstdc++'s macros
@@ -103,8 +108,6 @@ class Fib {
   // Failures during shutdown are counted, not retried.
   void shutdown(std::function<void()> done);
 
-  // Runs whenever the FIB becomes idle: nothing queued or in flight.
-  void set_idle_callback(std::function<void()> cb) { on_idle_ = std::move(cb); }
   // Optional ifindex -> name lookup used in routes() output.
   void set_ifname_lookup(std::function<std::string(uint32_t)> f) { ifname_ = std::move(f); }
 
@@ -189,7 +192,6 @@ class Fib {
   size_t routes_at_start_ = 0;
   std::function<void(int)> start_done_;
   std::function<void()> shutdown_done_;
-  std::function<void()> on_idle_;
   std::function<std::string(uint32_t)> ifname_;
 
   asio::steady_timer retry_timer_;

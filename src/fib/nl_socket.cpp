@@ -54,10 +54,6 @@ Result<void> NetlinkSocket::open(const std::vector<unsigned>& groups, int rcvbuf
   return {};
 }
 
-uint32_t NetlinkSocket::portid() const {
-  return nl_ ? mnl_socket_get_portid(nl_) : 0;
-}
-
 void NetlinkSocket::close() {
   if (!nl_) return;
   ++gen_;
@@ -113,7 +109,7 @@ bool NetlinkSocket::drain() {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
       if (errno == EINTR) continue;
       const int e = errno;
-      if (on_error_) on_error_(e);
+      if (on_error_) on_error_(-e);
       if (e != ENOBUFS) return false;
       continue;
     }
@@ -250,14 +246,14 @@ void NetlinkClient::handle(NlMessage&& m) {
 }
 
 void NetlinkClient::on_error(int err) {
-  if (err == ENOBUFS) {
+  if (err == -ENOBUFS) {
     ++counters_.overruns;
     if (log_limit_.allow()) spdlog::warn("netlink: receive queue overrun, replies lost");
   } else if (log_limit_.allow()) {
-    spdlog::warn("netlink: recv: {}", std::strerror(err));
+    spdlog::warn("netlink: recv: {}", std::strerror(-err));
   }
-  fail_all(-err);
-  if (err == ENOBUFS && on_overrun_) on_overrun_();
+  fail_all(err);
+  if (err == -ENOBUFS && on_overrun_) on_overrun_();
 }
 
 void NetlinkClient::fail_all(int err) {

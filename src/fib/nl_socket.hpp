@@ -48,7 +48,7 @@ namespace ferry::fib {
 class NetlinkSocket {
  public:
   using DataHandler = std::function<void(std::span<const uint8_t>)>;
-  using ErrorHandler = std::function<void(int err)>;  // positive errno, e.g. ENOBUFS
+  using ErrorHandler = std::function<void(int err)>;  // negative errno, e.g. -ENOBUFS
 
   explicit NetlinkSocket(asio::io_context& io);
   ~NetlinkSocket();
@@ -63,7 +63,6 @@ class NetlinkSocket {
   int send(std::span<const uint8_t> bytes);
   void close();
   bool is_open() const { return nl_ != nullptr; }
-  uint32_t portid() const;
   // Work per handler: at most this many datagrams and about this much time,
   // then the rest is read by a handler posted behind whatever else is ready.
   void set_budget(unsigned datagrams, std::chrono::microseconds time) {
@@ -126,7 +125,8 @@ class NetlinkClient {
 
   // The bookkeeping half of request(): waits for the replies of requests
   // first_seq..first_seq+count-1 already sent. Public for tests, which feed
-  // replies through handle_datagram() and socket errors through handle_error().
+  // replies through handle_datagram() and socket errors (negative errno)
+  // through handle_error().
   void expect(uint32_t first_seq, uint32_t count, AckHandler h);
   void handle_datagram(std::span<const uint8_t> data) { on_data(data); }
   void handle_error(int err) { on_error(err); }

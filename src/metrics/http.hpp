@@ -59,7 +59,6 @@ class HttpServer {
   Result<void> listen(const IpAddress& addr, uint16_t port);
   void close();
   uint16_t port() const { return port_; }  // the bound port (useful with port 0)
-  size_t open_connections() const { return *open_; }
 
  private:
   class Connection;

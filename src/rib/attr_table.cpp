@@ -196,12 +196,6 @@ bool decode_attrs(const uint8_t* p, size_t len, bgp::PathAttributes& a) {
   return r.empty();
 }
 
-size_t attr_hash(const bgp::PathAttributes& a) {
-  std::vector<uint8_t> buf;
-  encode_attrs(a, buf);
-  return hash_bytes(buf.data(), buf.size());
-}
-
 AttrSummary summarize(const bgp::PathAttributes& a) {
   AttrSummary s;
   if (a.local_pref) {

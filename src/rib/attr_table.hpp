@@ -148,8 +148,6 @@ bool decode_attrs(const uint8_t* p, size_t len, bgp::PathAttributes& out);
 // ---- Attribute helpers (RIB-local so the RIB does not depend on the codec's
 // implementation of the same queries) ----------------------------------------
 
-// Hash of every field (of the compact encoding).
-size_t attr_hash(const bgp::PathAttributes& a);
 // RFC 4271 §9.1.2.2 (a): AS_SET counts 1; confederation segments count 0 (RFC 5065 §5.3).
 int as_path_length(const bgp::PathAttributes& a);
 // First AS of the leftmost AS_SEQUENCE (the neighbouring AS), 0 if none.

@@ -1,13 +1,18 @@
-// Rib: peers, Adj-RIB-In, import, decision and queries. The export side and
-// update generation live in rib_out.cpp.
+// Rib: the façade over PeerTable (peer.hpp), LocRib (loc_rib.hpp),
+// ExportRules (export.hpp) and AdjRibOut (rib_out.hpp). It owns them and the
+// options, policies and interned attributes they share, runs the import side
+// (loop checks, RFC 4271 §5.1.5, import policy) and brackets every public
+// call so best-path changes are delivered once per call.
 #include "rib/rib.hpp"
 
 #include <algorithm>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
+#include <unordered_map>
 
-#include "rib/rib_impl.hpp"
+#include "rib/export.hpp"
+#include "rib/loc_rib.hpp"
+#include "rib/peer.hpp"
+#include "rib/policy.hpp"
+#include "rib/rib_out.hpp"
 
 namespace ferry::rib {
 
@@ -75,39 +80,60 @@ PeerConfig PeerConfig::from(const config::BgpNeighborConfig& n) {
   return c;
 }
 
-// ---- Impl: helpers -----------------------------------------------------------
+// ---- Impl ----------------------------------------------------------------------
 
-Rib::Impl::Impl(RibOptions o, NextHopResolver r) : opts(o), resolver(std::move(r)) {
-  peers.resize(kFirstBgpPeer);
-  for (RouteSource s :
-       {RouteSource::Network, RouteSource::Static, RouteSource::Connected, RouteSource::Kernel}) {
-    PeerState& ps = peers[to_int(local_peer(s))];
-    ps.used = true;
-    ps.local = true;
-    ps.source = s;
-    ps.cfg.name = route_source_name(s);
+class Rib::Impl {
+ public:
+  Impl(RibOptions o, NextHopResolver r)
+      : opts(std::move(o)),
+        loc(opts, peers, std::move(r)),
+        rules(attrs, policy, opts, peers),
+        out(loc, peers, rules) {
+    loc.set_change_sink(&out);
   }
-}
 
-PeerState* Rib::Impl::peer(PeerId p) {
-  uint32_t i = to_int(p);
-  return i < peers.size() && peers[i].used ? &peers[i] : nullptr;
-}
-const PeerState* Rib::Impl::peer(PeerId p) const {
-  return const_cast<Impl*>(this)->peer(p);
-}
+  // Declared first so it is destroyed last: everything else holds AttrRefs.
+  AttrTable attrs;
+  RibOptions opts;
+  PolicyEngine policy;
+  PeerTable peers;
+  LocRib loc;
+  ExportRules rules;
+  AdjRibOut out;
+  uint64_t trimmed_gen = 0;  // prefix-table generation at the last settle()
 
-void Rib::Impl::flush() {
-  if (changes.empty()) return;
-  std::vector<BestChange> batch;
-  batch.swap(changes);
-  for (BestPathListener* l : listeners) l->on_best_changes(batch);
-}
+  // RAII around a public call: best-path changes are delivered to the
+  // listeners when the outermost call ends, then freed memory is settled.
+  struct Call {
+    explicit Call(Impl* i) : impl(i) { impl->loc.begin_call(); }
+    ~Call() {
+      if (impl->loc.end_call()) impl->settle();
+    }
+    Impl* impl;
+  };
+
+  uint32_t cluster_id() const { return opts.cluster_id.value_or(opts.router_id).value(); }
+  // Import: returns the post-policy attributes or null (rejected).
+  AttrRef import_attrs(PeerState& ps, const Prefix& prefix, const AttrRef& base,
+                       const bgp::PathAttributes& base_val);
+  // Normalises what an eBGP peer sent before policy (RFC 4271 §5.1.5: LOCAL_PREF ignored).
+  AttrRef import_base(PeerState& ps, const AttrRef& pre);
+  bool import_loop(PeerState& ps, const bgp::PathAttributes& a);
+  void apply_import(uint32_t peer_id, std::span<const Prefix> prefixes, const AttrRef& pre);
+  // Removes every path of the peer (of family f, or of both; only stale ones
+  // if stale_only); returns how many.
+  size_t remove_paths(uint32_t peer_id, std::optional<Family> f, bool stale_only);
+
+  // End of a call that may have erased many prefixes: shrinks the prefix
+  // table if it became sparse and lets the owner hand freed heap back.
+  void settle();
+};
 
 void Rib::Impl::settle() {
   bool shrunk = loc.shrink_if_sparse();
-  uint64_t gen = loc.generation(Family::V4) + loc.generation(Family::V6);
-  bool big = loc.bytes() >= kTrimTableBytes;
+  bool big_free = out.take_big_free();
+  uint64_t gen = loc.generation();
+  bool big = loc.table_bytes() >= AdjRibOut::kTrimBytes;
   // Large blocks freed since the last trim: a grown table's old slot array, a
   // drained queue, or (after a shrink) a withdrawn table's attribute sets.
   // glibc raises its mmap threshold after the first big free, so later ones
@@ -116,11 +142,7 @@ void Rib::Impl::settle() {
   // style load, 1M prefixes: RSS 155 -> 102 MB with the trim).
   bool freed = shrunk || big_free || (big && gen != trimmed_gen);
   trimmed_gen = gen;
-  big_free = false;
-  if (!freed) return;
-#ifdef __GLIBC__
-  malloc_trim(0);  // a few ms; a table reaches kTrimTableBytes after ~15 growth steps
-#endif
+  if (freed && opts.heap_trim) opts.heap_trim();
 }
 
 // ---- import ------------------------------------------------------------------
@@ -175,7 +197,7 @@ void Rib::Impl::apply_import(uint32_t peer_id, std::span<const Prefix> prefixes,
   // this UPDATE before doing the first one.
   for (const Prefix& p : prefixes) loc.prefetch(p);
   if (ps.local) {
-    for (const Prefix& p : prefixes) set_path(p, peer_id, pre, pre);
+    for (const Prefix& p : prefixes) loc.set_path(p, peer_id, pre, pre);
     return;
   }
   AttrRef base = import_base(ps, pre);
@@ -196,189 +218,25 @@ void Rib::Impl::apply_import(uint32_t peer_id, std::span<const Prefix> prefixes,
         have = true;
       }
     }
-    set_path(p, peer_id, pre, std::move(post));
+    loc.set_path(p, peer_id, pre, std::move(post));
   }
 }
 
-void Rib::Impl::set_path(const Prefix& prefix, uint32_t peer_id, AttrRef pre, AttrRef post) {
-  PeerState& ps = peers[peer_id];
-  PathList& paths = loc.get(prefix);
-  // Paths are kept sorted by peer id: deterministic output, cheap lookup.
-  auto it = std::lower_bound(paths.begin(), paths.end(), peer_id,
-                             [](const Path& a, uint32_t id) { return a.peer < id; });
-  if (it != paths.end() && it->peer == peer_id) {
-    if (it->pre == pre && it->post == post) {
-      it->flags &= static_cast<uint8_t>(~kPathStale);  // refreshed after a restart
-      return;
-    }
-    BestState old = best_state(paths);
-    if (it->post) --ps.counters.accepted;
-    it->pre = std::move(pre);
-    it->post = std::move(post);
-    it->flags &= static_cast<uint8_t>(~kPathStale);
-    if (it->post) ++ps.counters.accepted;
-    recompute(prefix, paths, old);
-    return;
-  }
-  BestState old = best_state(paths);
-  Path np;
-  np.pre = std::move(pre);
-  np.post = std::move(post);
-  np.peer = peer_id;
-  if (np.post) ++ps.counters.accepted;
-  size_t at = static_cast<size_t>(it - paths.begin());
-  if (paths.empty()) {
-    ++prefix_count;
-    ++prefix_set_version;
-  }
-  paths.insert(at, std::move(np));
-  ++ps.counters.received;
-  ++path_count;
-  recompute(prefix, paths, old);
-}
-
-void Rib::Impl::remove_path(const Prefix& prefix, uint32_t peer_id) {
-  PathList* paths = loc.find(prefix);
-  if (!paths) return;
-  auto it = std::lower_bound(paths->begin(), paths->end(), peer_id,
-                             [](const Path& a, uint32_t id) { return a.peer < id; });
-  if (it == paths->end() || it->peer != peer_id) return;
-  PeerState& ps = peers[peer_id];
-  BestState old = best_state(*paths);
-  if (it->post) --ps.counters.accepted;
-  --ps.counters.received;
-  --path_count;
-  paths->erase(static_cast<size_t>(it - paths->begin()));
-  if (paths->empty()) {
-    --prefix_count;
-    ++prefix_set_version;
-  }
-  recompute(prefix, *paths, old);
-}
-
-// ---- decision ----------------------------------------------------------------
-
-Candidate Rib::Impl::candidate(const Path& p) const {
-  const PeerState& ps = peers[p.peer];
-  Candidate c;
-  c.attrs = p.post ? &p.post.summary() : nullptr;
-  c.ibgp = ps.ibgp;
-  c.local = ps.local;
-  c.tiebreak = p.peer;
-  if (ps.local) {
-    c.router_id = opts.router_id.value();
-    c.nh = NextHopInfo{true, 0};
-    return c;
-  }
-  c.router_id = c.attrs && (c.attrs->has & AttrSummary::kHasOriginator) ? c.attrs->originator_id
-                                                                        : ps.sess.router_id.value();
-  c.peer_address = ps.cfg.address;
-  if (c.attrs && (c.attrs->has & AttrSummary::kHasNextHop))
-    c.nh = resolve(c.attrs->next_hop);
-  else
-    c.nh = NextHopInfo{false, 0};
-  return c;
-}
-
-NextHopInfo Rib::Impl::resolve(const IpAddress& nh) const {
-  if (!resolver) return NextHopInfo{true, 0};
-  if (batch_depth == 0) return resolver(nh);
-  if (nh_last_valid && nh_last == nh) return nh_last_info;
-  auto [it, fresh] = nh_cache.try_emplace(nh);
-  if (fresh) it->second = resolver(nh);
-  nh_last_valid = true;
-  nh_last = nh;
-  nh_last_info = it->second;
-  return it->second;
-}
-
-void Rib::Impl::active_next_hops(const PathList& paths, NextHopSet& v) const {
-  v.clear();
-  for (const Path& p : paths)
-    if ((p.flags & kPathBest) && p.post)
-      v.push_back({p.post.summary().nh().value_or(IpAddress()), PeerId{p.peer}});
-  if (v.empty()) return;
-  for (const Path& p : paths)
-    if ((p.flags & kPathActive) && !(p.flags & kPathBest) && p.post)
-      v.push_back({p.post.summary().nh().value_or(IpAddress()), PeerId{p.peer}});
-  std::sort(v.begin() + 1, v.end(), [](const NextHop& a, const NextHop& b) {
-    return std::make_pair(a.address, to_int(a.peer)) < std::make_pair(b.address, to_int(b.peer));
+size_t Rib::Impl::remove_paths(uint32_t peer_id, std::optional<Family> f, bool stale_only) {
+  std::vector<Prefix> gone;
+  loc.for_each([&](const Prefix& prefix, PathList& paths) {
+    if (f && prefix.family() != *f) return;
+    for (const Path& x : paths)
+      if (x.peer == peer_id && (!stale_only || (x.flags & kPathStale))) gone.push_back(prefix);
   });
-}
-
-std::vector<NextHop> Rib::Impl::active_next_hops(const PathList& paths) const {
-  NextHopSet v;
-  active_next_hops(paths, v);
-  return v.to_vector();
-}
-
-Rib::Impl::BestState Rib::Impl::best_state(const PathList& paths) const {
-  BestState b;
-  for (const Path& p : paths) {
-    if (p.flags & kPathBest) {
-      b.peer = p.peer;
-      b.attrs = p.post;
-      break;
-    }
-  }
-  active_next_hops(paths, b.nh);
-  return b;
-}
-
-void Rib::Impl::recompute(const Prefix& prefix, PathList& paths, const BestState& old) {
-  cands.clear();
-  for (const Path& p : paths) cands.push_back(candidate(p));
-  DecisionOptions dopt{opts.max_paths, opts.always_compare_med, opts.multipath_relax};
-  const DecisionResult& r = decider.run(cands, dopt);
-  for (size_t i = 0; i < paths.size(); ++i) {
-    paths[i].flags &= static_cast<uint8_t>(~(kPathBest | kPathActive));
-    paths[i].reason = r.reasons[i];
-    uint32_t cost = cands[i].nh.igp_cost;
-    paths[i].igp_cost_hint = static_cast<uint16_t>(std::min<uint32_t>(cost, 0xffff));
-  }
-  if (r.best >= 0) {
-    paths[r.best].flags |= kPathBest;
-    for (int i : r.active) paths[i].flags |= kPathActive;
-  }
-  uint32_t new_peer = r.best >= 0 ? paths[r.best].peer : 0;
-  const void* new_attrs = r.best >= 0 ? paths[r.best].post.id() : nullptr;
-  NextHopSet new_nh;
-  active_next_hops(paths, new_nh);
-
-  if (new_peer != old.peer || new_attrs != old.attrs.id())
-    mark_dirty(prefix, paths, r.best >= 0 ? int64_t{new_peer} : -1);
-  // Nobody to tell (no listener): the batch would be dropped by flush() anyway.
-  if (!listeners.empty() && (!(new_nh == old.nh) || new_peer != old.peer)) {
-    BestChange ch;
-    ch.prefix = prefix;
-    ch.next_hops = new_nh.to_vector();
-    ch.source = r.best >= 0 ? peers[new_peer].source : RouteSource::Bgp;
-    changes.push_back(std::move(ch));
-  }
-  maybe_erase(prefix, paths);
-}
-
-void Rib::Impl::recompute_all() {
-  loc.for_each([&](const Prefix& p, PathList& paths) { recompute(p, paths); });
-}
-
-size_t Rib::Impl::table_bytes() const {
-  size_t n = loc.bytes();
-  loc.for_each([&](const Prefix&, const PathList& paths) {
-    if (paths.capacity()) n += paths.capacity() * sizeof(Path) + 16;  // + malloc header
-  });
-  for (const PeerState& ps : peers)
-    n += ps.adj_out_overflow.bytes() + ps.queued.bytes() + ps.queue.capacity() * sizeof(Prefix) +
-         ((ps.walk[0].list ? ps.walk[0].list->capacity() : 0) +
-          (ps.walk[1].list ? ps.walk[1].list->capacity() : 0)) *
-             sizeof(Prefix);  // shared snapshots are counted once per walker
-  return n;
+  for (const Prefix& prefix : gone) loc.remove_path(prefix, peer_id);
+  return gone.size();
 }
 
 // ---- Rib: public API -----------------------------------------------------------
 
 Rib::Rib(RibOptions opts, NextHopResolver resolver)
-    : impl_(std::make_unique<Impl>(opts, std::move(resolver))) {}
+    : impl_(std::make_unique<Impl>(std::move(opts), std::move(resolver))) {}
 Rib::~Rib() = default;
 
 AttrTable& Rib::attrs() {
@@ -390,22 +248,22 @@ void Rib::set_policies(const std::vector<config::PolicyConfig>& policies) {
 }
 
 void Rib::set_options(const RibOptions& opts) {
-  Impl::Batch b(impl_.get());
+  Impl::Call c(impl_.get());
   impl_->opts = opts;
-  impl_->recompute_all();
+  impl_->loc.recompute_all();
 }
 
 void Rib::reapply_policies() {
   Impl& m = *impl_;
-  Impl::Batch b(&m);
+  Impl::Call c(&m);
   // Soft reconfiguration (RFC 4271 §9 "soft-reconfiguration inbound"): the
   // stored pre-policy paths go through the current import rules again.
   std::unordered_map<uint64_t, AttrRef> cache;  // (peer, pre) -> post when prefix-independent
   std::vector<char> per_prefix(m.peers.size());
-  for (size_t i = 0; i < m.peers.size(); ++i)
+  for (uint32_t i = 0; i < m.peers.size(); ++i)
     per_prefix[i] = m.peers[i].used && m.policy.depends_on_prefix(m.peers[i].cfg.import_policies);
   m.loc.for_each([&](const Prefix& prefix, PathList& paths) {
-    Impl::BestState old = m.best_state(paths);
+    LocRib::BestState old = m.loc.best_state(paths);
     for (Path& p : paths) {
       PeerState& ps = m.peers[p.peer];
       if (ps.local) continue;
@@ -424,123 +282,73 @@ void Rib::reapply_policies() {
       p.post = std::move(post);
       if (p.post) ++ps.counters.accepted;
     }
-    m.recompute(prefix, paths, old);
+    m.loc.recompute(prefix, paths, old);
   });
   // Export side: a peer whose export settings or export policies changed
   // gets the whole table re-evaluated and re-sent (the Adj-RIB-Out keeps
   // which prefixes were sent, not their attributes, so everything exportable
   // is announced again and what is no longer exportable is withdrawn). Best
   // path changes caused by the import side above are already queued.
-  for (PeerState& ps : m.peers) {
-    if (!ps.used || ps.local || !ps.up) continue;
-    const PeerConfig& was = ps.exported_with;
-    bool redo = was.export_policies != ps.cfg.export_policies ||
-                was.next_hop_self != ps.cfg.next_hop_self ||
-                was.route_reflector_client != ps.cfg.route_reflector_client ||
-                was.remote_asn != ps.cfg.remote_asn;
-    redo = redo || ps.exported_versions != m.policy.versions(ps.cfg.export_policies);
-    // Reflection depends on the other peers' client flags too.
-    for (const PeerState& other : m.peers)
-      if (other.used && !other.local &&
-          other.exported_with.route_reflector_client != other.cfg.route_reflector_client)
-        redo = true;
-    if (!redo) continue;
-    for (Family f : {Family::V4, Family::V6})
-      if (ps.fam[fam_index(f)]) m.start_walk(ps, f, false);
-  }
-  for (PeerState& ps : m.peers)
-    if (ps.used && !ps.local) {
-      ps.exported_with = ps.cfg;
-      ps.exported_versions = m.policy.versions(ps.cfg.export_policies);
-    }
+  m.out.reexport_changed(m.policy);
 }
 
 void Rib::next_hops_changed() {
-  Impl::Batch b(impl_.get());
-  impl_->recompute_all();
+  Impl::Call c(impl_.get());
+  impl_->loc.recompute_all();
 }
 
 void Rib::add_listener(BestPathListener* l) {
-  impl_->listeners.push_back(l);
+  impl_->loc.add_listener(l);
 }
 void Rib::remove_listener(BestPathListener* l) {
-  std::erase(impl_->listeners, l);
+  impl_->loc.remove_listener(l);
 }
 void Rib::set_pending_callback(std::function<void(PeerId)> cb) {
-  impl_->pending_cb = std::move(cb);
+  impl_->out.set_pending_callback(std::move(cb));
 }
 
 PeerId Rib::add_peer(const PeerConfig& cfg) {
-  Impl& m = *impl_;
-  PeerId id{static_cast<uint32_t>(m.peers.size())};
-  m.peers.emplace_back();
-  PeerState& ps = m.peers.back();
-  ps.used = true;
-  ps.cfg = cfg;
-  ps.ibgp = cfg.remote_asn == m.opts.local_asn;
-  for (int b = 0; b < kAdvBits; ++b) {
-    if (!(m.used_bits & (1u << b))) {
-      m.used_bits |= 1u << b;
-      ps.out_bit = b;
-      break;
-    }
-  }
+  PeerId id = impl_->peers.add(cfg, impl_->opts.local_asn);
+  impl_->out.add_peer(id);
   return id;
 }
 
 void Rib::update_peer(PeerId p, const PeerConfig& cfg) {
-  PeerState* ps = impl_->peer(p);
-  if (!ps || ps->local) return;
-  ps->cfg = cfg;
-  ps->ibgp = cfg.remote_asn == impl_->opts.local_asn;
+  impl_->peers.reconfigure(p, cfg, impl_->opts.local_asn);
 }
 
 void Rib::remove_peer(PeerId p) {
-  PeerState* ps = impl_->peer(p);
+  PeerState* ps = impl_->peers.find(p);
   if (!ps || ps->local) return;
   peer_down(p, false);
-  ps = impl_->peer(p);
-  if (ps->out_bit >= 0) impl_->used_bits &= ~(1u << ps->out_bit);
-  *ps = PeerState();  // id is not reused
+  impl_->out.remove_peer(p);
+  impl_->peers.remove(p);  // id is not reused
 }
 
 void Rib::peer_up(PeerId p, const PeerSession& s) {
   Impl& m = *impl_;
-  PeerState* ps = m.peer(p);
+  PeerState* ps = m.peers.find(p);
   if (!ps || ps->local) return;
-  ps->up = true;
-  ps->sess = s;
-  ps->fam[0] = ps->fam[1] = false;
-  for (Family f : s.families) ps->fam[fam_index(f)] = true;
-  ps->exported_with = ps->cfg;
-  ps->exported_versions = m.policy.versions(ps->cfg.export_policies);
-  m.reset_out(*ps);
-  for (Family f : {Family::V4, Family::V6})
-    if (ps->fam[fam_index(f)]) m.start_walk(*ps, f, true);
+  m.peers.session_up(p, s);
+  m.out.session_up(p);
 }
 
 void Rib::peer_down(PeerId p, bool graceful) {
   Impl& m = *impl_;
-  Impl::Batch b(&m);
-  PeerState* ps = m.peer(p);
+  Impl::Call c(&m);
+  PeerState* ps = m.peers.find(p);
   if (!ps || ps->local) return;
-  ps->up = false;
-  m.reset_out(*ps);
+  m.peers.session_down(p);
+  m.out.session_down(p);
   if (graceful) {
     mark_stale(p);
     return;
   }
-  uint32_t id = to_int(p);
-  std::vector<Prefix> gone;
-  m.loc.for_each([&](const Prefix& prefix, PathList& paths) {
-    for (const Path& x : paths)
-      if (x.peer == id) gone.push_back(prefix);
-  });
-  for (const Prefix& prefix : gone) m.remove_path(prefix, id);
+  m.remove_paths(to_int(p), std::nullopt, false);
 }
 
 void Rib::mark_stale(PeerId p) {
-  PeerState* ps = impl_->peer(p);
+  PeerState* ps = impl_->peers.find(p);
   if (!ps) return;
   uint32_t id = to_int(p);
   impl_->loc.for_each([&](const Prefix& prefix, PathList& paths) {
@@ -554,33 +362,21 @@ void Rib::mark_stale(PeerId p) {
 
 size_t Rib::sweep_stale(PeerId p, Family f) {
   Impl& m = *impl_;
-  PeerState* ps = m.peer(p);
+  PeerState* ps = m.peers.find(p);
   if (!ps || !ps->maybe_stale[fam_index(f)]) return 0;
   ps->maybe_stale[fam_index(f)] = false;
-  Impl::Batch b(&m);
-  uint32_t id = to_int(p);
-  std::vector<Prefix> gone;
-  m.loc.for_each([&](const Prefix& prefix, PathList& paths) {
-    if (prefix.family() != f) return;
-    for (const Path& x : paths)
-      if (x.peer == id && (x.flags & kPathStale)) gone.push_back(prefix);
-  });
-  for (const Prefix& prefix : gone) m.remove_path(prefix, id);
-  return gone.size();
+  Impl::Call c(&m);
+  return m.remove_paths(to_int(p), f, true);
 }
 
 void Rib::route_refresh(PeerId p, Family f) {
-  Impl& m = *impl_;
-  PeerState* ps = m.peer(p);
-  if (!ps || !ps->up || !ps->fam[fam_index(f)]) return;
-  // The walk re-sends every exportable route of the family (RFC 2918 §4).
-  m.start_walk(*ps, f, false);
+  impl_->out.route_refresh(p, f);
 }
 
 void Rib::announce(PeerId p, const bgp::PathAttributes& a, std::span<const Prefix> prefixes) {
   Impl& m = *impl_;
-  Impl::Batch b(&m);
-  PeerState* ps = m.peer(p);
+  Impl::Call c(&m);
+  PeerState* ps = m.peers.find(p);
   if (!ps || ps->local || prefixes.empty()) return;
   ps->counters.updates_in += prefixes.size();
   m.apply_import(to_int(p), prefixes, m.attrs.intern(a));
@@ -588,15 +384,15 @@ void Rib::announce(PeerId p, const bgp::PathAttributes& a, std::span<const Prefi
 
 void Rib::withdraw(PeerId p, std::span<const Prefix> prefixes) {
   Impl& m = *impl_;
-  Impl::Batch b(&m);
-  PeerState* ps = m.peer(p);
+  Impl::Call c(&m);
+  PeerState* ps = m.peers.find(p);
   if (!ps) return;
   ps->counters.updates_in += prefixes.size();
   constexpr size_t kAhead = 8;  // lookups in flight (see apply_import)
   for (size_t i = 0; i < prefixes.size() && i < kAhead; ++i) m.loc.prefetch(prefixes[i]);
   for (size_t i = 0; i < prefixes.size(); ++i) {
     if (i + kAhead < prefixes.size()) m.loc.prefetch(prefixes[i + kAhead]);
-    m.remove_path(prefixes[i], to_int(p));
+    m.loc.remove_path(prefixes[i], to_int(p));
   }
 }
 
@@ -607,12 +403,12 @@ void Rib::end_of_rib(PeerId p, Family f) {
 void Rib::originate(RouteSource src, const Prefix& prefix, const bgp::PathAttributes& a) {
   if (src == RouteSource::Bgp) return;
   Impl& m = *impl_;
-  Impl::Batch b(&m);
+  Impl::Call c(&m);
   AttrRef ref;
   if (src == RouteSource::Network && a.origin != bgp::Origin::Igp) {
-    bgp::PathAttributes c = a;
-    c.origin = bgp::Origin::Igp;  // a configured network is an IGP-origin route
-    ref = m.attrs.intern(std::move(c));
+    bgp::PathAttributes copy = a;
+    copy.origin = bgp::Origin::Igp;  // a configured network is an IGP-origin route
+    ref = m.attrs.intern(std::move(copy));
   } else {
     ref = m.attrs.intern(a);
   }
@@ -622,27 +418,26 @@ void Rib::originate(RouteSource src, const Prefix& prefix, const bgp::PathAttrib
 
 void Rib::unoriginate(RouteSource src, const Prefix& prefix) {
   if (src == RouteSource::Bgp) return;
-  Impl::Batch b(impl_.get());
-  impl_->remove_path(prefix, to_int(local_peer(src)));
+  Impl::Call c(impl_.get());
+  impl_->loc.remove_path(prefix, to_int(local_peer(src)));
 }
 
 PullResult Rib::pull_updates(PeerId p, size_t budget) {
-  return impl_->pull(p, budget);
+  PullResult r = impl_->out.pull(p, budget);
+  impl_->settle();  // the withdrawals sent may have emptied many entries
+  return r;
 }
 
 bool Rib::has_pending(PeerId p) const {
-  const PeerState* ps = impl_->peer(p);
-  if (!ps || !ps->up) return false;
-  return ps->queue_head < ps->queue.size() || ps->walk[0].active || ps->walk[1].active ||
-         ps->walk[0].eor_wait || ps->walk[1].eor_wait;
+  return impl_->out.has_pending(p);
 }
 
 // ---- queries -------------------------------------------------------------------
 
 namespace {
 
-PathView make_view(const Rib::Impl& m, const Path& p) {
-  const PeerState& ps = m.peers[p.peer];
+PathView make_view(const PeerTable& peers, const Path& p) {
+  const PeerState& ps = peers[p.peer];
   PathView v;
   v.peer = PeerId{p.peer};
   v.peer_name = ps.cfg.name;
@@ -665,7 +460,7 @@ std::vector<PathView> Rib::show_route(const Prefix& prefix) const {
   std::vector<PathView> out;
   const PathList* paths = impl_->loc.find(prefix);
   if (!paths) return out;
-  for (const Path& p : *paths) out.push_back(make_view(*impl_, p));
+  for (const Path& p : *paths) out.push_back(make_view(impl_->peers, p));
   // Best first, then the other active paths, then the rest by peer id.
   std::stable_sort(out.begin(), out.end(), [](const PathView& a, const PathView& b) {
     return std::make_pair(!a.best, !a.active) < std::make_pair(!b.best, !b.active);
@@ -675,32 +470,23 @@ std::vector<PathView> Rib::show_route(const Prefix& prefix) const {
 
 void Rib::for_each_best(
     const std::function<void(const Prefix&, const PathView&, std::span<const NextHop>)>& fn) const {
-  impl_->loc.for_each([&](const Prefix& prefix, const PathList& paths) {
+  const LocRib& loc = impl_->loc;
+  loc.for_each([&](const Prefix& prefix, const PathList& paths) {
     for (const Path& p : paths) {
       if (!(p.flags & kPathBest)) continue;
-      std::vector<NextHop> nh = impl_->active_next_hops(paths);
-      fn(prefix, make_view(*impl_, p), nh);
+      std::vector<NextHop> nh = loc.active_next_hops(paths);
+      fn(prefix, make_view(impl_->peers, p), nh);
       break;
     }
   });
 }
 
-std::vector<BestChange> Rib::snapshot_best() const {
-  std::vector<BestChange> v;
-  impl_->loc.for_each([&](const Prefix& prefix, const PathList& paths) {
-    std::vector<NextHop> nh = impl_->active_next_hops(paths);
-    if (nh.empty()) return;
-    BestChange c;
-    c.prefix = prefix;
-    c.source = impl_->peers[to_int(nh.front().peer)].source;
-    c.next_hops = std::move(nh);
-    v.push_back(std::move(c));
-  });
-  return v;
+void Rib::for_each_advertised(PeerId p, const std::function<void(const AdvertisedRoute&)>& fn) {
+  impl_->out.for_each_advertised(p, fn);
 }
 
 std::optional<PeerStatus> Rib::peer_status(PeerId p) const {
-  const PeerState* ps = impl_->peer(p);
+  const PeerState* ps = impl_->peers.find(p);
   if (!ps) return std::nullopt;
   PeerStatus s;
   s.id = p;
@@ -713,8 +499,12 @@ std::optional<PeerStatus> Rib::peer_status(PeerId p) const {
     s.rfc8212_import_blocked = ps->cfg.import_policies.empty();
     s.rfc8212_export_blocked = ps->cfg.export_policies.empty();
   }
-  s.pending = ps->queue.size() - ps->queue_head;
-  s.counters = ps->counters;
+  s.pending = impl_->out.queued(p);
+  s.counters.received = ps->counters.received;
+  s.counters.accepted = ps->counters.accepted;
+  s.counters.advertised = impl_->out.advertised(p);
+  s.counters.updates_in = ps->counters.updates_in;
+  s.counters.loops_rejected = ps->counters.loops_rejected;
   return s;
 }
 
@@ -725,29 +515,23 @@ std::vector<PeerStatus> Rib::peers() const {
   return v;
 }
 
-std::optional<PeerId> Rib::find_peer(const IpAddress& addr) const {
-  for (uint32_t i = kFirstBgpPeer; i < impl_->peers.size(); ++i)
-    if (impl_->peers[i].used && impl_->peers[i].cfg.address == addr) return PeerId{i};
-  return std::nullopt;
-}
-
 MemoryStats Rib::memory_stats() const {
   MemoryStats s;
-  s.prefixes = impl_->prefix_count;
-  s.paths = impl_->path_count;
+  s.prefixes = impl_->loc.prefix_count();
+  s.paths = impl_->loc.path_count();
   s.attr_sets = impl_->attrs.size();
-  for (const PeerState& ps : impl_->peers) s.adj_out += ps.counters.advertised;
-  s.table_bytes = impl_->table_bytes();
+  s.adj_out = impl_->out.advertised_total();
+  s.table_bytes = impl_->loc.bytes() + impl_->out.bytes();
   s.attr_bytes = impl_->attrs.bytes();
   return s;
 }
 
 size_t Rib::prefix_count() const {
-  return impl_->prefix_count;
+  return impl_->loc.prefix_count();
 }
 
 size_t Rib::path_count() const {
-  return impl_->path_count;
+  return impl_->loc.path_count();
 }
 
 }  // namespace ferry::rib

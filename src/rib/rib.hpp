@@ -15,6 +15,12 @@
 // attribute set, withdrawals (for prefixes the peer had been sent and may no
 // longer have) and End-of-RIB markers.
 //
+// Structure (after OpenBGPD's rde_peer.c / rde_rib.c + rde_decide.c /
+// rde_adjout.c): Rib is a façade over PeerTable (peer.hpp: configuration,
+// session, counters), LocRib (loc_rib.hpp: Adj-RIB-In storage, decision,
+// Loc-RIB, best-path batches), ExportRules (export.hpp) and AdjRibOut
+// (rib_out.hpp: per-peer Adj-RIB-Out bits, queues, walks, update packing).
+//
 // Pure logic: no I/O, no threads, no timers; runs on the control-plane loop.
 // Storage: one flat hash table per address family keyed by the prefix, each
 // slot holding a small array of paths (one per peer, 24 bytes each) and the
@@ -86,6 +92,11 @@ struct RibOptions {
   uint32_t max_paths = 1;              // ECMP width; 1 = no multipath
   bool always_compare_med = false;
   bool multipath_relax = false;  // ECMP across different neighbouring ASes
+  // Called at the end of a call that freed large blocks (a table that shrank
+  // or was rebuilt, a drained update queue) so the owner can hand free heap
+  // back to the OS (glibc keeps it otherwise). Empty: nothing is done. The
+  // RIB itself does no system calls.
+  std::function<void()> heap_trim = {};
 };
 
 // Static description of a BGP neighbour (from config; can change on reload).
@@ -270,18 +281,14 @@ class Rib {
   // The peer's Adj-RIB-Out: what it has been sent (the RIB keeps one bit per prefix
   // and peer; the attributes are recomputed). Not const: exports are interned.
   void for_each_advertised(PeerId p, const std::function<void(const AdvertisedRoute&)>& fn);
-  // Full current state for a new listener.
-  std::vector<BestChange> snapshot_best() const;
   std::optional<PeerStatus> peer_status(PeerId p) const;
   std::vector<PeerStatus> peers() const;
-  std::optional<PeerId> find_peer(const IpAddress& addr) const;
   MemoryStats memory_stats() const;
   size_t prefix_count() const;
   size_t path_count() const;  // Adj-RIB-In paths of all peers; O(1), unlike memory_stats()
 
-  class Impl;
-
  private:
+  class Impl;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,244 +1,268 @@
-// Rib, export side: per-peer pending queues, the initial-dump walk, the export
-// rules (RFC 4271 §9.1.3, RFC 4456 §8, RFC 1997, RFC 8212) and the pull-based
+// AdjRibOut: per-peer pending queues, the table walks and the pull-based
 // update generation that packs prefixes by attribute set.
+#include "rib/rib_out.hpp"
+
 #include <algorithm>
 #include <cstdint>
-
-#include "rib/rib_impl.hpp"
+#include <unordered_map>
 
 namespace ferry::rib {
 
-bool Rib::Impl::advertised(const PeerState& ps, const Prefix& prefix, const PathList* e) const {
-  if (ps.out_bit >= 0) return e && (e->adv >> ps.out_bit) & 1;
-  return ps.adj_out_overflow.find(prefix) != nullptr;
+AdjRibOut::AdjRibOut(LocRib& loc, const PeerTable& peers, const ExportRules& rules)
+    : loc_(loc), peers_(peers), rules_(rules) {
+  out_.resize(kFirstBgpPeer);
 }
 
-void Rib::Impl::set_advertised(PeerState& ps, const Prefix& prefix, PathList* e, bool on) {
-  if (ps.out_bit >= 0) {
-    uint32_t bit = 1u << ps.out_bit;
+AdjRibOut::OutPeer* AdjRibOut::out(PeerId p) {
+  uint32_t i = to_int(p);
+  const PeerState* ps = peers_.find(p);
+  return ps && !ps->local && i < out_.size() ? &out_[i] : nullptr;
+}
+
+const AdjRibOut::OutPeer* AdjRibOut::out(PeerId p) const {
+  return const_cast<AdjRibOut*>(this)->out(p);
+}
+
+// ---- peer lifecycle ------------------------------------------------------------
+
+void AdjRibOut::add_peer(PeerId p) {
+  uint32_t i = to_int(p);
+  if (out_.size() <= i) out_.resize(i + 1);
+  OutPeer& o = out_[i];
+  o = OutPeer();
+  for (int b = 0; b < kAdvBits; ++b) {
+    if (!(used_bits_ & (1u << b))) {
+      used_bits_ |= 1u << b;
+      o.out_bit = b;
+      break;
+    }
+  }
+}
+
+void AdjRibOut::remove_peer(PeerId p) {
+  uint32_t i = to_int(p);
+  if (i < kFirstBgpPeer || i >= out_.size()) return;
+  OutPeer& o = out_[i];
+  reset(o);
+  if (o.out_bit >= 0) used_bits_ &= ~(1u << o.out_bit);
+  o = OutPeer();
+}
+
+void AdjRibOut::session_up(PeerId p) {
+  OutPeer* o = out(p);
+  if (!o) return;
+  const PeerState& ps = peers_[to_int(p)];
+  o->exported_with = ps.cfg;
+  o->exported_versions = rules_.versions(to_int(p));
+  reset(*o);
+  for (Family f : {Family::V4, Family::V6})
+    if (ps.has_family(f)) start_walk(to_int(p), f, true);
+}
+
+void AdjRibOut::session_down(PeerId p) {
+  if (OutPeer* o = out(p)) reset(*o);
+}
+
+void AdjRibOut::route_refresh(PeerId p, Family f) {
+  const PeerState* ps = peers_.find(p);
+  if (!out(p) || !ps->up || !ps->has_family(f)) return;
+  start_walk(to_int(p), f, false);
+}
+
+void AdjRibOut::reexport_changed(const PolicyEngine& policy) {
+  // Reflection depends on the other peers' client flags too.
+  bool rr_changed = false;
+  for (uint32_t i = kFirstBgpPeer; i < out_.size(); ++i) {
+    const PeerState& ps = peers_[i];
+    if (ps.used && out_[i].exported_with.route_reflector_client != ps.cfg.route_reflector_client)
+      rr_changed = true;
+  }
+  for (uint32_t i = kFirstBgpPeer; i < out_.size(); ++i) {
+    const PeerState& ps = peers_[i];
+    OutPeer& o = out_[i];
+    if (!ps.used || !ps.up) continue;
+    const PeerConfig& was = o.exported_with;
+    bool redo = rr_changed || was.export_policies != ps.cfg.export_policies ||
+                was.next_hop_self != ps.cfg.next_hop_self ||
+                was.route_reflector_client != ps.cfg.route_reflector_client ||
+                was.remote_asn != ps.cfg.remote_asn ||
+                o.exported_versions != policy.versions(ps.cfg.export_policies);
+    if (!redo) continue;
+    for (Family f : {Family::V4, Family::V6})
+      if (ps.has_family(f)) start_walk(i, f, false);
+  }
+  for (uint32_t i = kFirstBgpPeer; i < out_.size(); ++i) {
+    const PeerState& ps = peers_[i];
+    if (!ps.used) continue;
+    out_[i].exported_with = ps.cfg;
+    out_[i].exported_versions = policy.versions(ps.cfg.export_policies);
+  }
+}
+
+// ---- Adj-RIB-Out bits ----------------------------------------------------------
+
+bool AdjRibOut::is_advertised(const OutPeer& o, const Prefix& prefix, const PathList* e) const {
+  if (o.out_bit >= 0) return e && (e->adv >> o.out_bit) & 1;
+  return o.overflow.find(prefix) != nullptr;
+}
+
+bool AdjRibOut::is_queued(const OutPeer& o, const Prefix& prefix, const PathList* e) const {
+  if (o.out_bit >= 0) return e && ((e->queued >> o.out_bit) & 1);
+  return o.queued.find(prefix) != nullptr;
+}
+
+void AdjRibOut::set_advertised(OutPeer& o, const Prefix& prefix, PathList* e, bool on) {
+  if (o.out_bit >= 0) {
+    uint32_t bit = 1u << o.out_bit;
     if (on)
       e->adv = static_cast<uint16_t>(e->adv | bit);
     else
       e->adv = static_cast<uint16_t>(e->adv & ~bit);
   } else if (on) {
-    ps.adj_out_overflow.get(prefix);
+    o.overflow.get(prefix);
   } else {
-    ps.adj_out_overflow.erase(prefix);
+    o.overflow.erase(prefix);
   }
   if (on)
-    ++ps.counters.advertised;
+    ++o.advertised;
   else
-    --ps.counters.advertised;
+    --o.advertised;
 }
 
-void Rib::Impl::clear_out_bits(PeerState& ps) {
-  if (ps.out_bit >= 0) {
-    uint32_t mask = ~(1u << ps.out_bit);
+// Forgets everything sent to and queued for the peer.
+void AdjRibOut::reset(OutPeer& o) {
+  // Bits are set only for advertised or queued prefixes: without any, the
+  // table scan finds nothing to clear.
+  bool has_bits = o.advertised > 0 || o.queue_head < o.queue.size();
+  if (o.out_bit >= 0 && has_bits) {
+    uint32_t mask = ~(1u << o.out_bit);
     for (Family fam : {Family::V4, Family::V6}) {
       Prefix prefix;
-      for (size_t i = 0, n = loc.capacity(fam); i < n; ++i) {
-        if (PathList* e = loc.at(fam, i, &prefix)) {
+      for (size_t i = 0, n = loc_.capacity(fam); i < n; ++i) {
+        if (PathList* e = loc_.at(fam, i, &prefix)) {
           e->adv = static_cast<uint16_t>(e->adv & mask);
           e->queued = static_cast<uint16_t>(e->queued & mask);
-          maybe_erase(prefix, *e);
+          loc_.maybe_erase(prefix, *e);
         }
       }
     }
   }
-  ps.adj_out_overflow.clear();
-  ps.counters.advertised = 0;
+  o.overflow.clear();
+  o.advertised = 0;
+  o.queue.clear();
+  o.queue.shrink_to_fit();
+  o.queue_head = 0;
+  o.queued.clear();
+  o.walk[0] = o.walk[1] = Walk();
+  o.notified = false;
 }
 
-void Rib::Impl::reset_out(PeerState& ps) {
-  clear_out_bits(ps);
-  ps.queue.clear();
-  ps.queue.shrink_to_fit();
-  ps.queue_head = 0;
-  ps.queued.clear();
-  ps.walk[0] = ps.walk[1] = PeerState::Walk();
-  ps.notified = false;
+// ---- queueing ------------------------------------------------------------------
+
+void AdjRibOut::notify(uint32_t id) {
+  OutPeer& o = out_[id];
+  if (!o.notified && pending_cb_) {
+    o.notified = true;
+    pending_cb_(PeerId{id});
+  }
 }
 
-void Rib::Impl::enqueue(PeerState& ps, const Prefix& prefix, PathList& e) {
+void AdjRibOut::enqueue(uint32_t id, const Prefix& prefix, PathList& e) {
+  OutPeer& o = out_[id];
   // Already pending: coalesces into one send of the latest state.
-  if (ps.out_bit >= 0) {
-    uint32_t bit = 1u << ps.out_bit;
+  if (o.out_bit >= 0) {
+    uint32_t bit = 1u << o.out_bit;
     if (e.queued & bit) return;
     e.queued = static_cast<uint16_t>(e.queued | bit);
   } else {
     bool inserted = false;
-    ps.queued.get(prefix, &inserted);
+    o.queued.get(prefix, &inserted);
     if (!inserted) return;
   }
-  ps.queue.push_back(prefix);
-  if (!ps.notified && pending_cb) {
-    ps.notified = true;
-    pending_cb(PeerId{static_cast<uint32_t>(&ps - peers.data())});
-  }
+  o.queue.push_back(prefix);
+  notify(id);
 }
 
-void Rib::Impl::mark_dirty(const Prefix& prefix, PathList& e, int64_t best_peer) {
+void AdjRibOut::best_changed(const Prefix& prefix, PathList& e, int64_t best_peer) {
   int fi = fam_index(prefix.family());
-  for (PeerState& ps : peers) {
+  for (uint32_t i = kFirstBgpPeer, n = static_cast<uint32_t>(out_.size()); i < n; ++i) {
+    const PeerState& ps = peers_[i];
     if (!ps.up || !ps.fam[fi]) continue;
+    const OutPeer& o = out_[i];
     // Nothing to send when the peer holds nothing of ours for the prefix and
     // the new best path is gone or came from that very peer (never sent back,
-    // see export_attrs): for a full table from one peer this saves that peer
+    // see ExportRules): for a full table from one peer this saves that peer
     // a million queue entries and table lookups, on announce and withdraw.
-    if (ps.out_bit >= 0 && !((e.adv >> ps.out_bit) & 1) &&
-        (best_peer < 0 || best_peer == &ps - peers.data()))
+    if (o.out_bit >= 0 && !((e.adv >> o.out_bit) & 1) && (best_peer < 0 || best_peer == i))
       continue;
     // A walk that has not finished will visit the prefix anyway, unless it
     // already passed its slot; queueing is cheap and the Adj-RIB-Out
     // comparison drops duplicates, so always queue.
-    enqueue(ps, prefix, e);
+    enqueue(i, prefix, e);
   }
 }
 
-void Rib::Impl::start_walk(PeerState& ps, Family f, bool eor) {
-  auto& w = ps.walk[fam_index(f)];
+void AdjRibOut::start_walk(uint32_t id, Family f, bool eor) {
+  Walk& w = out_[id].walk[fam_index(f)];
   w.active = true;
   w.eor = w.eor || eor;
   w.pos = 0;
-  // Walks started while the set of prefixes is unchanged (several peers
-  // coming up, a reload) share one snapshot.
-  int fi = fam_index(f);
-  std::shared_ptr<const std::vector<Prefix>> snap = snapshot[fi].lock();
-  if (!snap || snapshot_version[fi] != prefix_set_version) {
-    auto v = std::make_shared<std::vector<Prefix>>();
-    v->reserve(loc.size(f));
-    Prefix prefix;
-    for (size_t i = 0, n = loc.capacity(f); i < n; ++i)
-      if (PathList* e = loc.at(f, i, &prefix); e && !e->empty()) v->push_back(prefix);
-    snap = std::move(v);
-    snapshot[fi] = snap;
-    snapshot_version[fi] = prefix_set_version;
-  }
-  w.list = std::move(snap);
-  if (!ps.notified && pending_cb) {
-    ps.notified = true;
-    pending_cb(PeerId{static_cast<uint32_t>(&ps - peers.data())});
-  }
+  // The table may be rebuilt while the walk runs: walk a snapshot of its
+  // prefixes (shared by walks started while the prefix set is unchanged,
+  // e.g. several peers coming up, a reload).
+  w.list = loc_.prefix_snapshot(f);
+  notify(id);
 }
 
-AttrRef Rib::Impl::export_attrs(PeerState& to, const Prefix& prefix, const Path& best,
-                                ExportCache* cache, bool prefix_dep) {
-  uint32_t to_id = static_cast<uint32_t>(&to - peers.data());
-  if (best.peer == to_id || !best.post) return AttrRef();  // never back to where it came from
-  const PeerState& from = peers[best.peer];
-  bool to_ebgp = !to.ibgp;
-  Family fam = prefix.family();
-  const auto& chain = to.cfg.export_policies;
-  // Everything below depends only on (source attributes, source peer,
-  // family) unless the export policy looks at the prefix: cache per pull.
-  ExportKey key{best.post.id(), best.peer, fam_index(fam)};
-  if (cache && !prefix_dep) {
-    auto it = cache->find(key);
-    if (it != cache->end()) return it->second;
-  }
-  auto fail = [&]() {
-    if (cache && !prefix_dep) cache->emplace(key, AttrRef());
-    return AttrRef();
-  };
-  const bgp::PathAttributes src = *best.post;
+// ---- output --------------------------------------------------------------------
 
-  // RFC 1997: well-known communities.
-  if (has_community(src, bgp::kNoAdvertise)) return fail();
-  if (to_ebgp &&
-      (has_community(src, bgp::kNoExport) || has_community(src, bgp::kNoExportSubconfed)))
-    return fail();
-
-  // iBGP split horizon (RFC 4271 §9.2) and route reflection (RFC 4456 §8).
-  bool reflect = false;
-  if (!from.local && from.ibgp && to.ibgp) {
-    bool from_client = from.cfg.route_reflector_client;
-    bool to_client = to.cfg.route_reflector_client;
-    // From a client: reflect to everyone. From a non-client: only to clients.
-    if (!from_client && !to_client) return fail();
-    reflect = true;
-    // Do not reflect a route back to the router that originated it.
-    uint32_t originator = src.originator_id.value_or(from.sess.router_id.value());
-    if (originator == to.sess.router_id.value()) return fail();
-  }
-  // Sender-side loop detection: the peer would drop it anyway (RFC 4271 §9.1.2).
-  if (to_ebgp && as_path_contains(src, to.cfg.remote_asn.value())) return fail();
-
-  if (chain.empty() && to_ebgp) return fail();  // RFC 8212 §3: send nothing
-
-  std::optional<IpAddress> self;
-  if (fam == Family::V4)
-    self = to.sess.local_v4;
-  else
-    self = to.sess.local_v6;
-
-  PolicyOutcome pr;
-  std::optional<bgp::PathAttributes> out;
-  if (!chain.empty()) {
-    PolicyInput in;
-    in.prefix = &prefix;
-    in.source = from.source;
-    in.neighbor_name = &to.cfg.name;
-    in.neighbor_address = &to.cfg.address;
-    in.local_asn = opts.local_asn.value();
-    in.self_next_hop = self;
-    pr = policy.run(chain, in, src, out);
-    if (!pr.accept) {
-      return fail();
-    }
-  }
-  bgp::PathAttributes a = out ? std::move(*out) : src;
-  bool set_self = false;
-  if (to_ebgp) {
-    // RFC 4271 §5.1.2: prepend our AS towards an external peer.
-    as_path_prepend(a, opts.local_asn.value(), 1);
-    // §5.1.5: LOCAL_PREF is not sent to external peers.
-    a.local_pref.reset();
-    // §5.1.4: a MED received from another AS is not passed on to other ASes.
-    if (!pr.med_set && !from.local) a.med.reset();
-    // RFC 4456 §8: ORIGINATOR_ID and CLUSTER_LIST are not sent outside the AS.
-    a.originator_id.reset();
-    a.cluster_list.clear();
-    if (!pr.next_hop_set && (to.cfg.next_hop_self.value_or(true) || !a.next_hop)) set_self = true;
-  } else {
-    // §5.1.5: LOCAL_PREF is always sent to internal peers.
-    if (!a.local_pref) a.local_pref = 100;
-    if (reflect) {
-      // RFC 4456 §8: set ORIGINATOR_ID once, prepend our CLUSTER_ID.
-      if (!a.originator_id) a.originator_id = from.sess.router_id.value();
-      a.cluster_list.insert(a.cluster_list.begin(), cluster_id());
-    }
-    if (!pr.next_hop_set && (to.cfg.next_hop_self.value_or(false) || !a.next_hop))
-      set_self = !reflect || !a.next_hop;
-  }
-  if (set_self) {
-    if (!self) {
-      // No local address of this family on the session: cannot be announced.
-      return fail();
-    }
-    a.next_hop = *self;
-    a.next_hop_ll = fam == Family::V6 ? to.sess.local_v6_ll : std::nullopt;
-  }
-  if (!a.next_hop || a.next_hop->family() != fam) {
-    // RFC 4271 §5.1.3 / RFC 4760: the next hop must be usable for the family.
-    if (!(fam == Family::V6 && a.next_hop)) {
-      return fail();
-    }
-  }
-  AttrRef r = attrs.intern(std::move(a));
-  if (cache && !prefix_dep) cache->emplace(key, r);
-  return r;
+bool AdjRibOut::pending(const OutPeer& o) const {
+  return o.queue_head < o.queue.size() || o.walk[0].active || o.walk[1].active ||
+         o.walk[0].eor_wait || o.walk[1].eor_wait;
 }
 
-PullResult Rib::Impl::pull(PeerId p, size_t budget) {
+bool AdjRibOut::has_pending(PeerId p) const {
+  const OutPeer* o = out(p);
+  return o && peers_[to_int(p)].up && pending(*o);
+}
+
+size_t AdjRibOut::queued(PeerId p) const {
+  const OutPeer* o = out(p);
+  return o ? o->queue.size() - o->queue_head : 0;
+}
+
+uint64_t AdjRibOut::advertised(PeerId p) const {
+  const OutPeer* o = out(p);
+  return o ? o->advertised : 0;
+}
+
+uint64_t AdjRibOut::advertised_total() const {
+  uint64_t n = 0;
+  for (const OutPeer& o : out_) n += o.advertised;
+  return n;
+}
+
+size_t AdjRibOut::bytes() const {
+  size_t n = 0;
+  for (const OutPeer& o : out_)
+    n += o.overflow.bytes() + o.queued.bytes() + o.queue.capacity() * sizeof(Prefix) +
+         ((o.walk[0].list ? o.walk[0].list->capacity() : 0) +
+          (o.walk[1].list ? o.walk[1].list->capacity() : 0)) *
+             sizeof(Prefix);  // shared snapshots are counted once per walker
+  return n;
+}
+
+PullResult AdjRibOut::pull(PeerId p, size_t budget) {
   PullResult res;
-  PeerState* ps = peer(p);
-  if (!ps || ps->local || !ps->up) return res;
+  OutPeer* op = out(p);
+  if (!op || !peers_[to_int(p)].up) return res;
+  OutPeer& o = *op;
+  const uint32_t id = to_int(p);
   if (budget == 0) budget = 1;
   ExportCache cache;
   std::unordered_map<const void*, size_t> batch_of;  // attrs -> index in res.announce
   size_t emitted = 0;
-  const auto& chain = ps->cfg.export_policies;
-  const bool prefix_dep = !chain.empty() && policy.depends_on_prefix(chain);
+  const bool prefix_dep = rules_.prefix_dependent(id);
   // Consecutive prefixes mostly came in one UPDATE and share their best
   // path's attributes: remember the last export (and its batch) in front of
   // the hash lookups. The source is held so its address cannot be reused.
@@ -248,43 +272,43 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
   size_t memo_batch = SIZE_MAX;
 
   auto process = [&](const Prefix& prefix, PathList* e) {
-    AttrRef out;
+    AttrRef exported;
     if (e) {
       for (const Path& x : *e) {
         if (!(x.flags & kPathBest)) continue;
         if (!prefix_dep && memo_src && x.post == memo_src && x.peer == memo_peer) {
-          out = memo_out;
+          exported = memo_out;
         } else {
-          out = export_attrs(*ps, prefix, x, &cache, prefix_dep);
+          exported = rules_.apply(id, prefix, x, &cache, prefix_dep);
           if (!prefix_dep && x.post) {
             memo_src = x.post;
             memo_peer = x.peer;
-            memo_out = out;
+            memo_out = exported;
             memo_batch = SIZE_MAX;
           }
         }
         break;
       }
     }
-    bool was = advertised(*ps, prefix, e);
-    if (out) {
+    bool was = is_advertised(o, prefix, e);
+    if (exported) {
       // Dirty means the best path changed, so this is a real update (the
-      // attributes sent before are not kept; see PeerState::out_bit).
-      if (!was) set_advertised(*ps, prefix, e, true);
+      // attributes sent before are not kept; see OutPeer::out_bit).
+      if (!was) set_advertised(o, prefix, e, true);
       size_t bi;
-      if (memo_batch != SIZE_MAX && out == memo_out &&
+      if (memo_batch != SIZE_MAX && exported == memo_out &&
           res.announce[memo_batch].family == prefix.family()) {
         bi = memo_batch;
       } else {
-        auto [it, fresh] = batch_of.try_emplace(out.id(), res.announce.size());
-        if (fresh) res.announce.push_back(AnnounceBatch{prefix.family(), out, {}});
+        auto [it, fresh] = batch_of.try_emplace(exported.id(), res.announce.size());
+        if (fresh) res.announce.push_back(AnnounceBatch{prefix.family(), exported, {}});
         bi = it->second;
-        if (out == memo_out) memo_batch = bi;
+        if (exported == memo_out) memo_batch = bi;
       }
       res.announce[bi].prefixes.push_back(prefix);
       ++emitted;
     } else if (was) {
-      set_advertised(*ps, prefix, e, false);
+      set_advertised(o, prefix, e, false);
       res.withdraw.push_back(prefix);
       ++emitted;
     }
@@ -292,94 +316,85 @@ PullResult Rib::Impl::pull(PeerId p, size_t budget) {
 
   // Lookups started ahead of use: each one misses the cache.
   constexpr size_t kAhead = 8;
-  auto is_queued = [&](const Prefix& prefix, const PathList* e) {
-    if (ps->out_bit >= 0) return e && ((e->queued >> ps->out_bit) & 1);
-    return ps->queued.find(prefix) != nullptr;
-  };
 
   // 1. The table walks.
   for (Family f : {Family::V4, Family::V6}) {
-    auto& w = ps->walk[fam_index(f)];
+    Walk& w = o.walk[fam_index(f)];
     if (!w.active) continue;
     while (emitted < budget && w.pos < w.list->size()) {
-      if (w.pos + kAhead < w.list->size()) loc.prefetch((*w.list)[w.pos + kAhead]);
+      if (w.pos + kAhead < w.list->size()) loc_.prefetch((*w.list)[w.pos + kAhead]);
       Prefix prefix = (*w.list)[w.pos++];
-      PathList* e = loc.find(prefix);
-      if (is_queued(prefix, e)) continue;  // sent from the queue, in its latest state
+      PathList* e = loc_.find(prefix);
+      if (is_queued(o, prefix, e)) continue;  // sent from the queue, in its latest state
       process(prefix, e);
-      if (e) maybe_erase(prefix, *e);
+      if (e) loc_.maybe_erase(prefix, *e);
     }
     if (w.pos >= w.list->size()) {
       w.active = false;
       w.list.reset();
       if (w.eor) {
         w.eor_wait = true;
-        w.eor_mark = ps->queue.size();
+        w.eor_mark = o.queue.size();
       }
       w.eor = false;
     }
   }
   // 2. Changes, oldest first; only once no walk is running (a prefix sent
   // from the queue and then reached by a walk would be sent twice).
-  if (!ps->walk[0].active && !ps->walk[1].active) {
-    while (ps->queue_head < ps->queue.size() && emitted < budget) {
-      if (ps->queue_head + kAhead < ps->queue.size())
-        loc.prefetch(ps->queue[ps->queue_head + kAhead]);
-      Prefix prefix = ps->queue[ps->queue_head++];
-      PathList* e = loc.find(prefix);
-      if (ps->out_bit >= 0) {
-        if (e) e->queued = static_cast<uint16_t>(e->queued & ~(1u << ps->out_bit));
+  if (!o.walk[0].active && !o.walk[1].active) {
+    while (o.queue_head < o.queue.size() && emitted < budget) {
+      if (o.queue_head + kAhead < o.queue.size()) loc_.prefetch(o.queue[o.queue_head + kAhead]);
+      Prefix prefix = o.queue[o.queue_head++];
+      PathList* e = loc_.find(prefix);
+      if (o.out_bit >= 0) {
+        if (e) e->queued = static_cast<uint16_t>(e->queued & ~(1u << o.out_bit));
       } else {
-        ps->queued.erase(prefix);
+        o.queued.erase(prefix);
       }
       process(prefix, e);
-      if (e) maybe_erase(prefix, *e);
+      if (e) loc_.maybe_erase(prefix, *e);
     }
-    if (ps->queue_head == ps->queue.size()) {
+    if (o.queue_head == o.queue.size()) {
       // Drained. After a full-table burst the queue may hold megabytes of
       // capacity; give it back rather than keep it for the next burst.
-      if (ps->queue.capacity() > 4096) {
-        big_free = big_free || ps->queue.capacity() * sizeof(Prefix) >= kTrimTableBytes;
-        std::vector<Prefix>().swap(ps->queue);
+      if (o.queue.capacity() > 4096) {
+        big_free_ = big_free_ || o.queue.capacity() * sizeof(Prefix) >= kTrimBytes;
+        std::vector<Prefix>().swap(o.queue);
       } else {
-        ps->queue.clear();
+        o.queue.clear();
       }
-      ps->queue_head = 0;
-      ps->queued.clear();
+      o.queue_head = 0;
+      o.queued.clear();
     }
   }
   // 3. RFC 4724 §2: End-of-RIB after the initial update set, which includes
   // the prefixes that were queued while the walk ran.
   for (Family f : {Family::V4, Family::V6}) {
-    auto& w = ps->walk[fam_index(f)];
-    if (w.eor_wait && !w.active && (ps->queue.empty() || ps->queue_head >= w.eor_mark)) {
+    Walk& w = o.walk[fam_index(f)];
+    if (w.eor_wait && !w.active && (o.queue.empty() || o.queue_head >= w.eor_mark)) {
       res.end_of_rib.push_back(f);
       w.eor_wait = false;
     }
   }
-  res.more = ps->queue_head < ps->queue.size() || ps->walk[0].active || ps->walk[1].active ||
-             ps->walk[0].eor_wait || ps->walk[1].eor_wait;
-  if (!res.more) ps->notified = false;
-  settle();  // the withdrawals sent may have emptied many entries
+  res.more = pending(o);
+  if (!res.more) o.notified = false;
   return res;
 }
 
-void Rib::for_each_advertised(PeerId p, const std::function<void(const AdvertisedRoute&)>& fn) {
-  Impl& m = *impl_;
-  PeerState* ps = m.peer(p);
-  if (!ps || ps->local) return;
-  m.loc.for_each([&](const Prefix& prefix, PathList& e) {
-    if (!m.advertised(*ps, prefix, &e)) return;
+void AdjRibOut::for_each_advertised(PeerId p,
+                                    const std::function<void(const AdvertisedRoute&)>& fn) {
+  OutPeer* op = out(p);
+  if (!op) return;
+  const uint32_t id = to_int(p);
+  loc_.for_each([&](const Prefix& prefix, PathList& e) {
+    if (!is_advertised(*op, prefix, &e)) return;
     AdvertisedRoute r{prefix, AttrRef(), false};
     for (const Path& x : e) {
       if (!(x.flags & kPathBest)) continue;
-      r.attrs = m.export_attrs(*ps, prefix, x, nullptr, true);
+      r.attrs = rules_.apply(id, prefix, x, nullptr, true);
       break;
     }
-    if (ps->out_bit >= 0)
-      r.pending = (e.queued >> ps->out_bit) & 1;
-    else
-      r.pending = ps->queued.find(prefix) != nullptr;
+    r.pending = is_queued(*op, prefix, &e);
     fn(r);
   });
 }

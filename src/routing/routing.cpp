@@ -254,10 +254,7 @@ void Routing::want_for(std::span<const rib::NextHop> next_hops, bool blackhole, 
   bool via_tunnel = false;
   for (const auto& hop : next_hops) {
     const auto r = resolver_.resolve(hop.address);
-    if (!r) {
-      ++unresolved_;
-      continue;
-    }
+    if (!r) continue;
     if (tunnel_ && r->ifindex == view_.ifindex) {
       if (auto peer = peer_for_next_hop(r->gateway)) {
         // Best path first: if there are more tunnel peers than a cryptokey entry can

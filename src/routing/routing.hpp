@@ -191,7 +191,6 @@ class Routing : public rib::BestPathListener {
     const InstalledPool& pool_;
   };
   InstalledView installed() const { return InstalledView(installed_, pool_); }
-  uint64_t unresolved_count() const { return unresolved_; }
 
   // A route into the tunnel the loop guard withholds: its prefix covers `endpoint`,
   // the underlay endpoint of tunnel peer `peer`.
@@ -246,7 +245,6 @@ class Routing : public rib::BestPathListener {
   InstalledPool pool_;
   Installed scratch_;                    // want_for's output, reused across changes
   std::vector<fib::NextHop> spare_nhs_;  // kernel next-hop storage kept while scratch_ has none
-  uint64_t unresolved_ = 0;
   std::vector<PeerEndpoint> endpoints_;  // sorted
   std::map<Prefix, Withheld> withheld_;
   std::map<Prefix, Withheld> withheld_allowed_;

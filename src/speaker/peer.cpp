@@ -206,7 +206,6 @@ void Peer::session_established(bgp::Session& s) {
       stale_active_ = false;
     }
   }
-  sp_.emit(NeighborEvent{cfg_.name, cfg_.address, true, {}});
   schedule_pump();
   sp_.check_restart_complete();
 }
@@ -241,7 +240,6 @@ void Peer::session_down(bgp::Session& s, const std::string& reason, bool gracefu
     stale_active_ = false;
     sp_.rib().peer_down(id_, false);
   }
-  sp_.emit(NeighborEvent{cfg_.name, cfg_.address, false, reason});
 }
 
 void Peer::session_update(bgp::Session& s, bgp::DecodedUpdate& u) {

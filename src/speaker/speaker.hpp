@@ -37,14 +37,6 @@ namespace ferry::speaker {
 
 class Peer;
 
-// Up/down notification for the daemon (BFD, failover, logging).
-struct NeighborEvent {
-  std::string name;
-  IpAddress address;
-  bool up = false;
-  std::string reason;  // why it went down
-};
-
 class Speaker {
  public:
   Speaker(asio::io_context& io, Options opts, rib::Rib& rib);
@@ -65,9 +57,6 @@ class Speaker {
 
   // BFD detected the path to this neighbour down: drop the session now.
   void bfd_down(const IpAddress& neighbor);
-  void set_event_callback(std::function<void(const NeighborEvent&)> cb) {
-    on_event_ = std::move(cb);
-  }
 
   // Graceful restart (see above). preserve: forwarding state outlives this
   // process (kernel routes and TUN kept), so the capability lists our families.
@@ -106,9 +95,6 @@ class Speaker {
   rib::Rib& rib() { return rib_; }
   const Options& options() const { return opts_; }
   asio::io_context& io() { return io_; }
-  void emit(const NeighborEvent& e) {
-    if (on_event_) on_event_(e);
-  }
 
  private:
   Result<void> listen();
@@ -128,7 +114,6 @@ class Speaker {
   uint16_t bound_port_ = 0;
   bool started_ = false;
   bool stopping_ = false;
-  std::function<void(const NeighborEvent&)> on_event_;
   // Graceful restart (RFC 4724 §4.1): see set_restart_state().
   bool gr_preserve_ = false;
   bool gr_restarting_ = false;

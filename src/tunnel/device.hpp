@@ -110,7 +110,6 @@ class Device : private PacketProtocol {
   // Cookie replies sent (handshake messages under load without a valid mac2).
   uint64_t cookie_replies_sent() const { return cookie_sent_.load(std::memory_order_relaxed); }
   uint16_t listen_port() const { return udp_->port(); }
-  const std::string& interface_name() const { return tun_->name(); }
   Key public_key() const { return identity_.public_key; }
 
   // Starts the workers and the handshake thread; stop() joins them.

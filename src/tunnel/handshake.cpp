@@ -119,15 +119,6 @@ void Handshake::set_preshared_key(const Key& psk) {
   psk_ = psk;
 }
 
-void Handshake::set_local_identity(const StaticIdentity& local) {
-  std::lock_guard lock(mu_);
-  local_ = local;
-  auto ss = x25519(local_.private_key, remote_static_);
-  ss_ok_ = ss.has_value();
-  precomputed_ss_ = ss ? *ss : Key{};
-  clear_locked();
-}
-
 HandshakeState Handshake::state() const {
   std::lock_guard lock(mu_);
   return state_;

@@ -80,8 +80,6 @@ class Handshake {
 
   const Key& remote_static() const { return remote_static_; }
   void set_preshared_key(const Key& psk);
-  // Our static key changed: recompute the static-static DH and reset.
-  void set_local_identity(const StaticIdentity& local);
   HandshakeState state() const;
   uint32_t local_index() const;
   // Whether the precomputed static-static DH is valid (false: remote key is a low-order point).

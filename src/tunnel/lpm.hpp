@@ -256,7 +256,6 @@ class LpmTrie {
 
   LpmSnapshot<K> freeze() const { return LpmSnapshot<K>(nodes_, root_, count_); }
   size_t size() const { return count_; }
-  size_t node_count() const { return nodes_.size() - 1 - free_.size(); }
 
  private:
   static unsigned bit(K key, int i) {

@@ -105,11 +105,6 @@ class PacketPath {
   // Waits until worker's TUN queue or UDP socket is readable, or `stop_fd` is.
   void wait(size_t worker, int stop_fd) const;
 
-  // Largest IP packet a TUN read takes (the MTU rounded up to the padding
-  // block, plus slack), and the buffer one sealed message may need.
-  size_t read_capacity() const { return read_cap_; }
-  size_t slot_size() const { return slot_; }
-
  private:
   struct Worker;
   void send(Worker& w);

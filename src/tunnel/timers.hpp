@@ -54,7 +54,6 @@ struct TimerConfig {
   Duration reject_after_time() const { return scaled(kRejectAfterTime); }
   Duration rekey_timeout() const { return scaled(kRekeyTimeout); }
   Duration keepalive_timeout() const { return scaled(kKeepaliveTimeout); }
-  Duration rekey_attempt_time() const { return scaled(kRekeyAttemptTime); }
   Duration cookie_refresh_time() const { return scaled(kCookieRefreshTime); }
   Duration max_jitter() const { return scaled(kMaxJitter); }
 };

@@ -65,12 +65,8 @@ int run(const std::string& socket, const std::string& command, const Json& args,
   }
   ferryctl::FormatterMap fm;
   ferryctl::register_core_formatters(fm);
-#ifdef FERRYCTL_HAVE_BGP
   ferryctl::register_bgp_formatters(fm);
-#endif
-#ifdef FERRYCTL_HAVE_TUNNEL
   ferryctl::register_tunnel_formatters(fm);
-#endif
   ferryctl::register_bfd_formatters(fm);
   auto it = fm.find(command);
   if (it != fm.end()) {

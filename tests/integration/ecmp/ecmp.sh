@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ECMP across tunnel peers (issue 5).
+# ECMP across tunnel peers (bgp.max-paths > 1, one flow per peer by 5-tuple hash).
 #
 #   lana --- gwa ==tunnel== gwb1 ---+
 #   10.1.0.10    \                   br0 (lanb, 10.2.0.10): one shared LAN B

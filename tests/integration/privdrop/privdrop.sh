@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ferryd with `router.user` (issue 6 "Least privilege"): two sites joined by a
+# ferryd with `router.user` (least privilege): two sites joined by a
 # ferry tunnel with BGP across it; site 1 runs as a throwaway system user.
 # Checks, for site 1's ferryd:
 #   - every thread runs as that user (Uid/Gid != 0), the main thread holds

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fault injection on two sites (issue 6). One case per run:
+# Fault injection on two sites (errors from the network are data: counted,
+# never fatal). One case per run:
 #   faults.sh loss  underlay packet loss (nftables numgen drop) for a while
 #   faults.sh flap  underlay veth down/up, waiting for convergence each time,
 #                   then quick flaps back to back

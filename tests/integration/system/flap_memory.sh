@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Memory across repeated flaps (issue 6): site 2 redistributes ROUTES kernel
+# Memory across repeated flaps (no growth per flap): site 2 redistributes ROUTES kernel
 # routes to site 1; its operator resets the IPv4 session (`ferryctl clear
 # neighbor`) CYCLES times. Every cycle site 1 withdraws all of them (RIB,
 # kernel, cryptokey table) and learns them again. Both daemons must stay up,

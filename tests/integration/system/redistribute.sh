@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Redistribution (issue 5): a kernel route installed by a third party
+# Redistribution: a kernel route installed by a third party
 # (`ip route add ... proto ospf`) on gateway 1 reaches site 2 through BGP, is
 # installed there into the tunnel and carries LAN traffic; routes of protocols
 # the filter excludes stay local; deleting (or re-tagging) the OSPF route

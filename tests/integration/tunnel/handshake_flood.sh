@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Handshake flood against a ferry tunnel endpoint (issue 6, hostile tunnel traffic).
+# Handshake flood against a ferry tunnel endpoint (hostile tunnel traffic; the
+# cookie reply under load of the WireGuard paper §5.3 must keep the endpoint up).
 #
 #   ns a: tunnel_node 10.81.0.1 --- 192.168.81.1/.2 --- ns v: tunnel_node 10.81.0.2 (victim)
 #                                                        |  192.168.82.1

@@ -1,4 +1,4 @@
-// Access control of the control socket (issue 6), with real credentials: the
+// Access control of the control socket, with real credentials: the
 // socket file is 0660 and belongs to the control group; a client in that group
 // may run read-only commands but not mutating ones; a client outside it cannot
 // connect at all. Needs root (clients are forked children that switch to

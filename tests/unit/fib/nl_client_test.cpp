@@ -74,7 +74,7 @@ TEST(NetlinkClient, OverrunFailsOutstandingRequests) {
   c.set_overrun_handler([&] { overrun = true; });
   c.expect(7, 3, [&](std::vector<NlAck> acks) { got = std::move(acks); });
   c.handle_datagram(error_reply(7, -ENODEV));
-  c.handle_error(ENOBUFS);
+  c.handle_error(-ENOBUFS);
   EXPECT_TRUE(overrun);
   ASSERT_EQ(got.size(), 3u);
   EXPECT_EQ(got[0].error, -ENODEV);  // known before the overrun

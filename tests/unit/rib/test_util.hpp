@@ -67,6 +67,13 @@ inline PullResult pull_all(Rib& rib, PeerId p) {
   return all;
 }
 
+// The BGP neighbour with that address, from the RIB's peer list.
+inline std::optional<PeerId> peer_at(const Rib& rib, const IpAddress& addr) {
+  for (const PeerStatus& s : rib.peers())
+    if (s.address == addr) return s.id;
+  return std::nullopt;
+}
+
 // The batch that announces a prefix in `r` (a copy: `r` is often a temporary).
 inline std::optional<AnnounceBatch> find_announce(const PullResult& r, const Prefix& p) {
   for (const auto& b : r.announce)

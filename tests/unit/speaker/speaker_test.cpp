@@ -73,13 +73,10 @@ struct Node {
   Options cfg;
   rib::Rib rib;
   Speaker sp;
-  std::vector<NeighborEvent> events;
   Node(asio::io_context& io, uint32_t asn, uint32_t id, const char* listen)
       : cfg(base_config(asn, id, listen)),
         rib(rib::RibOptions{Asn(asn), RouterId(id), {}, 1, false, false}),
-        sp(io, cfg, rib) {
-    sp.set_event_callback([this](const NeighborEvent& e) { events.push_back(e); });
-  }
+        sp(io, cfg, rib) {}
   const ctl::Json neighbor_json(const std::string& name) const {
     const ctl::Json all = sp.show_neighbors();
     for (const auto& j : all["neighbors"])
@@ -138,9 +135,10 @@ TEST_F(SpeakerTest, EstablishesOneSessionDespiteCollision) {
   EXPECT_TRUE(j["four_octet_as"].get<bool>());
   EXPECT_TRUE(j["enhanced_route_refresh"].get<bool>());
   EXPECT_TRUE(j["extended_message"].get<bool>());
-  ASSERT_FALSE(a.events.empty());
-  EXPECT_TRUE(a.events.back().up);
-  EXPECT_EQ(a.events.back().address, A("127.0.0.2"));
+  // The RIB was told (what the daemon's routing and BFD follow).
+  ASSERT_EQ(a.rib.peers().size(), 1u);
+  EXPECT_TRUE(a.rib.peers()[0].up);
+  EXPECT_EQ(a.rib.peers()[0].address, A("127.0.0.2"));
 }
 
 TEST_F(SpeakerTest, RoutesFlowBothWaysAndWithdraw) {
@@ -278,8 +276,8 @@ TEST_F(SpeakerTest, BfdDownDropsAndRecovers) {
   ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
   b.sp.bfd_down(A("127.0.0.1"));
   EXPECT_EQ(b.state("a"), "Idle");
-  ASSERT_FALSE(b.events.empty());
-  EXPECT_FALSE(b.events.back().up);
+  ASSERT_EQ(b.rib.peers().size(), 1u);
+  EXPECT_FALSE(b.rib.peers()[0].up);
   ASSERT_TRUE(
       run_until(io, [&] { return both_up() && b.session("a").counters().established_count == 2; }));
 }
