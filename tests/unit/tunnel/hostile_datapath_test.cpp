@@ -334,44 +334,54 @@ TEST_F(HostileData, ResponderFlushesStagedPacketsWhenItsSessionIsConfirmed) {
   EXPECT_EQ(a->all_drops() + b->all_drops(), 0u);
 }
 
+// A and B on one manual clock (workers and handshake threads alike), with a
+// session A initiated at the start.
+class HostileDataClock : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    a = std::make_unique<Node>(net, ep("192.0.2.1", 51820), ka, NodeOptions{.time = &clock});
+    b = std::make_unique<Node>(net, ep("192.0.2.2", 51820), kb, NodeOptions{.time = &clock});
+    pa = a->dev->add_peer({"b", public_key(kb), {}, b->addr, 0});
+    pb = b->dev->add_peer({"a", public_key(ka), {}, std::nullopt, 0});
+    a->dev->routes().add_allowed(pa, pfx("10.0.2.0/24"));
+    b->dev->routes().add_allowed(pb, pfx("10.0.1.0/24"));
+    a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+    for (int i = 0; i < 2; ++i) {
+      a->step(clock.now());
+      b->step(clock.now());
+    }
+  }
+  size_t initiations() const {
+    size_t n = 0;
+    for (const auto& d : net.log) n += d.from == a->addr && d.data[0] == 1;
+    return n;
+  }
+  ManualTime clock;
+  FakeNet net;
+  Key ka = generate_private_key(), kb = generate_private_key();
+  std::unique_ptr<Node> a, b;
+  PeerIndex pa, pb;
+};
+
 // A handshake request that the initiation rate limit (one per REKEY_TIMEOUT,
 // whitepaper §6.4) defers while no handshake is in flight is kept, not lost:
 // it is sent once the limit allows. Here A's keypair has sent more than
 // REKEY_AFTER_MESSAGES one second after A's last initiation (one clock for
 // the workers and the handshake thread).
-TEST(HostileDataClock, DeferredRekeyRequestIsSentOnceTheRateLimitAllows) {
-  ManualTime clock;
-  FakeNet net;
-  Key ka = generate_private_key(), kb = generate_private_key();
-  Node a(net, ep("192.0.2.1", 51820), ka, {.time = &clock});
-  Node b(net, ep("192.0.2.2", 51820), kb, {.time = &clock});
-  PeerIndex pa = a.dev->add_peer({"b", public_key(kb), {}, b.addr, 0});
-  PeerIndex pb = b.dev->add_peer({"a", public_key(ka), {}, std::nullopt, 0});
-  a.dev->routes().add_allowed(pa, pfx("10.0.2.0/24"));
-  b.dev->routes().add_allowed(pb, pfx("10.0.1.0/24"));
-  auto initiations = [&] {
-    size_t n = 0;
-    for (const auto& d : net.log) n += d.from == a.addr && d.data[0] == 1;
-    return n;
-  };
-  a.tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
-  for (int i = 0; i < 2; ++i) {
-    a.step(clock.now());
-    b.step(clock.now());
-  }
-  ASSERT_EQ(b.tun->q.out.size(), 1u);  // session derived now, A initiated now
+TEST_F(HostileDataClock, DeferredRekeyRequestIsSentOnceTheRateLimitAllows) {
+  ASSERT_EQ(b->tun->q.out.size(), 1u);  // session derived now, A initiated now
   ASSERT_EQ(initiations(), 1u);
   clock.advance(std::chrono::seconds(1));
-  a.dev->current_keypair_for_testing(pa)->set_send_counter_for_testing(kRekeyAfterMessages + 1);
-  a.tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
-  a.dev->tun_step(0);  // still usable, but due for a rekey
-  a.dev->handshake_step(clock.now());
+  a->dev->current_keypair_for_testing(pa)->set_send_counter_for_testing(kRekeyAfterMessages + 1);
+  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  a->dev->tun_step(0);  // still usable, but due for a rekey
+  a->dev->handshake_step(clock.now());
   EXPECT_EQ(initiations(), 1u);  // too soon after the last initiation
   clock.advance(std::chrono::seconds(5));
-  a.dev->handshake_step(clock.now());
+  a->dev->handshake_step(clock.now());
   EXPECT_EQ(initiations(), 2u);  // the request survived
   clock.advance(std::chrono::seconds(1));
-  a.dev->handshake_step(clock.now());
+  a->dev->handshake_step(clock.now());
   EXPECT_EQ(initiations(), 2u);  // and was consumed
 }
 
@@ -379,49 +389,30 @@ TEST(HostileDataClock, DeferredRekeyRequestIsSentOnceTheRateLimitAllows) {
 // the handshake thread installed the new one. That request is stale: the
 // handshake thread must not start another handshake REKEY_TIMEOUT later
 // (it would replace the session the peer just confirmed).
-TEST(HostileDataClock, StaleRekeyRequestAfterANewSessionIsDropped) {
-  ManualTime clock;
-  FakeNet net;
-  Key ka = generate_private_key(), kb = generate_private_key();
-  Node a(net, ep("192.0.2.1", 51820), ka, {.time = &clock});
-  Node b(net, ep("192.0.2.2", 51820), kb, {.time = &clock});
-  PeerIndex pa = a.dev->add_peer({"b", public_key(kb), {}, b.addr, 0});
-  PeerIndex pb = b.dev->add_peer({"a", public_key(ka), {}, std::nullopt, 0});
-  a.dev->routes().add_allowed(pa, pfx("10.0.2.0/24"));
-  b.dev->routes().add_allowed(pb, pfx("10.0.1.0/24"));
-  auto initiations = [&] {
-    size_t n = 0;
-    for (const auto& d : net.log) n += d.from == a.addr && d.data[0] == 1;
-    return n;
-  };
-  a.tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
-  for (int i = 0; i < 2; ++i) {
-    a.step(clock.now());
-    b.step(clock.now());
-  }
+TEST_F(HostileDataClock, StaleRekeyRequestAfterANewSessionIsDropped) {
   ASSERT_EQ(initiations(), 1u);
   // REKEY_AFTER_TIME later A's worker asks for a rekey; a second batch under
   // the old keypair asks again while the handshake is in flight, and the
   // handshake completes.
   clock.advance(kRekeyAfterTime + std::chrono::seconds(1));
-  a.tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
-  a.dev->tun_step(0);
-  a.dev->handshake_step(clock.now());
+  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  a->dev->tun_step(0);
+  a->dev->handshake_step(clock.now());
   ASSERT_EQ(initiations(), 2u);
-  a.tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
-  a.dev->tun_step(0);
-  b.step(clock.now());
-  a.step(clock.now());
-  b.step(clock.now());
-  ASSERT_EQ(a.dev->stats()[pa.slot()].handshakes, 2u);
-  ASSERT_EQ(b.dev->stats()[pb.slot()].handshakes, 2u);
-  ASSERT_EQ(b.tun->q.out.size(), 3u);
+  a->tun->q.in.push_back(ipv4("10.0.1.1", "10.0.2.1"));
+  a->dev->tun_step(0);
+  b->step(clock.now());
+  a->step(clock.now());
+  b->step(clock.now());
+  ASSERT_EQ(a->dev->stats()[pa.slot()].handshakes, 2u);
+  ASSERT_EQ(b->dev->stats()[pb.slot()].handshakes, 2u);
+  ASSERT_EQ(b->tun->q.out.size(), 3u);
   for (int i = 0; i < 4; ++i) {
     clock.advance(kRekeyTimeout);
-    a.step(clock.now());
-    b.step(clock.now());
+    a->step(clock.now());
+    b->step(clock.now());
   }
   EXPECT_EQ(initiations(), 2u);
-  EXPECT_EQ(b.tun->q.out.size(), 3u);
-  EXPECT_EQ(a.all_drops() + b.all_drops(), 0u);
+  EXPECT_EQ(b->tun->q.out.size(), 3u);
+  EXPECT_EQ(a->all_drops() + b->all_drops(), 0u);
 }
