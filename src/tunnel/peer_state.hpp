@@ -1,7 +1,7 @@
 // Everything the WireGuard protocol keeps for one peer, and the glue that
 // runs a handshake step end to end: Handshake (Noise state), KeypairSet
 // (previous/current/next), CookieGenerator (mac1/mac2 on what we send) and
-// PeerTimers. The data path (device, D2) owns sockets, the index table and
+// PeerTimers. The data path (Device) owns sockets, the index table and
 // the peer's endpoint; it calls these methods and performs the returned
 // actions. Timers are serialised by the PeerState's own mutex; the data
 // path takes keypairs from KeypairSet (a short mutex, then a shared_ptr).
