@@ -169,7 +169,7 @@ PacketProtocol::Opened Device::open(size_t wi, std::span<uint8_t> d, const UdpEn
   if (!seen) r.touched.push_back({e->peer, e->kp, *len > 0});
   // Roaming (whitepaper §2.1): the endpoint follows the latest authenticated packet.
   p.endpoint.update(from);
-  return {kTransportHeaderSize, *len, p.index, &p.counters};  // len 0: keepalive
+  return {*len, p.index, &p.counters};  // len 0: keepalive
 }
 
 void Device::rx_end(size_t wi, TimePoint now) {

@@ -208,7 +208,7 @@ size_t PacketPath::udp_step(size_t wi) {
   auto deliver = [&](std::span<uint8_t> d, const UdpEndpoint& from) {
     auto o = proto_.open(wi, d, from, now);
     if (o.len == 0) return;
-    std::span<const uint8_t> plain(d.data() + o.offset, o.len);
+    std::span<const uint8_t> plain(d.data() + headroom_, o.len);
     InnerPacket ip;
     if (!parse_inner(plain, ip)) {
       o.counters->drops.add(Drop::BadPacket);
@@ -223,7 +223,7 @@ size_t PacketPath::udp_step(size_t wi) {
       return;
     }
     // The protocol's header room precedes the plaintext: room for the virtio_net_hdr.
-    w.gro.add(d.data() + o.offset, ip.length, write_tun);
+    w.gro.add(d.data() + headroom_, ip.length, write_tun);
   };
   for (int i = 0; i < n; ++i) {
     UdpRecv& r = w.recvs[static_cast<size_t>(i)];

@@ -75,9 +75,9 @@ class PacketProtocol {
                       TimePoint now) = 0;
   virtual void tx_end(size_t worker, TimePoint now) = 0;
 
+  // The plaintext lies at datagram[headroom() : headroom() + len].
   struct Opened {
-    size_t offset = 0;  // plaintext position in the datagram (== headroom())
-    size_t len = 0;     // plaintext length; 0 = nothing for the TUN (control, keepalive, drop)
+    size_t len = 0;  // plaintext length; 0 = nothing for the TUN (control, keepalive, drop)
     PeerIndex peer = kNoPeer;
     PeerCounters* counters = nullptr;
   };

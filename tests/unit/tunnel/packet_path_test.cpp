@@ -42,7 +42,7 @@ class ToyProtocol : public PacketProtocol {
     PeerIndex peer = d[0];
     size_t n = d.size() - kHeader - kTrailer;
     for (size_t i = 0; i < n; ++i) d[kHeader + i] ^= 0x5a;
-    return {kHeader, n, peer, &counters[peer]};
+    return {n, peer, &counters[peer]};
   }
   void rx_end(size_t, TimePoint) override {}
 };
