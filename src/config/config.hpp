@@ -95,6 +95,15 @@ struct BgpNeighborConfig {
   bool bfd = false;
   bool graceful_restart = false;
   std::string description;
+  // Path preference for an active/standby pair of tunnels to one site.
+  std::optional<uint32_t> local_pref;  // LOCAL_PREF given to routes from this neighbor
+  uint32_t weight = 0;                 // local preference step before LOCAL_PREF
+  uint8_t prepend = 0;                 // extra copies of our AS towards this (eBGP) neighbor
+  // Export budget (cloud gateways accept ~100 prefixes per session): never
+  // more than this many prefixes advertised; the rest is held back (or
+  // covered by an aggregate candidate), with a warning at 80 %.
+  std::optional<uint32_t> max_prefixes_out;
+  std::vector<Prefix> aggregate_candidates;  // covering prefixes the site owns
   bool operator==(const BgpNeighborConfig&) const = default;
 };
 
@@ -121,6 +130,7 @@ struct BgpConfig {
   std::vector<BgpNeighborConfig> neighbors;
   uint32_t max_paths = 1;
   bool always_compare_med = false;
+  bool multipath_relax = false;  // ECMP across paths from different neighbor ASes
   std::optional<RouterId> cluster_id;
   uint16_t listen_port = 179;
   std::optional<IpAddress> listen_address;

@@ -415,6 +415,19 @@ BgpNeighborConfig parse_neighbor(const TableReader& t, const Config& c) {
   t.uint_into("max-prefix-restart", 1, 86400, n.max_prefix_restart);
   t.bool_into("bfd", n.bfd);
   t.bool_into("graceful-restart", n.graceful_restart);
+  t.uint_into("local-pref", 0, kU32, n.local_pref);
+  t.uint_into("weight", 0, kU16, n.weight);
+  if (auto v = t.get("prepend")) {
+    n.prepend = static_cast<uint8_t>(v->uint(0, 32));
+    if (n.prepend && n.remote_asn == c.router.asn)
+      v->fail("expected 0 for an iBGP neighbor (AS_PATH is only prepended towards other ASes)");
+  }
+  t.uint_into("max-prefixes-out", 1, kU32, n.max_prefixes_out);
+  if (auto v = t.get("aggregate-candidates")) {
+    n.aggregate_candidates = prefixes(*v);
+    if (!n.max_prefixes_out)
+      v->fail("expected max-prefixes-out to be set too (aggregates are used over the budget)");
+  }
   return n;
 }
 
@@ -427,6 +440,7 @@ BgpConfig parse_bgp(const Ctx& ctx, const TableReader& t, const Config& c) {
   }
   t.uint_into("max-paths", 1, 64, b.max_paths);
   t.bool_into("always-compare-med", b.always_compare_med);
+  t.bool_into("multipath-relax", b.multipath_relax);
   if (auto v = t.get("cluster-id"))
     b.cluster_id = v->parsed("a dotted-quad cluster ID", RouterId::parse);
   t.uint_into("listen-port", 1, kU16, b.listen_port);
@@ -466,7 +480,12 @@ BgpConfig parse_bgp(const Ctx& ctx, const TableReader& t, const Config& c) {
                       "max-prefix-restart",
                       "bfd",
                       "graceful-restart",
-                      "description"});
+                      "description",
+                      "local-pref",
+                      "weight",
+                      "prepend",
+                      "max-prefixes-out",
+                      "aggregate-candidates"});
       BgpNeighborConfig n = parse_neighbor(nt, c);
       if (auto [it, fresh] = names.emplace(n.name, e.path); !fresh)
         nt.fail("name", "duplicate neighbor name " + quote(n.name) + " (also " + it->second + ")");
@@ -556,7 +575,7 @@ Config parse_document(const Ctx& ctx, const toml::table& root) {
   if (auto v = sub("bgp")) {
     c.bgp = parse_bgp(ctx,
                       TableReader(ctx, v->table(), "bgp",
-                                  {"networks", "redistribute", "neighbors", "max-paths",
+                                  {"networks", "redistribute", "neighbors", "max-paths", "multipath-relax",
                                    "always-compare-med", "cluster-id", "listen-port",
                                    "listen-address", "graceful-restart-time", "bfd"}),
                       c);

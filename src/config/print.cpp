@@ -150,6 +150,12 @@ void print_neighbor(Printer& p, const BgpNeighborConfig& n) {
   p.num("max-prefix-restart", n.max_prefix_restart);
   p.boolean("bfd", n.bfd);
   p.boolean("graceful-restart", n.graceful_restart);
+  if (n.local_pref) p.num("local-pref", *n.local_pref);
+  if (n.weight) p.num("weight", n.weight);
+  if (n.prepend) p.num("prepend", n.prepend);
+  if (n.max_prefixes_out) p.num("max-prefixes-out", *n.max_prefixes_out);
+  if (!n.aggregate_candidates.empty())
+    p.list("aggregate-candidates", n.aggregate_candidates, prefix_text);
 }
 
 void print_bgp(Printer& p, const BgpConfig& b) {
@@ -161,6 +167,7 @@ void print_bgp(Printer& p, const BgpConfig& b) {
   p.kv("redistribute", redist + "]");
   p.num("max-paths", b.max_paths);
   p.boolean("always-compare-med", b.always_compare_med);
+  if (b.multipath_relax) p.boolean("multipath-relax", true);
   if (b.cluster_id) p.str("cluster-id", b.cluster_id->str());
   p.num("listen-port", b.listen_port);
   if (b.listen_address) p.str("listen-address", b.listen_address->str());

@@ -55,6 +55,7 @@ rib::RibOptions rib_options(const config::Config& c) {
     o.cluster_id = c.bgp->cluster_id;
     o.max_paths = c.bgp->max_paths;
     o.always_compare_med = c.bgp->always_compare_med;
+    o.multipath_relax = c.bgp->multipath_relax;
   }
   return o;
 }

@@ -6,6 +6,11 @@
 // routes from the same neighbouring AS and is therefore not transitive: a
 // comparator-based sort would give an arrival-order-dependent answer, the
 // elimination does not. Each eliminated path records the step that removed it.
+//
+// Deviation: a per-neighbor weight (local to this router, never sent, as in
+// most BGP implementations) is compared before LOCAL_PREF. Locally
+// originated routes have kLocalWeight, so they win over a learned route unless
+// the operator configures a higher weight on purpose.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +22,8 @@
 
 namespace ferry::rib {
 
+inline constexpr uint32_t kLocalWeight = 32768;
+
 struct Candidate {
   const AttrSummary* attrs = nullptr;  // post-policy; null: rejected
   bool ibgp = false;
@@ -24,6 +31,7 @@ struct Candidate {
   uint32_t router_id = 0;  // ORIGINATOR_ID if present, else the peer's BGP Identifier
   IpAddress peer_address;  // unspecified for local routes
   uint32_t tiebreak = 0;   // unique per path (the peer id): total order at the end
+  uint32_t weight = 0;     // the source's configured weight; higher wins before LOCAL_PREF
   NextHopInfo nh;
 };
 

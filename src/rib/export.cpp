@@ -1,6 +1,8 @@
 // ExportRules: the export rules and attribute rewrites for one peer.
 #include "rib/export.hpp"
 
+#include "rib/export_budget.hpp"
+
 #include <optional>
 
 namespace ferry::rib {
@@ -10,13 +12,22 @@ bool ExportRules::prefix_dependent(uint32_t to) const {
   return !chain.empty() && policy_.depends_on_prefix(chain);
 }
 
+AttrRef ExportRules::aggregate(std::span<const AttrRef> parts) const {
+  return attrs_.intern(
+      aggregate_attrs(parts, opts_.local_asn.value(), IpAddress::v4(opts_.router_id.value())));
+}
+
 std::vector<uint64_t> ExportRules::versions(uint32_t to) const {
   return policy_.versions(peers_[to].cfg.export_policies);
 }
 
 AttrRef ExportRules::apply(uint32_t to_id, const Prefix& prefix, const Path& best,
-                           ExportCache* cache, bool prefix_dep) const {
-  if (best.peer == to_id || !best.post) return AttrRef();  // never back to where it came from
+                           ExportCache* cache, bool prefix_dep, const char** why) const {
+  // never back to where it came from
+  if (best.peer == to_id || !best.post) {
+    if (why) *why = best.post ? "learned_from_this_neighbor" : "rejected_on_import";
+    return AttrRef();
+  }
   const PeerState& to = peers_[to_id];
   const PeerState& from = peers_[best.peer];
   bool to_ebgp = !to.ibgp;
@@ -29,17 +40,18 @@ AttrRef ExportRules::apply(uint32_t to_id, const Prefix& prefix, const Path& bes
     auto it = cache->find(key);
     if (it != cache->end()) return it->second;
   }
-  auto fail = [&]() {
+  auto fail = [&](const char* reason) {
+    if (why) *why = reason;
     if (cache && !prefix_dep) cache->emplace(key, AttrRef());
     return AttrRef();
   };
   const bgp::PathAttributes src = *best.post;
 
   // RFC 1997: well-known communities.
-  if (has_community(src, bgp::kNoAdvertise)) return fail();
+  if (has_community(src, bgp::kNoAdvertise)) return fail("no_advertise");
   if (to_ebgp &&
       (has_community(src, bgp::kNoExport) || has_community(src, bgp::kNoExportSubconfed)))
-    return fail();
+    return fail("no_export");
 
   // iBGP split horizon (RFC 4271 §9.2) and route reflection (RFC 4456 §8).
   bool reflect = false;
@@ -47,16 +59,16 @@ AttrRef ExportRules::apply(uint32_t to_id, const Prefix& prefix, const Path& bes
     bool from_client = from.cfg.route_reflector_client;
     bool to_client = to.cfg.route_reflector_client;
     // From a client: reflect to everyone. From a non-client: only to clients.
-    if (!from_client && !to_client) return fail();
+    if (!from_client && !to_client) return fail("ibgp_split_horizon");
     reflect = true;
     // Do not reflect a route back to the router that originated it.
     uint32_t originator = src.originator_id.value_or(from.sess.router_id.value());
-    if (originator == to.sess.router_id.value()) return fail();
+    if (originator == to.sess.router_id.value()) return fail("originator");
   }
   // Sender-side loop detection: the peer would drop it anyway (RFC 4271 §9.1.2).
-  if (to_ebgp && as_path_contains(src, to.cfg.remote_asn.value())) return fail();
+  if (to_ebgp && as_path_contains(src, to.cfg.remote_asn.value())) return fail("as_path_loop");
 
-  if (chain.empty() && to_ebgp) return fail();  // RFC 8212 §3: send nothing
+  if (chain.empty() && to_ebgp) return fail("rfc8212_no_export_policy");  // RFC 8212 §3: send nothing
 
   std::optional<IpAddress> self;
   if (fam == Family::V4)
@@ -76,14 +88,16 @@ AttrRef ExportRules::apply(uint32_t to_id, const Prefix& prefix, const Path& bes
     in.self_next_hop = self;
     pr = policy_.run(chain, in, src, out);
     if (!pr.accept) {
-      return fail();
+      return fail("export_policy");
     }
   }
   bgp::PathAttributes a = out ? std::move(*out) : src;
   bool set_self = false;
   if (to_ebgp) {
     // RFC 4271 §5.1.2: prepend our AS towards an external peer.
-    as_path_prepend(a, opts_.local_asn.value(), 1);
+    // The neighbor's `prepend` adds more copies, so that the far end prefers
+    // another path to this site (active/standby tunnels).
+    as_path_prepend(a, opts_.local_asn.value(), 1u + to.cfg.prepend);
     // §5.1.5: LOCAL_PREF is not sent to external peers.
     a.local_pref.reset();
     // §5.1.4: a MED received from another AS is not passed on to other ASes.
@@ -106,7 +120,7 @@ AttrRef ExportRules::apply(uint32_t to_id, const Prefix& prefix, const Path& bes
   if (set_self) {
     if (!self) {
       // No local address of this family on the session: cannot be announced.
-      return fail();
+      return fail("no_local_address");
     }
     a.next_hop = *self;
     a.next_hop_ll = fam == Family::V6 ? to.sess.local_v6_ll : std::nullopt;
@@ -114,7 +128,7 @@ AttrRef ExportRules::apply(uint32_t to_id, const Prefix& prefix, const Path& bes
   if (!a.next_hop || a.next_hop->family() != fam) {
     // RFC 4271 §5.1.3 / RFC 4760: the next hop must be usable for the family.
     if (!(fam == Family::V6 && a.next_hop)) {
-      return fail();
+      return fail("no_next_hop");
     }
   }
   AttrRef r = attrs_.intern(std::move(a));

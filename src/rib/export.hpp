@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <unordered_map>
 
 #include "rib/attr_table.hpp"
@@ -44,8 +45,12 @@ class ExportRules {
 
   // The attributes `best` (a path of `prefix`) is sent to peer `to` with, or
   // null when it is not sent. cache: per-pull memo, used unless prefix_dep.
+  // why: if not null and the route is not sent, the rule that stopped it
+  // ("export_policy", "no_export", "ibgp_split_horizon", ...; stable names).
   AttrRef apply(uint32_t to, const Prefix& prefix, const Path& best, ExportCache* cache,
-                bool prefix_dep) const;
+                bool prefix_dep, const char** why = nullptr) const;
+  // An aggregate route of `parts` (exported attributes, RFC 4271 §9.2.2.2).
+  AttrRef aggregate(std::span<const AttrRef> parts) const;
   // The peer's export chain looks at the prefix: results cannot be cached.
   bool prefix_dependent(uint32_t to) const;
   // PolicyEngine::versions of the peer's export chain.

@@ -99,6 +99,7 @@ Candidate LocRib::candidate(const Path& p) const {
   c.ibgp = ps.ibgp;
   c.local = ps.local;
   c.tiebreak = p.peer;
+  c.weight = ps.local ? kLocalWeight : ps.cfg.weight;
   if (ps.local) {
     c.router_id = opts_.router_id.value();
     c.nh = NextHopInfo{true, 0};

@@ -40,6 +40,8 @@ const char* loss_reason_name(LossReason r) {
   switch (r) {
     case LossReason::None:
       return "none";
+    case LossReason::Weight:
+      return "weight";
     case LossReason::LocalPref:
       return "local_pref";
     case LossReason::AsPathLength:
@@ -77,6 +79,11 @@ PeerConfig PeerConfig::from(const config::BgpNeighborConfig& n) {
   c.export_policies = n.export_policies;
   c.import_set = n.import_set;
   c.export_set = n.export_set;
+  c.local_pref = n.local_pref;
+  c.weight = n.weight;
+  c.prepend = n.prepend;
+  c.max_prefixes_out = n.max_prefixes_out;
+  c.aggregate_candidates = n.aggregate_candidates;
   return c;
 }
 
@@ -160,7 +167,17 @@ bool Rib::Impl::import_loop(PeerState& ps, const bgp::PathAttributes& a) {
 }
 
 AttrRef Rib::Impl::import_base(PeerState& ps, const AttrRef& pre) {
-  if (ps.ibgp || ps.local) return pre;
+  if (ps.local) return pre;
+  if (ps.cfg.local_pref) {
+    // The neighbor's configured LOCAL_PREF replaces a received one (§5.1.5
+    // leaves it to local policy); the import policy may still change it.
+    const AttrSummary& s = pre.summary();
+    if ((s.has & AttrSummary::kHasLocalPref) && s.local_pref == *ps.cfg.local_pref) return pre;
+    bgp::PathAttributes a = *pre;
+    a.local_pref = *ps.cfg.local_pref;
+    return attrs.intern(std::move(a));
+  }
+  if (ps.ibgp) return pre;
   // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored (removed,
   // so the decision uses the default unless import policy sets one). Peers
   // rarely send it, so this normally costs nothing.
@@ -303,6 +320,10 @@ void Rib::add_listener(BestPathListener* l) {
 void Rib::remove_listener(BestPathListener* l) {
   impl_->loc.remove_listener(l);
 }
+void Rib::set_budget_listener(std::function<void(PeerId, const BudgetStatus&)> cb) {
+  impl_->out.set_budget_callback(std::move(cb));
+}
+
 void Rib::set_pending_callback(std::function<void(PeerId)> cb) {
   impl_->out.set_pending_callback(std::move(cb));
 }
@@ -456,6 +477,13 @@ PathView make_view(const PeerTable& peers, const Path& p) {
 
 }  // namespace
 
+std::vector<ExportStatus> Rib::export_status(const Prefix& prefix) const {
+  std::vector<ExportStatus> v;
+  for (uint32_t i = kFirstBgpPeer; i < impl_->peers.size(); ++i)
+    if (impl_->peers[i].used) v.push_back(impl_->out.explain(PeerId{i}, prefix));
+  return v;
+}
+
 std::vector<PathView> Rib::show_route(const Prefix& prefix) const {
   std::vector<PathView> out;
   const PathList* paths = impl_->loc.find(prefix);
@@ -503,6 +531,7 @@ std::optional<PeerStatus> Rib::peer_status(PeerId p) const {
   s.counters.received = ps->counters.received;
   s.counters.accepted = ps->counters.accepted;
   s.counters.advertised = impl_->out.advertised(p);
+  s.budget = impl_->out.budget_status(p);
   s.counters.updates_in = ps->counters.updates_in;
   s.counters.loops_rejected = ps->counters.loops_rejected;
   return s;

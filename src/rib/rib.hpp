@@ -64,6 +64,7 @@ PeerId local_peer(RouteSource s);
 // string names are stable (used in JSON and tests).
 enum class LossReason : uint8_t {
   None,                // best, or an ECMP member
+  Weight,              // the neighbor's configured weight (local; before §9.1.1)
   LocalPref,           // RFC 4271 §9.1.1 / §9.1.2.2 preamble: higher LOCAL_PREF wins
   AsPathLength,        // §9.1.2.2 (a)
   Origin,              // §9.1.2.2 (b)
@@ -110,6 +111,11 @@ struct PeerConfig {
   std::vector<std::string> export_policies;
   bool import_set = false;  // the key was present (an explicit empty list is still "set")
   bool export_set = false;
+  std::optional<uint32_t> local_pref;  // LOCAL_PREF of every route from this peer (before import)
+  uint32_t weight = 0;                 // decision step before LOCAL_PREF (local routes: kLocalWeight)
+  uint8_t prepend = 0;                 // extra copies of our AS on export (eBGP only)
+  std::optional<uint32_t> max_prefixes_out;  // export budget
+  std::vector<Prefix> aggregate_candidates;  // announced instead of held-back more-specifics
   static PeerConfig from(const config::BgpNeighborConfig& n);
 };
 
@@ -191,6 +197,28 @@ struct PeerCounters {
   uint64_t loops_rejected = 0;
 };
 
+// Export budget use (max-prefixes-out) of one peer.
+struct BudgetStatus {
+  uint64_t max = 0;
+  uint64_t used = 0;              // prefixes the peer holds, aggregates included
+  uint64_t held = 0;              // exportable, not sent
+  uint64_t aggregated = 0;        // exportable, covered by an aggregate that is sent
+  std::vector<Prefix> aggregates;  // aggregate candidates in use
+};
+
+// Whether one prefix is sent to one neighbor, and if not why (show route):
+// "advertised", "pending", "not_established", "family_not_negotiated",
+// "no_route", "learned_from_this_neighbor", "rejected_on_import",
+// "no_advertise", "no_export", "ibgp_split_horizon", "originator",
+// "as_path_loop", "rfc8212_no_export_policy", "export_policy",
+// "no_local_address", "no_next_hop", "export_budget", "aggregated".
+struct ExportStatus {
+  PeerId peer;
+  bool advertised = false;
+  std::string reason;
+  std::optional<Prefix> aggregate;  // reason "aggregated": the aggregate sent instead
+};
+
 struct PeerStatus {
   PeerId id;
   std::string name;
@@ -203,6 +231,7 @@ struct PeerStatus {
   bool rfc8212_export_blocked = false;
   size_t pending = 0;  // prefixes queued for pull_updates
   PeerCounters counters;
+  std::optional<BudgetStatus> budget;
 };
 
 struct MemoryStats {
@@ -240,6 +269,8 @@ class Rib {
   // so the speaker can schedule pull_updates for that peer. It runs in the
   // middle of a RIB call: post a task, do not call back into the Rib from it.
   void set_pending_callback(std::function<void(PeerId)> cb);
+  // Export budget: use reached 80 % of max-prefixes-out, or prefixes are held back.
+  void set_budget_listener(std::function<void(PeerId, const BudgetStatus&)> cb);
 
   // ---- peer lifecycle ----
   PeerId add_peer(const PeerConfig& cfg);
@@ -275,6 +306,8 @@ class Rib {
 
   // ---- queries ----
   std::vector<PathView> show_route(const Prefix& prefix) const;
+  // For every BGP neighbor: is `prefix` sent to it, and if not, why.
+  std::vector<ExportStatus> export_status(const Prefix& prefix) const;
   // Every prefix with its best path (and ECMP set), in no particular order.
   void for_each_best(const std::function<void(const Prefix&, const PathView& best,
                                               std::span<const NextHop> active)>& fn) const;

@@ -55,6 +55,10 @@ void AdjRibOut::session_up(PeerId p) {
   o->exported_with = ps.cfg;
   o->exported_versions = rules_.versions(to_int(p));
   reset(*o);
+  if (ps.cfg.max_prefixes_out)
+    o->budget = std::make_unique<BudgetOut>();
+  else
+    o->budget.reset();
   for (Family f : {Family::V4, Family::V6})
     if (ps.has_family(f)) start_walk(to_int(p), f, true);
 }
@@ -82,10 +86,14 @@ void AdjRibOut::reexport_changed(const PolicyEngine& policy) {
     OutPeer& o = out_[i];
     if (!ps.used || !ps.up) continue;
     const PeerConfig& was = o.exported_with;
+    if (was.max_prefixes_out.has_value() != ps.cfg.max_prefixes_out.has_value())
+      set_budget_mode(i, ps.cfg.max_prefixes_out.has_value());
     bool redo = rr_changed || was.export_policies != ps.cfg.export_policies ||
                 was.next_hop_self != ps.cfg.next_hop_self ||
                 was.route_reflector_client != ps.cfg.route_reflector_client ||
-                was.remote_asn != ps.cfg.remote_asn ||
+                was.remote_asn != ps.cfg.remote_asn || was.prepend != ps.cfg.prepend ||
+                was.max_prefixes_out != ps.cfg.max_prefixes_out ||
+                was.aggregate_candidates != ps.cfg.aggregate_candidates ||
                 o.exported_versions != policy.versions(ps.cfg.export_policies);
     if (!redo) continue;
     for (Family f : {Family::V4, Family::V6})
@@ -155,6 +163,42 @@ void AdjRibOut::reset(OutPeer& o) {
   o.queued.clear();
   o.walk[0] = o.walk[1] = Walk();
   o.notified = false;
+  if (o.budget) *o.budget = BudgetOut();
+}
+
+// Switching a live peer in or out of budget mode keeps what it holds: the
+// bits become the `sent` map or the other way round, and the walk that
+// follows (reexport_changed) corrects the rest.
+void AdjRibOut::set_budget_mode(uint32_t id, bool on) {
+  OutPeer& o = out_[id];
+  if (on) {
+    auto b = std::make_unique<BudgetOut>();
+    if (o.advertised > 0) {
+      std::vector<Prefix> held;
+      loc_.for_each([&](const Prefix& prefix, PathList& e) {
+        if (is_advertised(o, prefix, &e)) held.push_back(prefix);
+      });
+      for (const Prefix& prefix : held) {
+        PathList* e = loc_.find(prefix);
+        set_advertised(o, prefix, e, false);
+        b->sent.emplace(prefix, AttrRef());  // null: announced again by the next plan
+      }
+    }
+    o.advertised = b->sent.size();
+    o.budget = std::move(b);
+    return;
+  }
+  if (!o.budget) return;
+  auto b = std::move(o.budget);
+  o.advertised = 0;
+  for (const auto& [prefix, attrs] : b->sent) {
+    PathList* e = loc_.find(prefix);
+    if (e)
+      set_advertised(o, prefix, e, true);
+    else
+      withdraw_later_.push_back({id, prefix});  // an aggregate: nothing in the Loc-RIB
+  }
+  if (!withdraw_later_.empty()) notify(id);
 }
 
 // ---- queueing ------------------------------------------------------------------
@@ -193,7 +237,8 @@ void AdjRibOut::best_changed(const Prefix& prefix, PathList& e, int64_t best_pee
     // the new best path is gone or came from that very peer (never sent back,
     // see ExportRules): for a full table from one peer this saves that peer
     // a million queue entries and table lookups, on announce and withdraw.
-    if (o.out_bit >= 0 && !((e.adv >> o.out_bit) & 1) && (best_peer < 0 || best_peer == i))
+    if (!o.budget && o.out_bit >= 0 && !((e.adv >> o.out_bit) & 1) &&
+        (best_peer < 0 || best_peer == i))
       continue;
     // A walk that has not finished will visit the prefix anyway, unless it
     // already passed its slot; queueing is cheap and the Adj-RIB-Out
@@ -218,7 +263,9 @@ void AdjRibOut::start_walk(uint32_t id, Family f, bool eor) {
 
 bool AdjRibOut::pending(const OutPeer& o) const {
   return o.queue_head < o.queue.size() || o.walk[0].active || o.walk[1].active ||
-         o.walk[0].eor_wait || o.walk[1].eor_wait;
+         o.walk[0].eor_wait || o.walk[1].eor_wait || (o.budget && o.budget->dirty) ||
+         std::any_of(withdraw_later_.begin(), withdraw_later_.end(),
+                     [&](const auto& w) { return &out_[w.first] == &o; });
 }
 
 bool AdjRibOut::has_pending(PeerId p) const {
@@ -289,6 +336,15 @@ PullResult AdjRibOut::pull(PeerId p, size_t budget) {
         }
         break;
       }
+    }
+    if (o.budget) {
+      if (exported)
+        o.budget->want.insert_or_assign(prefix, exported);
+      else
+        o.budget->want.erase(prefix);
+      o.budget->dirty = true;
+      ++emitted;
+      return;
     }
     bool was = is_advertised(o, prefix, e);
     if (exported) {
@@ -367,6 +423,16 @@ PullResult AdjRibOut::pull(PeerId p, size_t budget) {
       o.queued.clear();
     }
   }
+  // Budget peers: once no walk runs, send the difference to the new plan.
+  if (o.budget && o.budget->dirty && !o.walk[0].active && !o.walk[1].active) replan(id, res);
+  for (auto it = withdraw_later_.begin(); it != withdraw_later_.end();) {
+    if (it->first == id) {
+      res.withdraw.push_back(it->second);
+      it = withdraw_later_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   // 3. RFC 4724 §2: End-of-RIB after the initial update set, which includes
   // the prefixes that were queued while the walk ran.
   for (Family f : {Family::V4, Family::V6}) {
@@ -381,10 +447,104 @@ PullResult AdjRibOut::pull(PeerId p, size_t budget) {
   return res;
 }
 
+void AdjRibOut::replan(uint32_t id, PullResult& res) {
+  OutPeer& o = out_[id];
+  BudgetOut& b = *o.budget;
+  const PeerState& ps = peers_[id];
+  const size_t max = ps.cfg.max_prefixes_out.value_or(SIZE_MAX);
+  BudgetPlan plan = plan_budget(b.want, max, ps.cfg.aggregate_candidates,
+                                [&](const Prefix&, std::span<const AttrRef> parts) {
+                                  return rules_.aggregate(parts);
+                                });
+  std::unordered_map<const void*, size_t> batch_of;
+  for (const auto& [prefix, attrs] : plan.out) {
+    auto it = b.sent.find(prefix);
+    if (it != b.sent.end() && it->second == attrs) continue;
+    auto [bt, fresh] = batch_of.try_emplace(attrs.id(), res.announce.size());
+    if (fresh) res.announce.push_back(AnnounceBatch{prefix.family(), attrs, {}});
+    res.announce[bt->second].prefixes.push_back(prefix);
+  }
+  for (const auto& [prefix, attrs] : b.sent)
+    if (!plan.out.count(prefix)) res.withdraw.push_back(prefix);
+  b.sent = std::move(plan.out);
+  b.dirty = false;
+  o.advertised = b.sent.size();
+  b.status = BudgetStatus{max, b.sent.size(), plan.held.size(), plan.aggregated.size(),
+                          std::move(plan.aggregates)};
+  // A warning as use reaches 80 % (or routes are held back); again only
+  // after it fell below.
+  const bool high = b.status.used * 5 >= max * 4 || b.status.held > 0;
+  if (high && !b.warned && budget_cb_) budget_cb_(PeerId{id}, b.status);
+  b.warned = high;
+}
+
+ExportStatus AdjRibOut::explain(PeerId p, const Prefix& prefix) const {
+  ExportStatus s{p, false, {}, std::nullopt};
+  const OutPeer* o = out(p);
+  const PeerState& ps = peers_[to_int(p)];
+  if (!o || !ps.up) {
+    s.reason = "not_established";
+    return s;
+  }
+  if (!ps.has_family(prefix.family())) {
+    s.reason = "family_not_negotiated";
+    return s;
+  }
+  PathList* e = loc_.find(prefix);
+  const Path* best = nullptr;
+  if (e)
+    for (const Path& x : *e)
+      if (x.flags & kPathBest) best = &x;
+  if (o->budget) {
+    if (o->budget->sent.count(prefix)) {
+      s.advertised = true;
+      s.reason = "advertised";
+      return s;
+    }
+  } else if (is_advertised(*o, prefix, e)) {
+    s.advertised = true;
+    s.reason = is_queued(*o, prefix, e) ? "pending" : "advertised";
+    return s;
+  }
+  if (!best) {
+    s.reason = "no_route";
+    return s;
+  }
+  const char* why = "export_policy";
+  if (!rules_.apply(to_int(p), prefix, *best, nullptr, true, &why)) {
+    s.reason = why;
+    return s;
+  }
+  s.reason = "pending";
+  if (o->budget && !o->budget->dirty) {
+    s.reason = "export_budget";
+    for (const Prefix& a : o->budget->status.aggregates)
+      if (a.family() == prefix.family() && a.contains(prefix) && o->budget->sent.count(a)) {
+        s.reason = "aggregated";
+        s.aggregate = a;
+      }
+  }
+  return s;
+}
+
+std::optional<BudgetStatus> AdjRibOut::budget_status(PeerId p) const {
+  const OutPeer* o = out(p);
+  if (!o || !o->budget) {
+    const PeerState* ps = peers_.find(p);
+    if (ps && ps->cfg.max_prefixes_out) return BudgetStatus{*ps->cfg.max_prefixes_out, 0, 0, 0, {}};
+    return std::nullopt;
+  }
+  return o->budget->status;
+}
+
 void AdjRibOut::for_each_advertised(PeerId p,
                                     const std::function<void(const AdvertisedRoute&)>& fn) {
   OutPeer* op = out(p);
   if (!op) return;
+  if (op->budget) {
+    for (const auto& [prefix, attrs] : op->budget->sent) fn(AdvertisedRoute{prefix, attrs, false});
+    return;
+  }
   const uint32_t id = to_int(p);
   loc_.for_each([&](const Prefix& prefix, PathList& e) {
     if (!is_advertised(*op, prefix, &e)) return;

@@ -18,15 +18,23 @@
 // peers beyond the first kAdvBits keep per-peer maps instead. Only the fact
 // that a prefix was sent is stored, not the attributes: they are recomputed
 // (ExportRules) when needed.
+//
+// A peer with an export budget (PeerConfig::max_prefixes_out, see
+// export_budget.hpp) is the exception: its tables are small by definition,
+// so it keeps what it would export (`want`) and what it was sent (`sent`,
+// with attributes) in maps, and each pull re-plans the whole set once the
+// walks are done and sends the difference.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <utility>
 #include <vector>
 
 #include "rib/export.hpp"
+#include "rib/export_budget.hpp"
 #include "rib/loc_rib.hpp"
 #include "rib/peer.hpp"
 #include "rib/policy.hpp"
@@ -66,6 +74,15 @@ class AdjRibOut final : public ChangeSink {
   // ChangeSink: the prefix's best path changed; queue it where needed.
   void best_changed(const Prefix& prefix, PathList& e, int64_t best_peer) override;
 
+  // Whether `prefix` is sent to the peer, and if not why (Rib::export_status).
+  ExportStatus explain(PeerId p, const Prefix& prefix) const;
+  // Export budget use of a peer with max-prefixes-out; nullopt otherwise.
+  std::optional<BudgetStatus> budget_status(PeerId p) const;
+  // Called when a peer's budget use reaches 80 % or prefixes start being held back.
+  void set_budget_callback(std::function<void(PeerId, const BudgetStatus&)> cb) {
+    budget_cb_ = std::move(cb);
+  }
+
   // ---- output ----
   // Up to `budget` prefixes (announced or withdrawn) for the peer.
   PullResult pull(PeerId p, size_t budget);
@@ -88,6 +105,14 @@ class AdjRibOut final : public ChangeSink {
     size_t pos = 0;
     std::shared_ptr<const std::vector<Prefix>> list;  // set while active
   };
+  struct BudgetOut {
+    std::map<Prefix, AttrRef> want;  // what the export rules would send now
+    std::map<Prefix, AttrRef> sent;  // what the peer holds (null attrs: re-announce)
+    std::vector<Prefix> withdraw_next;  // leaving budget mode: aggregates to withdraw
+    bool dirty = false;
+    BudgetStatus status;
+    bool warned = false;  // the 80 % / held-back warning fired since use last fell below
+  };
   struct OutPeer {
     // Whether a prefix was sent: bit `out_bit` of PathList::adv, or for
     // peers beyond the first kAdvBits, membership in `overflow`.
@@ -105,6 +130,7 @@ class AdjRibOut final : public ChangeSink {
     // reload re-exports to this peer only when they (or a policy they name)
     // change. Set at session_up() and by reexport_changed().
     PeerConfig exported_with;
+    std::unique_ptr<BudgetOut> budget;  // set while the peer has max_prefixes_out
     std::vector<uint64_t> exported_versions;
   };
 
@@ -118,14 +144,19 @@ class AdjRibOut final : public ChangeSink {
   void notify(uint32_t id);
   void reset(OutPeer& o);
   bool pending(const OutPeer& o) const;
+  void set_budget_mode(uint32_t id, bool on);
+  void replan(uint32_t id, PullResult& res);
 
   LocRib& loc_;
   const PeerTable& peers_;
   const ExportRules& rules_;
   std::function<void(PeerId)> pending_cb_;
+  std::function<void(PeerId, const BudgetStatus&)> budget_cb_;
   std::vector<OutPeer> out_;  // indexed by PeerId, grown by add_peer()
   uint32_t used_bits_ = 0;    // out_bit allocation
   bool big_free_ = false;     // a large buffer (a drained queue) was freed
+  // Withdrawals owed after a peer left budget mode (aggregates it holds).
+  std::vector<std::pair<uint32_t, Prefix>> withdraw_later_;
 };
 
 }  // namespace ferry::rib

@@ -128,7 +128,17 @@ ctl::Json Speaker::show_neighbors(const ctl::Json& args) const {
     }
     uint64_t rx = 0, acc = 0, adv = 0;
     bool imp_blocked = false, exp_blocked = false;
+    ctl::Json budget = nullptr;
     if (auto st = rib_.peer_status(p->id())) {
+      if (st->budget) {
+        ctl::Json aggs = ctl::Json::array();
+        for (const auto& a : st->budget->aggregates) aggs.push_back(a.str());
+        budget = {{"max", st->budget->max},
+                  {"used", st->budget->used},
+                  {"held", st->budget->held},
+                  {"aggregated", st->budget->aggregated},
+                  {"aggregates", std::move(aggs)}};
+      }
       rx = st->counters.received;
       acc = st->counters.accepted;
       adv = st->counters.advertised;
@@ -142,6 +152,7 @@ ctl::Json Speaker::show_neighbors(const ctl::Json& args) const {
     j["rfc8212_import_blocked"] = imp_blocked;
     j["rfc8212_export_blocked"] = exp_blocked;
     j["max_prefix_exceeded"] = p->max_prefix_warned();
+    j["export_budget"] = std::move(budget);  // null without max-prefixes-out
     j["stale_routes_kept"] = p->stale_pending();
     const auto& c = s.counters();
     j["messages_in"] = c.messages_in;
@@ -252,7 +263,17 @@ Result<ctl::Json> Speaker::show_route(const ctl::Json& args) const {
   ctl::Json paths = ctl::Json::array();
   for (const rib::PathView& v : rib_.show_route(*prefix))
     paths.push_back(path_json(*prefix, v, false));
-  return ctl::Json{{"prefix", prefix->str()}, {"paths", std::move(paths)}};
+  ctl::Json exports = ctl::Json::array();
+  for (const rib::ExportStatus& x : rib_.export_status(*prefix)) {
+    auto it = by_id_.find(rib::to_int(x.peer));
+    if (it == by_id_.end()) continue;
+    const Peer* n = it->second;
+    ctl::Json j{{"neighbor", n->cfg().name}, {"advertised", x.advertised}, {"reason", x.reason}};
+    if (x.aggregate) j["aggregate"] = x.aggregate->str();
+    exports.push_back(std::move(j));
+  }
+  return ctl::Json{
+      {"prefix", prefix->str()}, {"paths", std::move(paths)}, {"exports", std::move(exports)}};
 }
 
 Result<ctl::Json> Speaker::clear_neighbor(const ctl::Json& args) {

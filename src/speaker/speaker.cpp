@@ -7,6 +7,7 @@
 
 #include "bgp/tcp_link.hpp"
 #include "bgp/transport.hpp"
+#include "common/log.hpp"
 #include "speaker/peer.hpp"
 
 namespace ferry::speaker {
@@ -16,6 +17,18 @@ Speaker::Speaker(asio::io_context& io, Options opts, rib::Rib& rib)
   rib_.set_policies(opts_.policies);
   rib_.set_pending_callback([this](rib::PeerId id) {
     if (Peer* p = find(id)) p->schedule_pump();
+  });
+  rib_.set_budget_listener([this](rib::PeerId id, const rib::BudgetStatus& b) {
+    Peer* p = find(id);
+    if (!p) return;
+    log_event(spdlog::level::warn, "bgp_export_budget",
+              {{"peer", p->cfg().name},
+               {"used", b.used},
+               {"max", b.max},
+               {"held", b.held},
+               {"aggregated", b.aggregated}},
+              fmt::format("bgp {}: export budget {}/{} prefixes ({} held back, {} aggregated)",
+                          p->cfg().name, b.used, b.max, b.held, b.aggregated));
   });
   for (const auto& n : opts_.neighbors) {
     auto p = std::make_unique<Peer>(*this, n);
@@ -28,6 +41,7 @@ Speaker::~Speaker() {
   alive_.reset();
   gr_timer_.cancel();
   rib_.set_pending_callback({});
+  rib_.set_budget_listener({});
   for (auto& a : acceptors_) {
     asio::error_code ec;
     a->close(ec);

@@ -58,6 +58,14 @@ std::string neighbors(const Json& res) {
                            str(n, "prefixes_advertised");
     rows.push_back({str(n, "name"), str(n, "address"), str(n, "remote_asn"), str(n, "state"),
                     duration(n.value("uptime", int64_t{0})), prefixes, n.value("last_error", "")});
+    if (n.contains("export_budget") && n["export_budget"].is_object()) {
+      const Json& b = n["export_budget"];
+      std::string line = str(n, "name") + ": export budget " + str(b, "used") + "/" + str(b, "max");
+      if (b.value("held", 0) > 0) line += ", " + str(b, "held") + " held back";
+      if (b.value("aggregated", 0) > 0)
+        line += ", " + str(b, "aggregated") + " aggregated into " + join(b["aggregates"], ", ");
+      notes.push_back(line);
+    }
     if (n.value("rfc8212_blocked", false)) {
       notes.push_back(str(n, "name") +
                       ": eBGP without import/export policy, routes blocked (RFC 8212)");
@@ -121,6 +129,17 @@ std::string route(const Json& res) {
     } else if (!p.value("best", false) && p.value("reason", "none") != "none") {
       o << "      not best: " << str(p, "reason") << "\n";
     }
+  }
+  const Json exports = res.value("exports", Json::array());
+  if (!exports.empty()) o << "  to neighbors:\n";
+  for (const auto& x : exports) {
+    o << "    " << str(x, "neighbor") << ": ";
+    if (x.value("advertised", false))
+      o << "advertised";
+    else
+      o << "not advertised (" << str(x, "reason")
+        << (x.contains("aggregate") ? " into " + str(x, "aggregate") : "") << ")";
+    o << "\n";
   }
   return o.str();
 }

@@ -227,6 +227,25 @@ TEST(ConfigErrors, EnumsAndCrossFieldChecks) {
             "\"next\"");
 }
 
+TEST(ConfigErrors, NeighborPathPreferenceAndExportBudget) {
+  // router AS 65001: remote-asn 65001 is iBGP.
+  EXPECT_EQ(error_of(neighbor("name = \"b\"\naddress = \"10.0.0.2\"\nremote-asn = 65001\n"
+                              "prepend = 2\n")),
+            "ferry.toml:8: bgp.neighbors[0].prepend: expected 0 for an iBGP neighbor (AS_PATH is "
+            "only prepended towards other ASes)");
+  EXPECT_EQ(error_of(neighbor("name = \"b\"\naddress = \"10.0.0.2\"\nremote-asn = 2\n"
+                              "prepend = 33\n")),
+            "ferry.toml:8: bgp.neighbors[0].prepend: expected an integer 0..32, got 33");
+  EXPECT_EQ(error_of(neighbor("name = \"b\"\naddress = \"10.0.0.2\"\nremote-asn = 2\n"
+                              "aggregate-candidates = [\"10.0.0.0/8\"]\n")),
+            "ferry.toml:8: bgp.neighbors[0].aggregate-candidates: expected max-prefixes-out to be "
+            "set too (aggregates are used over the budget)");
+  EXPECT_EQ(error_of(neighbor("name = \"b\"\naddress = \"10.0.0.2\"\nremote-asn = 2\n"
+                              "max-prefixes-out = 0\n")),
+            "ferry.toml:8: bgp.neighbors[0].max-prefixes-out: expected an integer 1..4294967295, "
+            "got 0");
+}
+
 TEST(ConfigErrors, NeverThrowsOnOddDocuments) {
   for (const char* text : {"", "\x01", "[[router]]\n", "router = []\n", "a = 1979-05-27\n",
                            "[router]\nasn = 1e3\n", "[router]\nasn = 9223372036854775807\n"}) {

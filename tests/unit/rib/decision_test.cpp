@@ -47,6 +47,22 @@ void expect_a_wins(Two& t, LossReason why, DecisionOptions o = {}) {
   EXPECT_EQ(r.reasons[1], LossReason::None);
 }
 
+TEST(Decision, HighestWeightWinsBeforeLocalPref) {
+  Two t;
+  t.ca.weight = 200;
+  t.cb.weight = 100;
+  t.b.local_pref = 500;  // weight is compared first
+  expect_a_wins(t, LossReason::Weight);
+}
+
+TEST(Decision, LocalRoutesOutweighDefaultNeighbors) {
+  Two t;
+  t.ca.local = true;
+  t.ca.weight = kLocalWeight;
+  t.b.local_pref = 500;
+  expect_a_wins(t, LossReason::Weight);
+}
+
 TEST(Decision, LocalPrefHighestWins) {
   Two t;
   t.a.local_pref = 200;
