@@ -213,6 +213,7 @@ std::optional<std::string> Notification::shutdown_message() const {
 }
 
 std::string Notification::describe() const {
+  if (auto inner = hard_reset_inner()) return "Cease/Hard Reset (" + inner->describe() + ")";
   std::string s = error_code_name(code);
   s += "/";
   s += error_subcode_name(code, subcode);
@@ -229,6 +230,44 @@ std::string Notification::describe() const {
     s += ")";
   }
   return s;
+}
+
+Notification Notification::hard_reset(const Notification& inner) {
+  Notification n;
+  n.code = kErrCease;
+  n.subcode = kSubHardReset;
+  // RFC 8538 §3: "the Data field ... the encapsulated NOTIFICATION's
+  // Error Code, Error Subcode and Data".
+  n.data.push_back(inner.code);
+  n.data.push_back(inner.subcode);
+  n.data.insert(n.data.end(), inner.data.begin(), inner.data.end());
+  return n;
+}
+
+std::optional<Notification> Notification::hard_reset_inner() const {
+  if (!is_hard_reset() || data.size() < 2) return std::nullopt;
+  Notification in;
+  in.code = data[0];
+  in.subcode = data[1];
+  in.data.assign(data.begin() + 2, data.end());
+  return in;
+}
+
+bool Notification::wants_hard_reset() const {
+  if (code != kErrCease) return false;
+  // RFC 8538 §5: Maximum Number of Prefixes Reached, Administrative
+  // Shutdown, Peer De-configured and (operator's choice, here: yes, as
+  // `clear neighbor` is an explicit request) Administrative Reset.
+  switch (subcode) {
+    case kSubMaxPrefixes:
+    case kSubAdminShutdown:
+    case kSubPeerDeconfigured:
+    case kSubAdminReset:
+    case kSubHardReset:
+      return true;
+    default:
+      return false;
+  }
 }
 
 Notification decode_notification(std::span<const uint8_t> body) {

@@ -116,6 +116,16 @@ struct Notification {
   std::optional<std::string> shutdown_message() const;
   // "Cease/Administrative Shutdown (data 3 bytes)" for logs and ferryctl.
   std::string describe() const;
+
+  // RFC 8538 §3: Cease/Hard Reset, whose data is the NOTIFICATION it stands
+  // for (code, subcode, data).
+  static Notification hard_reset(const Notification& inner);
+  bool is_hard_reset() const { return code == kErrCease && subcode == kSubHardReset; }
+  // The NOTIFICATION a Hard Reset carries (nullopt if not one or too short).
+  std::optional<Notification> hard_reset_inner() const;
+  // RFC 8538 §5: which Cease subcodes ask for a full reset (routes flushed)
+  // rather than a graceful restart when both sides set the N bit.
+  bool wants_hard_reset() const;
   bool operator==(const Notification&) const = default;
 };
 

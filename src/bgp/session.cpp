@@ -71,9 +71,15 @@ struct Session::Slot : FsmHooks, LinkOwner {
   }
   void fsm_send_notification(const FsmNotify& fn) override {
     Notification n = from_fsm(fn);
+    // RFC 8538 §3: with the N bit on both sides, a NOTIFICATION meant as a
+    // full reset goes out as Cease/Hard Reset carrying it.
+    const bool established = fsm.state() == FsmState::Established;
+    if (established && s.notification_gr() && n.wants_hard_reset() && !n.is_hard_reset())
+      n = Notification::hard_reset(n);
     if (is_primary()) {
       s.last_error_ = "sent " + n.describe();
       s.notification_out_ = true;
+      if (n.is_hard_reset()) s.hard_reset_ = true;
     }
     ++s.counters_.notifications_out;
     if (!link) return;
@@ -317,6 +323,7 @@ OpenMessage Session::local_open() const {
   if (cfg_.graceful_restart) {
     // RFC 4724 §3: no families listed = we act as the receiving speaker (helper) only.
     GracefulRestartCap gr;
+    gr.notification = true;  // RFC 8538 §2: N bit
     gr.restart_time = static_cast<uint16_t>(std::min<uint32_t>(cfg_.graceful_restart_time, 4095));
     if (cfg_.gr_preserve) {
       // §3: Restart State (R) while we re-converge after a restart; one <AFI, SAFI,
@@ -443,6 +450,7 @@ void Session::established(Slot& slot) {
   established_at_ = std::chrono::steady_clock::now();
   notification_in_ = false;
   notification_out_ = false;
+  hard_reset_ = false;
   hold_down_ = false;
   last_error_.clear();
   ++counters_.established_count;
@@ -452,8 +460,11 @@ void Session::established(Slot& slot) {
 void Session::went_down(Slot& slot, const std::string& reason) {
   (void)slot;
   // RFC 4724 §4.2: the helper keeps routes when the session drops without a NOTIFICATION.
-  bool graceful = cfg_.graceful_restart && peer_wants_routes_kept() && !notification_in_ &&
-                  !notification_out_ && !admin_stop_;
+  bool graceful = cfg_.graceful_restart && peer_wants_routes_kept() && !admin_stop_;
+  if (notification_gr())
+    graceful = graceful && !hard_reset_;  // RFC 8538 §4: only a Hard Reset flushes
+  else
+    graceful = graceful && !notification_in_ && !notification_out_;
   if (last_error_.empty()) last_error_ = reason;
   local_ep_.reset();
   listener_.session_down(*this, last_error_.empty() ? reason : last_error_, graceful);
@@ -489,6 +500,7 @@ void Session::on_notification(Slot& slot, const Frame& f) {
   if (&slot == primary_.get()) {
     last_error_ = "received " + n.describe();
     notification_in_ = true;
+    if (n.is_hard_reset()) hard_reset_ = true;
   }
   bool version = n.code == kErrOpen && n.subcode == kSubUnsupportedVersion;
   slot.fsm.handle(version ? FsmEvent::NotifMsgVerErr : FsmEvent::NotifMsg, now());

@@ -140,6 +140,12 @@ class Session {
     const auto& gr = remote_open_.caps.graceful_restart;
     return gr && gr->restart_time > 0 && !gr->families.empty();
   }
+  // RFC 8538 §2: both sides set the N bit, so a NOTIFICATION (other than a
+  // Hard Reset) is handled as a graceful restart.
+  bool notification_gr() const {
+    const auto& gr = remote_open_.caps.graceful_restart;
+    return cfg_.graceful_restart && gr && gr->notification;
+  }
 
   // Output: only valid while established.
   std::vector<uint8_t>& out();
@@ -189,6 +195,7 @@ class Session {
   std::string last_error_;
   bool notification_in_ = false;   // a NOTIFICATION came in since Established
   bool notification_out_ = false;  // we sent one since Established
+  bool hard_reset_ = false;        // ... and it was a Hard Reset (RFC 8538 §3), either way
   bool timer_armed_ = false;
   FsmTime armed_at_{};
   std::vector<uint8_t> scratch_;  // out() when there is no connection (discarded)

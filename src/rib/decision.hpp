@@ -9,8 +9,8 @@
 //
 // Deviation: a per-neighbor weight (local to this router, never sent, as in
 // most BGP implementations) is compared before LOCAL_PREF. Locally
-// originated routes have kLocalWeight, so they win over a learned route unless
-// the operator configures a higher weight on purpose.
+// originated routes have weight 0 like unconfigured neighbors, so the step
+// changes nothing until an operator sets a weight.
 #pragma once
 
 #include <cstdint>
@@ -21,8 +21,6 @@
 #include "rib/rib.hpp"
 
 namespace ferry::rib {
-
-inline constexpr uint32_t kLocalWeight = 32768;
 
 struct Candidate {
   const AttrSummary* attrs = nullptr;  // post-policy; null: rejected

@@ -99,7 +99,7 @@ Candidate LocRib::candidate(const Path& p) const {
   c.ibgp = ps.ibgp;
   c.local = ps.local;
   c.tiebreak = p.peer;
-  c.weight = ps.local ? kLocalWeight : ps.cfg.weight;
+  c.weight = ps.local ? 0 : ps.cfg.weight;
   if (ps.local) {
     c.router_id = opts_.router_id.value();
     c.nh = NextHopInfo{true, 0};
@@ -161,6 +161,10 @@ LocRib::BestState LocRib::best_state(const PathList& paths) const {
 }
 
 void LocRib::recompute(const Prefix& prefix, PathList& paths, const BestState& old) {
+  if (deferred_) {
+    maybe_erase(prefix, paths);
+    return;
+  }
   cands_.clear();
   for (const Path& p : paths) cands_.push_back(candidate(p));
   DecisionOptions dopt{opts_.max_paths, opts_.always_compare_med, opts_.multipath_relax};
@@ -191,6 +195,12 @@ void LocRib::recompute(const Prefix& prefix, PathList& paths, const BestState& o
     changes_.push_back(std::move(ch));
   }
   maybe_erase(prefix, paths);
+}
+
+void LocRib::set_deferred(bool on) {
+  if (deferred_ == on) return;
+  deferred_ = on;
+  if (!on) recompute_all();
 }
 
 void LocRib::recompute_all() {

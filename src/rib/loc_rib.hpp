@@ -76,6 +76,11 @@ class LocRib {
   // captured before. Erases the entry if it has no paths left.
   void recompute(const Prefix& prefix, PathList& paths, const BestState& old);
   void recompute_all();
+  // RFC 4724 §4.1 selection deferral: while on, paths are stored but no
+  // decision runs (no best path, nothing reported to the sink or listeners);
+  // switching it off decides every prefix once.
+  void set_deferred(bool on);
+  bool deferred() const { return deferred_; }
   // The best path's next hop first, then the other ECMP members.
   std::vector<NextHop> active_next_hops(const PathList& paths) const;
 
@@ -149,6 +154,7 @@ class LocRib {
   mutable bool nh_last_valid_ = false;
   mutable IpAddress nh_last_;
   mutable NextHopInfo nh_last_info_;
+  bool deferred_ = false;  // see set_deferred()
 };
 
 }  // namespace ferry::rib

@@ -309,6 +309,15 @@ void Rib::reapply_policies() {
   m.out.reexport_changed(m.policy);
 }
 
+void Rib::set_selection_deferred(bool on) {
+  Impl::Call c(impl_.get());
+  impl_->loc.set_deferred(on);
+}
+
+bool Rib::selection_deferred() const {
+  return impl_->loc.deferred();
+}
+
 void Rib::next_hops_changed() {
   Impl::Call c(impl_.get());
   impl_->loc.recompute_all();

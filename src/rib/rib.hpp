@@ -112,7 +112,7 @@ struct PeerConfig {
   bool import_set = false;  // the key was present (an explicit empty list is still "set")
   bool export_set = false;
   std::optional<uint32_t> local_pref;  // LOCAL_PREF of every route from this peer (before import)
-  uint32_t weight = 0;                 // decision step before LOCAL_PREF (local routes: kLocalWeight)
+  uint32_t weight = 0;                 // decision step before LOCAL_PREF (local routes: 0)
   uint8_t prepend = 0;                 // extra copies of our AS on export (eBGP only)
   std::optional<uint32_t> max_prefixes_out;  // export budget
   std::vector<Prefix> aggregate_candidates;  // announced instead of held-back more-specifics
@@ -269,6 +269,10 @@ class Rib {
   // so the speaker can schedule pull_updates for that peer. It runs in the
   // middle of a RIB call: post a task, do not call back into the Rib from it.
   void set_pending_callback(std::function<void(PeerId)> cb);
+  // RFC 4724 §4.1: defer route selection while a restart re-converges (see
+  // LocRib::set_deferred); ending it decides and reports every prefix.
+  void set_selection_deferred(bool on);
+  bool selection_deferred() const;
   // Export budget: use reached 80 % of max-prefixes-out, or prefixes are held back.
   void set_budget_listener(std::function<void(PeerId, const BudgetStatus&)> cb);
 

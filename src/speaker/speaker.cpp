@@ -74,8 +74,11 @@ size_t Speaker::established_count() const {
 Result<void> Speaker::start() {
   Result<void> r = listen();
   if (!r) spdlog::error("bgp: {}", r.error());
-  originate_networks({});
   // RFC 4724 §4.1 selection deferral: bounded by the restart time we advertise.
+  // The RIB stores what arrives meanwhile and decides nothing, so the
+  // forwarding state kept from before the restart stays as it is.
+  if (gr_restarting_) rib_.set_selection_deferred(true);
+  originate_networks({});
   const uint32_t defer = opts_.graceful_restart_time;
   if (gr_restarting_)
     spdlog::info(
@@ -126,6 +129,7 @@ void Speaker::finish_restart(const std::string& why) {
   gr_complete_ = true;
   gr_timer_.cancel();
   if (gr_restarting_) spdlog::info("bgp: graceful restart complete ({})", why);
+  rib_.set_selection_deferred(false);
   for (auto& [name, p] : peers_) {
     p->refresh_session_config();
     p->schedule_pump();  // deferred output: our table and End-of-RIB

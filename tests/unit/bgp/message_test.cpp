@@ -199,6 +199,42 @@ TEST(Notification, ShutdownCommunicationLimitsAndValidation) {
   EXPECT_FALSE(other.shutdown_message());
 }
 
+TEST(Notification, Rfc8538HardResetEncapsulates) {
+  Notification inner = Notification::shutdown(kSubAdminShutdown, "maint");
+  Notification hr = Notification::hard_reset(inner);
+  std::vector<uint8_t> out;
+  encode_notification(hr, out);
+  // Header (19), then Cease 6 / Hard Reset 9, then 6 / 2 / len 5 / "maint".
+  const std::vector<uint8_t> body(out.begin() + 19, out.end());
+  EXPECT_EQ(body, (std::vector<uint8_t>{6, 9, 6, 2, 5, 'm', 'a', 'i', 'n', 't'}));
+  Notification back = decode_notification(body);
+  EXPECT_TRUE(back.is_hard_reset());
+  ASSERT_TRUE(back.hard_reset_inner());
+  EXPECT_EQ(*back.hard_reset_inner(), inner);
+  EXPECT_EQ(back.describe(), "Cease/Hard Reset (Cease/Administrative Shutdown: \"maint\")");
+  // §5: which Cease subcodes call for a Hard Reset.
+  for (uint8_t sub : {1, 2, 3, 4, 9}) {
+    Notification n;
+    n.code = kErrCease;
+    n.subcode = sub;
+    EXPECT_TRUE(n.wants_hard_reset()) << int(sub);
+  }
+  for (uint8_t sub : {5, 6, 7, 8, 10}) {
+    Notification n;
+    n.code = kErrCease;
+    n.subcode = sub;
+    EXPECT_FALSE(n.wants_hard_reset()) << int(sub);
+  }
+  Notification hold;
+  hold.code = kErrHoldTimerExpired;
+  EXPECT_FALSE(hold.wants_hard_reset());
+  Notification short_hr;
+  short_hr.code = kErrCease;
+  short_hr.subcode = kSubHardReset;
+  short_hr.data = {6};
+  EXPECT_FALSE(short_hr.hard_reset_inner());  // too short to carry one
+}
+
 TEST(Notification, CodeTable) {
   struct Row {
     uint8_t code, sub;

@@ -83,10 +83,12 @@ struct ScriptPeer {
       if (type == t) return body;
     }
   }
-  void handshake(uint32_t asn, uint16_t hold) {
+  OpenMessage theirs;  // the session's OPEN, after handshake()
+  // gr: also offer graceful restart (IPv4 forwarding preserved, 120 s), with
+  // the RFC 8538 N bit when `nbit`.
+  void handshake(uint32_t asn, uint16_t hold, bool gr = false, bool nbit = false) {
     accept();
     auto open_body = read_until(MessageType::Open);
-    OpenMessage theirs;
     ASSERT_FALSE(decode_open(open_body, theirs).has_value());
     OpenMessage m;
     m.my_as = open_my_as(asn);
@@ -95,6 +97,13 @@ struct ScriptPeer {
     m.caps.four_octet_as = asn;
     m.caps.multiprotocol.push_back(AfiSafi{kAfiIpv4, kSafiUnicast});
     m.caps.route_refresh = true;
+    if (gr) {
+      GracefulRestartCap g;
+      g.notification = nbit;
+      g.restart_time = 120;
+      g.families.push_back({AfiSafi{kAfiIpv4, kSafiUnicast}, true});
+      m.caps.graceful_restart = g;
+    }
     std::vector<uint8_t> out;
     encode_open(m, out);
     encode_keepalive(out);
@@ -555,6 +564,86 @@ TEST_F(SessionTest, GtsmRefusesAConnectionWhoseSynHadALowTtl) {
   auto [ok_accepted, ok] = connect_with_ttl(255);
   EXPECT_TRUE(ok_accepted);
   EXPECT_EQ(s.counters().gtsm_refused, 1u);
+}
+
+// ---- RFC 8538: graceful restart for NOTIFICATIONs --------------------------
+
+// The peer sends `n` after a GR handshake; returns whether the loss was graceful.
+bool peer_notification_is_graceful(asio::io_context& io, Recorder& rec, ScriptPeer& peer,
+                                   bool nbit, const Notification& n) {
+  auto cfg = make_cfg(peer.port());
+  cfg.graceful_restart = true;
+  Session s(io, cfg, rec);
+  std::atomic<bool> sent{false};
+  std::thread t([&] {
+    peer.handshake(65002, 30, true, nbit);
+    std::vector<uint8_t> out;
+    encode_notification(n, out);
+    peer.write(out);
+    sent = true;
+  });
+  s.start();
+  EXPECT_TRUE(run_until(io, [&] { return sent && rec.down > 0; }));
+  t.join();
+  EXPECT_TRUE(peer.theirs.caps.graceful_restart);
+  EXPECT_TRUE(peer.theirs.caps.graceful_restart->notification);  // we always set N
+  s.stop(Notification::shutdown(kSubAdminShutdown, "test over"));
+  return rec.last_down_graceful;
+}
+
+Notification cease(uint8_t sub) {
+  Notification n;
+  n.code = kErrCease;
+  n.subcode = sub;
+  return n;
+}
+
+TEST_F(SessionTest, Rfc8538NotificationIsAGracefulRestartWithTheNBit) {
+  EXPECT_TRUE(peer_notification_is_graceful(io, rec, peer, true, cease(kSubOtherConfigChange)));
+}
+
+TEST_F(SessionTest, Rfc8538HardResetFlushes) {
+  Notification hr = Notification::hard_reset(cease(kSubAdminShutdown));
+  EXPECT_FALSE(peer_notification_is_graceful(io, rec, peer, true, hr));
+  EXPECT_NE(rec.down_reason.find("Hard Reset (Cease/Administrative Shutdown"), std::string::npos)
+      << rec.down_reason;
+}
+
+TEST_F(SessionTest, WithoutThePeersNBitANotificationFlushes) {
+  EXPECT_FALSE(peer_notification_is_graceful(io, rec, peer, false, cease(kSubOtherConfigChange)));
+}
+
+TEST_F(SessionTest, Rfc8538AdministrativeShutdownGoesOutAsHardReset) {
+  auto cfg = make_cfg(peer.port());
+  cfg.graceful_restart = true;
+  Session s(io, cfg, rec);
+  std::promise<std::vector<uint8_t>> note;
+  std::atomic<bool> up{false};
+  std::thread t([&] {
+    peer.handshake(65002, 30, true, true);
+    up = true;
+    try {
+      note.set_value(peer.read_until(MessageType::Notification));
+    } catch (...) {
+      note.set_exception(std::current_exception());
+    }
+  });
+  s.start();
+  ASSERT_TRUE(run_until(io, [&] { return up && s.established(); }));
+  s.stop(Notification::shutdown(kSubAdminShutdown, "bye"));
+  auto fut = note.get_future();
+  ASSERT_TRUE(run_until(io, [&] { return fut.wait_for(0s) == std::future_status::ready; }));
+  t.join();
+  auto body = fut.get();
+  // RFC 8538 §3: Cease (6) / Hard Reset (9), data = the encapsulated Cease/Admin Shutdown
+  // with its RFC 8203 message.
+  ASSERT_GE(body.size(), 5u);
+  EXPECT_EQ(body[0], kErrCease);
+  EXPECT_EQ(body[1], kSubHardReset);
+  EXPECT_EQ(body[2], kErrCease);
+  EXPECT_EQ(body[3], kSubAdminShutdown);
+  EXPECT_EQ(body[4], 3);  // "bye"
+  EXPECT_FALSE(rec.last_down_graceful);
 }
 
 }  // namespace

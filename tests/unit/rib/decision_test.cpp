@@ -55,12 +55,12 @@ TEST(Decision, HighestWeightWinsBeforeLocalPref) {
   expect_a_wins(t, LossReason::Weight);
 }
 
-TEST(Decision, LocalRoutesOutweighDefaultNeighbors) {
+TEST(Decision, EqualWeightsLeaveTheDecisionToLocalPref) {
   Two t;
-  t.ca.local = true;
-  t.ca.weight = kLocalWeight;
-  t.b.local_pref = 500;
-  expect_a_wins(t, LossReason::Weight);
+  t.ca.weight = 7;
+  t.cb.weight = 7;
+  t.a.local_pref = 200;
+  expect_a_wins(t, LossReason::LocalPref);
 }
 
 TEST(Decision, LocalPrefHighestWins) {

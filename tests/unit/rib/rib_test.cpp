@@ -427,6 +427,28 @@ TEST_F(RibFixture, GracefulRestartStaleMarkAndSweep) {
   EXPECT_EQ(rib.show_route(v6).size(), 0u);
 }
 
+TEST_F(RibFixture, SelectionDeferralDecidesNothingUntilItEnds) {
+  // RFC 4724 §4.1: a restarting speaker defers route selection until
+  // End-of-RIB from its peers (or the deferral timer).
+  Recorder rec;
+  rib.add_listener(&rec);
+  rib.set_selection_deferred(true);
+  PeerId a = up(peer_cfg("a", "192.0.2.2", 65001), 2);
+  PeerId b = up(peer_cfg("b", "198.51.100.2", 65002), 3, "198.51.100.1");
+  auto longer = attrs({65001, 65009}, "192.0.2.2");
+  announce(a, longer, p1);  // alone it would win, then lose to b's path
+  announce(b, attrs({65002}, "198.51.100.2"), p1);
+  EXPECT_TRUE(rec.batches.empty());  // nothing reaches the FIB
+  for (const auto& v : rib.show_route(p1)) EXPECT_FALSE(v.best);
+  EXPECT_TRUE(pull_all(rib, a).announce.empty());  // nor the peers
+  rib.set_selection_deferred(false);
+  ASSERT_EQ(rec.batches.size(), 1u);  // one decision per prefix, straight to the final best
+  ASSERT_EQ(rec.batches[0].size(), 1u);
+  EXPECT_EQ(rec.batches[0][0].next_hops.at(0).address, ip("198.51.100.2"));
+  EXPECT_TRUE(find_announce(pull_all(rib, a), p1));
+  rib.remove_listener(&rec);
+}
+
 TEST_F(RibFixture, PeerDownRemovesRoutesAndWithdrawsFromOthers) {
   PeerId a = up(peer_cfg("a", "192.0.2.2", 65001), 2);
   PeerId b = up(peer_cfg("b", "198.51.100.2", 65002), 3, "198.51.100.1");
