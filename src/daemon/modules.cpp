@@ -238,6 +238,7 @@ ctl::Json Modules::graceful_restart_json() const {
   j["persistent_interface"] = persistent_tun_;
   j["restarting"] = speaker_ && speaker_->restarting();
   j["deferring"] = speaker_ && speaker_->deferring();
+  j["selection_deferred"] = rib_.selection_deferred();  // RFC 4724 §4.1
   j["complete"] = gr_complete_reason_.empty() ? ctl::Json(nullptr) : ctl::Json(gr_complete_reason_);
   j["routes_at_start"] = fib_ ? fib_->routes_at_start() : 0;
   j["stale_routes"] = fib_ ? fib_->stale_count() : 0;
