@@ -224,6 +224,26 @@ struct PolicyConfig {
   bool operator==(const PolicyConfig&) const = default;
 };
 
+// A health check of the site's LAN from the gateway: an ICMP echo or a TCP
+// connect, every interval, up after `rise` successes in a row and down after
+// `fall` failures. While it is down the networks it names are not
+// advertised and the neighbors it names are sent nothing, so a gateway whose
+// LAN is dead stops attracting traffic.
+enum class HealthProbe { Icmp, Tcp };
+struct HealthCheckConfig {
+  std::string name;
+  HealthProbe probe = HealthProbe::Icmp;
+  IpAddress target;
+  uint16_t port = 0;  // tcp only
+  uint32_t interval_ms = 1000;
+  uint32_t timeout_ms = 500;
+  uint32_t rise = 2;
+  uint32_t fall = 3;
+  std::vector<Prefix> networks;        // entries of [bgp] networks
+  std::vector<std::string> neighbors;  // [[bgp.neighbors]] names
+  bool operator==(const HealthCheckConfig&) const = default;
+};
+
 // -----------------------------------------------------------------------------
 
 struct Config {
@@ -235,6 +255,7 @@ struct Config {
   std::vector<PolicyConfig> policies;
   FibConfig fib;
   MetricsConfig metrics;
+  std::vector<HealthCheckConfig> health_checks;  // [[health-checks]]
 
   // nullptr for unknown names and for the built-ins "accept-all" / "reject-all",
   // which are never stored in `policies`.

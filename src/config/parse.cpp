@@ -21,6 +21,12 @@
 
 namespace ferry::config {
 
+namespace detail {
+// parse_health.cpp
+std::vector<HealthCheckConfig> parse_health_checks(const Ctx& ctx, const Value& v,
+                                                   const Config& c);
+}  // namespace detail
+
 namespace {
 
 using detail::ConfigError;
@@ -542,7 +548,8 @@ MetricsConfig parse_metrics(const TableReader& t) {
 Config parse_document(const Ctx& ctx, const toml::table& root) {
   Config c;
   TableReader top(ctx, root, "",
-                  {"router", "tunnel", "bgp", "static-routes", "fib", "policies", "metrics"});
+                  {"router", "tunnel", "bgp", "static-routes", "fib", "policies", "metrics",
+                   "health-checks"});
   auto sub = [&](std::string_view key) -> std::optional<Value> {
     auto v = top.get(key);
     if (v && !v->node.is_table()) v->fail("expected a table, got " + detail::type_name(v->node));
@@ -609,6 +616,7 @@ Config parse_document(const Ctx& ctx, const toml::table& root) {
   }
   if (auto v = sub("metrics"))
     c.metrics = parse_metrics(TableReader(ctx, v->table(), "metrics", {"listen"}));
+  if (auto v = top.get("health-checks")) c.health_checks = detail::parse_health_checks(ctx, *v, c);
   return c;
 }
 

@@ -269,6 +269,19 @@ std::string print(const Config& c) {
     p.str("listen", c.metrics.listen->str());
   }
   for (const auto& pol : c.policies) print_policy(p, pol);
+  for (const auto& h : c.health_checks) {
+    p.section("[[health-checks]]");
+    p.str("name", h.name);
+    p.str("type", h.probe == HealthProbe::Tcp ? "tcp" : "icmp");
+    p.str("target", h.target.str());
+    if (h.probe == HealthProbe::Tcp) p.num("port", h.port);
+    p.num("interval-ms", h.interval_ms);
+    p.num("timeout-ms", h.timeout_ms);
+    p.num("rise", h.rise);
+    p.num("fall", h.fall);
+    p.list("networks", h.networks, prefix_text);
+    p.list("neighbors", h.neighbors, same);
+  }
   return p.text();
 }
 

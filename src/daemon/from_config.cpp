@@ -70,6 +70,7 @@ speaker::Options speaker_options(const config::Config& c) {
   o.listen_address = c.bgp->listen_address;
   o.graceful_restart_time = c.bgp->graceful_restart_time;
   o.policies = c.policies;
+  o.health_checks = c.health_checks;
   return o;
 }
 

@@ -133,6 +133,8 @@ Result<void> Modules::start() {
         if (fib_) fib_->purge_stale();
       });
     });
+    speaker_->set_health_source([this](const std::string& n) { return health_ && health_->up(n); });
+    apply_health_checks();
     // With graceful restart the FIB's start callback starts BGP.
     if (!gr_preserve_ || !fib_) start_speaker(false);
     bfd_ = std::make_unique<bfd::Bfd>(io_);
@@ -314,15 +316,33 @@ Result<void> Modules::apply(const ModulesOptions& next) {
   opts_ = next;
   rib_.set_options(opts_.rib);
   routing_->apply(opts_.routing);                 // the tunnel's apply() above published its view
+  apply_health_checks();
   if (speaker_) speaker_->apply(*opts_.speaker);  // policies, neighbors, networks; soft refresh
   sync_bfd_peers();
   return {};
+}
+
+// Conditional advertisement: the checker runs while checks are configured;
+// each change makes the speaker re-evaluate what depends on checks.
+void Modules::apply_health_checks() {
+  const auto& checks = opts_.speaker ? opts_.speaker->health_checks
+                                     : std::vector<config::HealthCheckConfig>{};
+  if (checks.empty() && !health_) return;
+  if (!health_) {
+    prober_ = kio_.prober ? kio_.prober() : health::make_socket_prober(io_);
+    health_ = std::make_unique<health::Checker>(io_, *prober_);
+    health_->set_listener([this](const std::string&, bool, const std::string&) {
+      if (speaker_) speaker_->health_changed();
+    });
+  }
+  health_->apply(checks);
 }
 
 void Modules::stop(const std::string& reason, std::function<void()> done) {
   // BGP first (Cease with the reason), then BFD AdminDown, then the kernel routes.
   auto finish = [this, done = std::move(done)]() mutable {
     if (endpoint_timer_) endpoint_timer_->cancel();
+    if (health_) health_->stop();
     if (bfd_) bfd_->stop();
     if (kernel_routes_) kernel_routes_->stop();
     if (tunnel_) tunnel_->stop();
@@ -408,6 +428,13 @@ void Modules::register_commands(ctl::Registry& r) {
         return bfd_->show();
       },
       false, "BFD sessions");
+  r.add(
+      "show health",
+      [this](const ctl::Json&) -> Result<ctl::Json> {
+        if (!health_) return ctl::Json{{"health_checks", ctl::Json::array()}};
+        return health_->show();
+      },
+      false, "health checks for conditional advertisement: state, probes, what depends on them");
 }
 
 }  // namespace ferry::daemon

@@ -33,6 +33,7 @@
 #include <memory>
 #include <string>
 
+#include "health/checker.hpp"
 #include "bfd/bfd.hpp"
 #include "common/result.hpp"
 #include "ctl/registry.hpp"
@@ -79,6 +80,8 @@ struct ModulesIo {
   // its removal at a clean stop. Default: Linux.
   std::function<bool(const std::string& name)> tun_exists;
   std::function<Result<void>(const std::string& name)> remove_tun;
+  // Health check probes (default: ICMP and TCP sockets, health/checker.hpp).
+  std::function<std::unique_ptr<health::Prober>()> prober;
 };
 
 class Modules : public fib::RouteSourceListener {
@@ -136,6 +139,9 @@ class Modules : public fib::RouteSourceListener {
   std::unique_ptr<routing::Routing> routing_;
   std::unique_ptr<speaker::Speaker> speaker_;
   std::unique_ptr<bfd::Bfd> bfd_;
+  std::unique_ptr<health::Prober> prober_;
+  std::unique_ptr<health::Checker> health_;  // while [[health-checks]] exist
+  void apply_health_checks();
   std::unique_ptr<asio::steady_timer> endpoint_timer_;
   bool gr_preserve_ = false;  // fixed at start()
   bool speaker_started_ = false;

@@ -30,6 +30,10 @@ AttrRef ExportRules::apply(uint32_t to_id, const Prefix& prefix, const Path& bes
   }
   const PeerState& to = peers_[to_id];
   const PeerState& from = peers_[best.peer];
+  if (to.export_suspended) {
+    if (why) *why = "health_check";
+    return AttrRef();
+  }
   bool to_ebgp = !to.ibgp;
   Family fam = prefix.family();
   const auto& chain = to.cfg.export_policies;

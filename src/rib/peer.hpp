@@ -41,6 +41,9 @@ struct PeerState {
   bool ibgp = false;
   // ---- session: set by session_up(), `up` cleared by session_down() ----
   bool up = false;
+  // Conditional advertisement: nothing is exported while set (a health check
+  // the neighbor depends on is down); kept across session flaps and reloads.
+  bool export_suspended = false;
   PeerSession sess;
   bool fam[2] = {false, false};  // negotiated V4, V6
   PeerInCounters counters;

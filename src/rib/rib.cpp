@@ -314,6 +314,15 @@ void Rib::set_selection_deferred(bool on) {
   impl_->loc.set_deferred(on);
 }
 
+void Rib::set_export_suspended(PeerId p, bool on) {
+  Impl& m = *impl_;
+  PeerState* ps = m.peers.find(p);
+  if (!ps || ps->local || ps->export_suspended == on) return;
+  Impl::Call c(&m);
+  ps->export_suspended = on;
+  m.out.reexport(p);
+}
+
 bool Rib::selection_deferred() const {
   return impl_->loc.deferred();
 }

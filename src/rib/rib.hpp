@@ -211,7 +211,8 @@ struct BudgetStatus {
 // "no_route", "learned_from_this_neighbor", "rejected_on_import",
 // "no_advertise", "no_export", "ibgp_split_horizon", "originator",
 // "as_path_loop", "rfc8212_no_export_policy", "export_policy",
-// "no_local_address", "no_next_hop", "export_budget", "aggregated".
+// "no_local_address", "no_next_hop", "export_budget", "aggregated",
+// "health_check".
 struct ExportStatus {
   PeerId peer;
   bool advertised = false;
@@ -269,6 +270,9 @@ class Rib {
   // so the speaker can schedule pull_updates for that peer. It runs in the
   // middle of a RIB call: post a task, do not call back into the Rib from it.
   void set_pending_callback(std::function<void(PeerId)> cb);
+  // Conditional advertisement: while suspended the peer is sent nothing (its
+  // Adj-RIB-Out is withdrawn); resuming re-sends the table. No session reset.
+  void set_export_suspended(PeerId p, bool on);
   // RFC 4724 §4.1: defer route selection while a restart re-converges (see
   // LocRib::set_deferred); ending it decides and reports every prefix.
   void set_selection_deferred(bool on);

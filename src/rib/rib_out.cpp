@@ -67,6 +67,13 @@ void AdjRibOut::session_down(PeerId p) {
   if (OutPeer* o = out(p)) reset(*o);
 }
 
+void AdjRibOut::reexport(PeerId p) {
+  const PeerState* ps = peers_.find(p);
+  if (!out(p) || !ps->up) return;
+  for (Family f : {Family::V4, Family::V6})
+    if (ps->has_family(f)) start_walk(to_int(p), f, false);
+}
+
 void AdjRibOut::route_refresh(PeerId p, Family f) {
   const PeerState* ps = peers_.find(p);
   if (!out(p) || !ps->up || !ps->has_family(f)) return;

@@ -65,6 +65,8 @@ class AdjRibOut final : public ChangeSink {
   void session_up(PeerId p);
   // Session lost: forgets what was sent and queued.
   void session_down(PeerId p);
+  // Re-evaluates the whole table for the peer (its export conditions changed).
+  void reexport(PeerId p);
   // RFC 2918 §4: re-send every exportable route of the family.
   void route_refresh(PeerId p, Family f);
   // After a policy or neighbour reload: re-sends the whole table to each

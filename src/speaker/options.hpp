@@ -24,6 +24,9 @@ struct Options {
   std::optional<IpAddress> listen_address;  // unset: dual-stack [::]
   uint32_t graceful_restart_time = 120;     // seconds (RFC 4724 §3 Restart Time)
   std::vector<config::PolicyConfig> policies;
+  // Conditional advertisement: a network or neighbor named by a check is
+  // advertised (sent anything) only while the check is up.
+  std::vector<config::HealthCheckConfig> health_checks;
   bool operator==(const Options&) const = default;
 };
 

@@ -78,7 +78,7 @@ Result<void> Speaker::start() {
   // The RIB stores what arrives meanwhile and decides nothing, so the
   // forwarding state kept from before the restart stays as it is.
   if (gr_restarting_) rib_.set_selection_deferred(true);
-  originate_networks({});
+  health_changed();
   const uint32_t defer = opts_.graceful_restart_time;
   if (gr_restarting_)
     spdlog::info(
@@ -220,7 +220,37 @@ void Speaker::originate_networks(const std::vector<Prefix>& old_networks) {
       rib_.unoriginate(rib::RouteSource::Network, p);
   bgp::PathAttributes a;
   a.origin = bgp::Origin::Igp;
-  for (const Prefix& p : now) rib_.originate(rib::RouteSource::Network, p, a);
+  for (const Prefix& p : now) {
+    if (network_healthy(p))
+      rib_.originate(rib::RouteSource::Network, p, a);
+    else
+      rib_.unoriginate(rib::RouteSource::Network, p);
+  }
+}
+
+bool Speaker::network_healthy(const Prefix& p) const {
+  for (const auto& h : opts_.health_checks)
+    if (std::find(h.networks.begin(), h.networks.end(), p) != h.networks.end() &&
+        !(health_up_ && health_up_(h.name)))
+      return false;
+  return true;
+}
+
+bool Speaker::neighbor_healthy(const std::string& name) const {
+  for (const auto& h : opts_.health_checks)
+    if (std::find(h.neighbors.begin(), h.neighbors.end(), name) != h.neighbors.end() &&
+        !(health_up_ && health_up_(h.name)))
+      return false;
+  return true;
+}
+
+void Speaker::health_changed() {
+  originate_networks({});
+  suspend_unhealthy_neighbors();
+}
+
+void Speaker::suspend_unhealthy_neighbors() {
+  for (auto& [name, p] : peers_) rib_.set_export_suspended(p->id(), !neighbor_healthy(name));
 }
 
 void Speaker::stop(std::string reason, std::function<void()> done) {
@@ -289,6 +319,7 @@ void Speaker::apply(const Options& opts) {
     }
     originate_networks(old_networks);
   }
+  suspend_unhealthy_neighbors();
   // Policy edits take effect as a soft refresh: only differences are sent.
   rib_.reapply_policies();
 }

@@ -55,6 +55,14 @@ class Speaker {
   // ferryctl: show neighbors, show routes, show route, clear neighbor.
   void register_commands(ctl::Registry& registry);
 
+  // Conditional advertisement: `up(check)` says whether a health check is up
+  // (unknown checks are down); health_changed() re-evaluates the networks and
+  // neighbours that depend on checks.
+  void set_health_source(std::function<bool(const std::string&)> up) {
+    health_up_ = std::move(up);
+  }
+  void health_changed();
+
   // BFD detected the path to this neighbour down: drop the session now.
   void bfd_down(const IpAddress& neighbor);
 
@@ -106,6 +114,10 @@ class Speaker {
 
   asio::io_context& io_;
   Options opts_;
+  std::function<bool(const std::string&)> health_up_;  // see set_health_source()
+  bool network_healthy(const Prefix& p) const;
+  bool neighbor_healthy(const std::string& name) const;
+  void suspend_unhealthy_neighbors();
   rib::Rib& rib_;
   std::map<std::string, std::unique_ptr<Peer>> peers_;  // by neighbour name
   std::map<uint32_t, Peer*> by_id_;                     // RIB peer id -> peer

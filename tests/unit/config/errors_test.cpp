@@ -246,6 +246,28 @@ TEST(ConfigErrors, NeighborPathPreferenceAndExportBudget) {
             "got 0");
 }
 
+TEST(ConfigErrors, HealthChecks) {
+  const std::string base = kRouter + "[bgp]\nnetworks = [\"10.1.0.0/16\"]\n";  // lines 4-5
+  EXPECT_EQ(error_of(base + "[[health-checks]]\nname = \"h\"\ntarget = \"10.1.0.1\"\n"
+                            "networks = [\"10.2.0.0/16\"]\n"),
+            "ferry.toml:9: health-checks[0].networks[0]: expected an entry of [bgp] networks, got "
+            "\"10.2.0.0/16\"");
+  EXPECT_EQ(error_of(base + "[[health-checks]]\nname = \"h\"\ntarget = \"10.1.0.1\"\n"
+                            "type = \"tcp\"\nnetworks = [\"10.1.0.0/16\"]\n"),
+            "ferry.toml:6: health-checks[0].port: missing; expected the TCP port to connect to "
+            "(type = \"tcp\")");
+  EXPECT_EQ(error_of(base + "[[health-checks]]\nname = \"h\"\ntarget = \"10.1.0.1\"\n"
+                            "neighbors = [\"nobody\"]\n"),
+            "ferry.toml:9: health-checks[0].neighbors[0]: expected the name of a "
+            "[[bgp.neighbors]] entry, got undefined neighbor \"nobody\"");
+  EXPECT_EQ(error_of(base + "[[health-checks]]\nname = \"h\"\ntarget = \"10.1.0.1\"\n"
+                            "interval-ms = 500\ntimeout-ms = 900\nnetworks = [\"10.1.0.0/16\"]\n"),
+            "ferry.toml:10: health-checks[0].timeout-ms: expected at most interval-ms (500)");
+  EXPECT_EQ(error_of(base + "[[health-checks]]\nname = \"h\"\ntarget = \"10.1.0.1\"\n"),
+            "ferry.toml:6: health-checks[0].networks: expected networks or neighbors that depend "
+            "on the check");
+}
+
 TEST(ConfigErrors, NeverThrowsOnOddDocuments) {
   for (const char* text : {"", "\x01", "[[router]]\n", "router = []\n", "a = 1979-05-27\n",
                            "[router]\nasn = 1e3\n", "[router]\nasn = 9223372036854775807\n"}) {

@@ -211,5 +211,29 @@ TEST_F(KnobsFixture, ExportStatusNamesTheRuleThatStopsARoute) {
   EXPECT_EQ(reason(ib, pfx("10.99.0.0/16")), "no_route");
 }
 
+TEST_F(KnobsFixture, SuspendedExportWithdrawsEverythingAndResumesWithoutAReset) {
+  PeerId a = up(peer_cfg("a", "192.0.2.2", 65001), 2);
+  PeerId c = up(peer_cfg("c", "198.51.100.2", 65002), 3, "198.51.100.1");
+  Prefix p = pfx("10.9.0.0/16"), q = pfx("10.10.0.0/16");
+  announce(a, attrs({65001}, "192.0.2.2"), p);
+  announce(a, attrs({65001}, "192.0.2.2"), q);
+  EXPECT_EQ(announced(pull_all(rib, c)).size(), 2u);
+  rib.set_export_suspended(c, true);  // the health check c depends on went down
+  PullResult r = pull_all(rib, c);
+  EXPECT_EQ(std::set<Prefix>(r.withdraw.begin(), r.withdraw.end()), (std::set<Prefix>{p, q}));
+  EXPECT_EQ(reason(c, p), "health_check");
+  // New routes stay out while suspended.
+  Prefix n = pfx("10.11.0.0/16");
+  announce(a, attrs({65001}, "192.0.2.2"), n);
+  EXPECT_TRUE(pull_all(rib, c).announce.empty());
+  // A session flap does not lift the suspension.
+  rib.peer_down(c);
+  rib.peer_up(c, session(3, "198.51.100.1"));
+  EXPECT_TRUE(pull_all(rib, c).announce.empty());
+  rib.set_export_suspended(c, false);
+  EXPECT_EQ(announced(pull_all(rib, c)), (std::set<Prefix>{p, q, n}));
+  EXPECT_TRUE(rib.peer_status(c)->up);
+}
+
 }  // namespace
 }  // namespace ferry::rib
