@@ -1,4 +1,5 @@
 // show bfd: one row per BFD session (RFC 5880), like `show bfd peers` in FRR.
+// show health: one row per health check (conditional advertisement).
 #include <cstdio>
 
 #include "format.hpp"
@@ -48,6 +49,25 @@ void register_bfd_formatters(FormatterMap& m) {
       out += "drops: " + d + "\n";
     }
     return out;
+  };
+  m["show health"] = [](const Json& r) {
+    std::vector<std::vector<std::string>> rows;
+    if (r.contains("health_checks") && r["health_checks"].is_array())
+      for (const auto& h : r["health_checks"]) {
+        std::string target = text(h.value("target", Json()));
+        if (h.value("type", "") == "tcp") target += ":" + text(h.value("port", Json()));
+        std::string deps;
+        for (const char* k : {"networks", "neighbors"})
+          if (h.contains(k) && h[k].is_array())
+            for (const auto& x : h[k]) deps += (deps.empty() ? "" : " ") + text(x);
+        rows.push_back({text(h.value("name", Json())), text(h.value("type", Json())), target,
+                        h.value("up", false) ? "up" : "down",
+                        text(h.value("probes", Json())) + "/" + text(h.value("failures", Json())),
+                        text(h.value("last_detail", Json())), deps});
+      }
+    if (rows.empty()) return std::string("no health checks\n");
+    return table({"name", "type", "target", "state", "probes/failed", "last", "withheld when down"},
+                 rows);
   };
 }
 

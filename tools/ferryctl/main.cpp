@@ -137,6 +137,9 @@ int main(int argc, char** argv) {
   });
   show->add_subcommand("fib", "kernel FIB state")->callback([&] { command = "show fib"; });
   show->add_subcommand("bfd", "BFD sessions")->callback([&] { command = "show bfd"; });
+  show->add_subcommand("health", "health checks for conditional advertisement")->callback([&] {
+    command = "show health";
+  });
 
   app.add_subcommand("reload", "re-read the configuration file")->callback([&] {
     command = "reload";
