@@ -63,6 +63,11 @@ struct TunnelConfig {
   uint32_t workers = 0;  // data-plane threads; 0 = one per core
   // Test-only: scales the protocol's rekey timers down (1.0 = real timers).
   double timer_scale = 1.0;
+  // A prefix learned by BGP via one peer inside another peer's static
+  // allowed-ip (other than a /0) takes that part over only when this is true;
+  // by default static allowed-ips are authoritative for sending and for
+  // source validation.
+  bool learned_override_static = false;
   std::vector<TunnelPeerConfig> peers;
   bool operator==(const TunnelConfig&) const = default;
 };

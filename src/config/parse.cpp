@@ -163,6 +163,7 @@ TunnelConfig parse_tunnel(const Ctx& ctx, const TableReader& t) {
           e.parsed("an interface address \"169.254.10.1/30\"", detail::parse_interface_address));
   }
   t.uint_into("mtu", 576, kU16, c.mtu);
+  t.bool_into("learned-override-static", c.learned_override_static);
   t.uint_into("workers", 0, 256, c.workers);
   if (auto v = t.get("timer-scale")) {
     c.timer_scale = v->number();
@@ -566,7 +567,8 @@ Config parse_document(const Ctx& ctx, const toml::table& root) {
     c.tunnel =
         parse_tunnel(ctx, TableReader(ctx, v->table(), "tunnel",
                                       {"interface", "private-key-file", "listen-port", "addresses",
-                                       "mtu", "workers", "timer-scale", "peers"}));
+                                       "mtu", "workers", "timer-scale", "learned-override-static",
+                                       "peers"}));
   }
 
   std::vector<NeighborRef> refs;

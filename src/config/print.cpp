@@ -114,6 +114,7 @@ void print_tunnel(Printer& p, const TunnelConfig& t) {
   p.num("mtu", t.mtu);
   p.num("workers", t.workers);
   p.kv("timer-scale", float_text(t.timer_scale));
+  if (t.learned_override_static) p.boolean("learned-override-static", true);
   for (const auto& peer : t.peers) {
     p.section("[[tunnel.peers]]");
     p.str("name", peer.name);

@@ -76,6 +76,7 @@ speaker::Options speaker_options(const config::Config& c) {
 
 routing::Options routing_options(const config::Config& c, const IfIndexFn& ifindex) {
   routing::Options o;
+  o.learned_override_static = c.tunnel && c.tunnel->learned_override_static;
   for (const auto& r : c.static_routes)
     o.static_routes.push_back(
         {r.prefix, r.next_hop, r.interface.empty() ? 0 : ifindex(r.interface), r.blackhole});

@@ -224,6 +224,14 @@ ctl::Json Modules::loop_guard_json() const {
     for (const auto& [p, w] : routing_->withheld_allowed_ips()) add(p, w, "allowed-ip");
   }
   j["withheld"] = std::move(list);
+  ctl::Json kept = ctl::Json::array();
+  if (routing_)
+    for (const auto& [p, k] : routing_->kept_by_static())
+      kept.push_back({{"prefix", p.str()},
+                      {"static_owner", routing_->peer_name(k.owner)},
+                      {"status", "not learned by another peer: inside a static allowed-ip of " +
+                                     routing_->peer_name(k.owner)}});
+  j["kept_by_static_allowed_ips"] = std::move(kept);
   return j;
 }
 

@@ -22,6 +22,8 @@ struct StaticRoute {
 
 struct Options {
   std::vector<StaticRoute> static_routes;
+  // [tunnel] learned-override-static (see Routing: static allowed-ips are authoritative).
+  bool learned_override_static = false;
   bool operator==(const Options&) const = default;
 };
 

@@ -70,7 +70,22 @@ void Routing::set_connected(std::vector<std::pair<Prefix, uint32_t>> nets) {
   sync_static_kernel_routes(tunnel_static_);
 }
 
+std::optional<tunnel::PeerIndex> Routing::static_owner(const Prefix& p) const {
+  std::optional<tunnel::PeerIndex> owner;
+  int best = -1;
+  for (const auto& [prefix, peer] : inner_)
+    if (prefix.len() > 0 && prefix.len() > best && prefix.family() == p.family() &&
+        prefix.contains(p)) {
+      best = prefix.len();
+      owner = peer;
+    }
+  return owner;
+}
+
 void Routing::apply(const Options& opts) {
+  const bool rule_changed = opts.learned_override_static != learned_override_static_;
+  learned_override_static_ = opts.learned_override_static;
+  if (rule_changed) reevaluate_static_rule();
   const std::vector<StaticRoute>& routes = opts.static_routes;
   // Withdraw statics that are gone, then (re)originate the current ones.
   for (const auto& old : statics_) {
@@ -141,6 +156,26 @@ void Routing::tunnel_changed() {
   rib_.next_hops_changed();
   reresolve_statics();
   if (endpoints_moved) reevaluate_guard();
+  reevaluate_static_rule();
+}
+
+void Routing::reevaluate_static_rule() {
+  if (!tunnel_) return;
+  std::vector<std::pair<Prefix, Installed>> redo;
+  for (const auto& [p, k] : kept_by_static_) redo.emplace_back(p, k.wanted);
+  if (!learned_override_static_ && !inner_.empty()) {
+    installed_.for_each([&](const Prefix& p, uint32_t id) {
+      const Installed& have = pool_.get(id);
+      if (have.tunnel_peers.empty() || kept_by_static_.count(p)) return;
+      auto owner = static_owner(p);
+      if (owner && std::any_of(have.tunnel_peers.begin(), have.tunnel_peers.end(),
+                               [&](auto x) { return x != *owner; }))
+        redo.emplace_back(p, have);
+    });
+  }
+  std::vector<Change> tunnel_changes;
+  for (auto& [p, want] : redo) install(p, want, tunnel_changes);
+  if (!tunnel_changes.empty()) tunnel_->apply_learned(tunnel_changes);
 }
 
 void Routing::sync_static_kernel_routes(const std::vector<Prefix>& now) {
@@ -312,6 +347,24 @@ void Routing::install(const Prefix& p, Installed& want, std::vector<Change>& tun
         spdlog::info("routing: {} no longer covers a tunnel endpoint; routed into the tunnel",
                      p.str());
       withheld_.erase(w);
+    }
+  }
+
+  // Static allowed-ips are authoritative (see routing.hpp).
+  if (tunnel_) {
+    std::optional<tunnel::PeerIndex> owner;
+    if (!learned_override_static_ && !want.tunnel_peers.empty()) owner = static_owner(p);
+    auto& v = want.tunnel_peers;
+    auto other = [&](tunnel::PeerIndex x) { return x != *owner; };
+    if (owner && std::any_of(v.begin(), v.end(), other)) {
+      if (!kept_by_static_.count(p) && guard_log_.allow())
+        spdlog::warn("routing: {} lies inside a static allowed-ip of tunnel peer {}: not learned "
+                     "by another peer ([tunnel] learned-override-static = false)",
+                     p.str(), peer_name(*owner));
+      kept_by_static_[p] = KeptByStatic{*owner, want};
+      v.erase(std::remove_if(v.begin(), v.end(), other), v.end());
+    } else {
+      kept_by_static_.erase(p);
     }
   }
 

@@ -60,6 +60,14 @@
 // endpoint are re-evaluated, so a route returns once it no longer loops.
 // Routes covering an endpoint via a non-tunnel next hop are installed as usual.
 //
+// Static allowed-ips are authoritative (unless Options::learned_override_static):
+// a BGP prefix whose best path leads to peer B but lies inside peer A's static
+// allowed-ip (a configured range, not a /0 catch-all) is not made a learned
+// prefix of B. The longest match in the cryptokey table then stays A's static
+// entry, for sending and for source validation, so a BGP announcement cannot
+// take over part of a statically configured range. Such prefixes are listed
+// (kept_by_static(), `show fib`).
+//
 // Per-prefix state. With a full table (1M prefixes) Routing holds one entry
 // per installed prefix, so the entry must be small and the lookup cheap: a flat
 // open-addressing rib::PrefixMap (IPv4 keys packed in 8 bytes) maps each prefix
@@ -203,6 +211,12 @@ class Routing : public rib::BestPathListener {
   const std::map<Prefix, Withheld>& withheld() const { return withheld_; }
   // Static allowed-ips that get no kernel route (their cryptokey entry is the tunnel's).
   const std::map<Prefix, Withheld>& withheld_allowed_ips() const { return withheld_allowed_; }
+  // Learned prefixes kept out of the tunnel's learned set by a static allowed-ip of this peer.
+  struct KeptByStatic {
+    tunnel::PeerIndex owner;  // the peer whose static allowed-ip holds the prefix
+    Installed wanted;         // what would be installed without the rule
+  };
+  const std::map<Prefix, KeptByStatic>& kept_by_static() const { return kept_by_static_; }
   // How many times a route was withheld (a route withheld again after a change counts again).
   uint64_t withheld_total() const { return withheld_total_; }
 
@@ -248,6 +262,12 @@ class Routing : public rib::BestPathListener {
   std::vector<PeerEndpoint> endpoints_;  // sorted
   std::map<Prefix, Withheld> withheld_;
   std::map<Prefix, Withheld> withheld_allowed_;
+  std::map<Prefix, KeptByStatic> kept_by_static_;
+  // Re-applies the rule to every learned prefix (static allowed-ips or the rule changed).
+  void reevaluate_static_rule();
+  bool learned_override_static_ = false;
+  // The peer whose static allowed-ip (not a /0) is the longest containing p.
+  std::optional<tunnel::PeerIndex> static_owner(const Prefix& p) const;
   uint64_t withheld_total_ = 0;
   RateLimitedLog guard_log_{5, std::chrono::seconds(10)};
 };

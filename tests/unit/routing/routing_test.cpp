@@ -24,6 +24,7 @@ class FakeTunnel : public LearnedRoutes {
   std::map<IpAddress, tunnel::PeerIndex>
       inner;                               // a peer's inner address (a /32 or /128 allowed-ip)
   std::vector<Routing::PeerEndpoint> eps;  // the peers' underlay endpoints
+  std::vector<std::pair<Prefix, tunnel::PeerIndex>> ranges;  // further static allowed-ips
   tunnel::CryptokeyTable table{0x5eed};
   std::vector<std::vector<Change>> batches;
   uint64_t publishes = 0;
@@ -38,6 +39,7 @@ class FakeTunnel : public LearnedRoutes {
       peers[p].name = "peer" + std::to_string(p.value);
       peers[p].allowed_ips.push_back(Prefix::host(a));
     }
+    for (const auto& [r, p] : ranges) peers[p].allowed_ips.push_back(r);
     for (const auto& e : eps) {
       peers[e.peer].id = e.peer;
       peers[e.peer].name = "peer" + std::to_string(e.peer.value);
@@ -276,6 +278,39 @@ TEST_F(RoutingTest, Ipv6PrefixesFollowTheSameRules) {
 
 // max-paths 2; site2 is reachable through two gateways of the same AS (tunnel
 // peers 0 and 2), site3 through peer 1.
+TEST_F(RoutingTest, StaticAllowedIpsAreAuthoritativeOverLearnedMoreSpecifics) {
+  // Peer 0 (site2) owns 10.1.0.0/16 statically; site3 announces 10.1.5.0/24 inside it.
+  tunnel_.ranges.push_back({pfx("10.1.0.0/16"), 0});
+  publish_tunnel();
+  announce(c_, "10.1.5.0/24", {65003}, "169.254.13.2");
+  announce(c_, "10.9.0.0/16", {65003}, "169.254.13.2");  // outside: learned as usual
+  EXPECT_EQ(tunnel_.learned(pfx("10.1.5.0/24")), S{});
+  EXPECT_EQ(tunnel_.learned(pfx("10.9.0.0/16")), S{1});
+  ASSERT_EQ(routing_->kept_by_static().count(pfx("10.1.5.0/24")), 1u);
+  EXPECT_EQ(routing_->kept_by_static().at(pfx("10.1.5.0/24")).owner, tunnel::PeerIndex(0));
+  // The static owner itself may learn inside its own range.
+  announce(b_, "10.1.6.0/24", {65002}, "169.254.12.2");
+  EXPECT_EQ(tunnel_.learned(pfx("10.1.6.0/24")), S{0});
+  // Opting in lets BGP take the more-specific over.
+  Options o;
+  o.learned_override_static = true;
+  routing_->apply(o);
+  EXPECT_EQ(tunnel_.learned(pfx("10.1.5.0/24")), S{1});
+  EXPECT_TRUE(routing_->kept_by_static().empty());
+  o.learned_override_static = false;
+  routing_->apply(o);
+  EXPECT_EQ(tunnel_.learned(pfx("10.1.5.0/24")), S{});
+  // The static range goes away: the learned prefix is installed.
+  tunnel_.ranges.clear();
+  publish_tunnel();
+  EXPECT_EQ(tunnel_.learned(pfx("10.1.5.0/24")), S{1});
+  EXPECT_TRUE(routing_->kept_by_static().empty());
+  // A /0 static allowed-ip is a catch-all, not a claim on everything.
+  tunnel_.ranges.push_back({pfx("0.0.0.0/0"), 0});
+  publish_tunnel();
+  EXPECT_EQ(tunnel_.learned(pfx("10.1.5.0/24")), S{1});
+}
+
 class EcmpRoutingTest : public RoutingTest {
  protected:
   EcmpRoutingTest() : RoutingTest(2) {
