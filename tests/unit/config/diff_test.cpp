@@ -81,8 +81,9 @@ TEST(ConfigDiff, SameConfigurationInAnotherFormIsNoChange) {
 }
 
 TEST(ConfigDiff, ChangedNeighborNamesOnlyItsChangedKeys) {
-  auto d = diff(must_parse(kBase), must_parse(edit(kBase, "remote-asn = 65002\n",
-                                                   "remote-asn = 65002\nhold-time = 30\n")));
+  auto d =
+      diff(must_parse(kBase),
+           must_parse(edit(kBase, "remote-asn = 65002\n", "remote-asn = 65002\nhold-time = 30\n")));
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0].kind, ObjectChange::Kind::Changed);
   EXPECT_EQ(d[0].type, "neighbor");
@@ -153,7 +154,8 @@ TEST(ConfigDiff, PasswordsAreNeverShown) {
 
 TEST(ConfigDiff, SectionAddedOrRemoved) {
   auto with = must_parse(kBase);
-  auto without = must_parse(edit(kBase, "[[static-routes]]", "[metrics]\nlisten = \"127.0.0.1:9342\"\n[[static-routes]]"));
+  auto without = must_parse(edit(kBase, "[[static-routes]]",
+                                 "[metrics]\nlisten = \"127.0.0.1:9342\"\n[[static-routes]]"));
   auto d = diff(with, without);
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0].type, "metrics");

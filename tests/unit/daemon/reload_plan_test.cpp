@@ -193,8 +193,10 @@ TEST(ReloadPlan, PolicyChangeSoftRefreshesItsUsersOnly) {
 }
 
 TEST(ReloadPlan, StaticRoutesNetworksAndTunnelPeersTouchNoSession) {
-  std::string text = edit(kBase, "[[static-routes]]\nprefix = \"10.1.255.0/24\"\nblackhole = true\n", "");
-  text = edit(text, "networks = [\"10.1.0.0/16\"]", "networks = [\"10.1.0.0/16\", \"10.9.0.0/16\"]");
+  std::string text =
+      edit(kBase, "[[static-routes]]\nprefix = \"10.1.255.0/24\"\nblackhole = true\n", "");
+  text =
+      edit(text, "networks = [\"10.1.0.0/16\"]", "networks = [\"10.1.0.0/16\", \"10.9.0.0/16\"]");
   text = edit(text, "allowed-ips = [\"169.254.10.2/32\"]",
               "allowed-ips = [\"169.254.10.2/32\"]\npersistent-keepalive = 5");
   const ReloadPlan p = plan_reload(must_parse(kBase), must_parse(text));
