@@ -29,7 +29,6 @@ void ReloadCoalescer::absorb() {
 void ReloadCoalescer::run() {
   if (!queued_) return;  // absorbed by a synchronous reload
   queued_ = false;
-  ++applied_;
   apply_();
 }
 

@@ -26,7 +26,6 @@ class ReloadCoalescer {
   void absorb();
   // Requests that did not cause an apply of their own.
   uint64_t coalesced() const { return coalesced_; }
-  uint64_t applied() const { return applied_; }
 
  private:
   void run();
@@ -35,7 +34,6 @@ class ReloadCoalescer {
   std::function<void()> apply_;
   bool queued_ = false;  // an apply is posted and has not started
   uint64_t coalesced_ = 0;
-  uint64_t applied_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -59,6 +59,9 @@ void register_core_formatters(FormatterMap& m) {
         {"control socket", str(r["control_socket"])},
         {"reloads", str(r["reloads"])},
     };
+    if (r.contains("reloads_coalesced"))
+      rows.push_back({"reloads coalesced", str(r["reloads_coalesced"])});
+    if (r.contains("rollbacks")) rows.push_back({"rollbacks", str(r["rollbacks"])});
     if (!r["last_reload_error"].is_null())
       rows.push_back({"last reload error", str(r["last_reload_error"])});
     if (r.contains("pending_confirmation") && r["pending_confirmation"].is_object()) {
