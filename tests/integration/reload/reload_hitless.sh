@@ -8,7 +8,10 @@
 # established_count from `show neighbors --json`, both gateways), no ping was
 # lost (count-based), and the changed object changed.
 #
-# RELOAD_PREFIXES sets the table size (default 1000000, the full table).
+# RELOAD_PREFIXES sets the table size. Default 200000: measured on the shared
+# 2-core build machine (load average ~9) the whole test takes 56 s with 200k
+# and 158 s with the full 1M table (ingest 23 s, kernel FIB 57 s); the latter
+# passes too but is over the ~90 s budget of one `make test` integration test.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/ferry.sh"
@@ -16,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 ferry_test_init reload_hitless ping python3
 LOADGEN=${LOADGEN:-$FERRY_BUILD/bin/ferry-bgp-loadgen}
 [[ -x "$LOADGEN" ]] || ft_skip "ferry-bgp-loadgen not built ($LOADGEN)"
-N=${RELOAD_PREFIXES:-1000000}
+N=${RELOAD_PREFIXES:-200000}
 PINGS=250 # per reload: 5 s at 20 ms
 
 sites_topology 2 1-2
