@@ -72,6 +72,7 @@ void register_core_formatters(FormatterMap& m) {
     }
     return table({"ferryd", ""}, rows);
   };
+  m["show config"] = [](const Json& r) { return str(r["text"]); };
   m["reload"] = [](const Json& r) {
     // The daemon renders the plan (daemon/reload_plan.hpp); --json has it structured.
     std::string s = r.contains("text") ? str(r["text"]) : "";

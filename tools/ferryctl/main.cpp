@@ -137,6 +137,8 @@ int main(int argc, char** argv) {
   });
   show->add_subcommand("fib", "kernel FIB state")->callback([&] { command = "show fib"; });
   show->add_subcommand("bfd", "BFD sessions")->callback([&] { command = "show bfd"; });
+  show->add_subcommand("config", "the running configuration, normalised (needs reload rights)")
+      ->callback([&] { command = "show config"; });
 
   auto* reload = app.add_subcommand("reload", "re-read the configuration file and apply changes");
   reload->fallthrough();
