@@ -181,6 +181,9 @@ Result<ctl::Json> Daemon::reload_command(const ctl::Json& args) {
 void Daemon::stop(const std::string& reason, std::function<void()> done) {
   if (stopped_) return;
   stopped_ = true;
+  // An unconfirmed reload stays as it is: nothing is rolled back into stopping modules.
+  confirm_timer_.cancel();
+  rollback_to_.reset();
   spdlog::info("stopping: {}", reason);
   service_.stopping("stopping: " + reason);
   server_.close();
