@@ -109,7 +109,34 @@ def ferryd_page(binary):
             ".TP\n\\fBSIGTERM\\fR, \\fBSIGINT\\fR\nStop gracefully: BGP Cease to every peer, BFD "
             "AdminDown, kernel routes removed (unless \\fBfib.keep\\-on\\-shutdown\\fR), then exit.",
             ".TP\n\\fBSIGHUP\\fR\nRe-read the configuration file, like \\fBferryctl reload\\fR. An "
-            "invalid file is reported and the running configuration is kept.",
+            "invalid file is reported and the running configuration is kept. A burst of "
+            "SIGHUPs is coalesced into one reload of the newest file.",
+            ".SH RELOAD",
+            "A reload applies only what changed, object by object: adding or removing a "
+            "neighbor, tunnel peer, static route, policy or network touches only that object. "
+            "A policy change is a soft refresh, never a session reset: import changes are "
+            "re-evaluated from the stored Adj-RIB-In (ferryd keeps every received path before "
+            "policy, so the peer is not asked to resend), export changes re-evaluate the "
+            "neighbor's Adj-RIB-Out and send only the differences. A neighbor's session is "
+            "reset only when something negotiated in its OPEN or its connection depends on "
+            "changes: \\fBaddress\\fR, \\fBport\\fR, \\fBlocal\\-address\\fR, \\fBremote\\-asn\\fR, "
+            "\\fBpassive\\fR, \\fBpassword\\fR, \\fBttl\\-security\\fR, \\fBmultihop\\fR, "
+            "\\fBipv4\\fR, \\fBipv6\\fR, \\fBgraceful\\-restart\\fR, \\fBhold\\-time\\fR. A new "
+            "public key makes a new tunnel peer. Changes of \\fBrouter.asn\\fR, "
+            "\\fBrouter.router\\-id\\fR, \\fBfib.table\\fR, \\fBfib.protocol\\fR, the tunnel's "
+            "interface, port, key file, MTU, workers or addresses, and adding or removing "
+            "\\fB[bgp]\\fR or \\fB[tunnel]\\fR need a restart: the reload is refused and the "
+            "running configuration kept.",
+            ".PP",
+            "\\fBferryd \\-\\-check \\-\\-config\\fR \\fINEW\\fR \\fB\\-\\-diff\\fR [\\fIOLD\\fR] "
+            "prints what reloading \\fINEW\\fR would change: per object added, removed or changed "
+            "with the changed keys (passwords hidden), which sessions would reset and why, "
+            "which get a soft refresh, and what would be refused. Without \\fIOLD\\fR it "
+            "compares with the running ferryd's configuration (fetched over the control socket, "
+            "which needs the same rights as reload); \\fB\\-\\-json\\fR prints the plan as JSON. "
+            "It exits 1 when the reload would be refused. \\fBferryctl reload \\-\\-dry\\-run\\fR "
+            "prints the same plan from the daemon, and \\fBferryctl reload \\-\\-confirm\\fR "
+            "\\fISECONDS\\fR rolls back unless committed in time (see \\fBferryctl\\fR(8)).",
             ".SH SYSTEMD",
             "With \\fBType=notify\\fR, ferryd sends READY=1 once its configuration is applied, "
             "RELOADING=1 and READY=1 around a reload, STOPPING=1 when it stops, and WATCHDOG=1 "
@@ -165,6 +192,21 @@ def ferryctl_page(binary):
     out += options_block(h["Options"])
     out.append(".SH COMMANDS")
     walk_ctl(binary, [], out)
+    out += [".SH RELOAD",
+            "\\fBreload\\fR returns once the new configuration is applied, or fails and says why "
+            "(the running configuration is kept). It prints what changed, object by object, and "
+            "which BGP sessions were touched: \\fIreset\\fR (naming the changed keys that "
+            "require it), \\fIstart\\fR, \\fIstop\\fR, \\fIsoft\\-refresh\\-in\\fR or "
+            "\\fIsoft\\-refresh\\-out\\fR; every other session keeps running. "
+            "\\fB\\-\\-dry\\-run\\fR only prints that plan (\\fB\\-\\-json\\fR: structured).",
+            ".PP",
+            "\\fB\\-\\-confirm\\fR \\fISECONDS\\fR works like BIRD's \\fBconfigure timeout\\fR: the "
+            "new configuration is applied, and unless \\fBreload \\-\\-commit\\fR follows within "
+            "\\fISECONDS\\fR, ferryd applies the last committed configuration again. The "
+            "rollback is a reload like any other, so it is as hitless. \\fBreload \\-\\-undo\\fR "
+            "rolls back at once. Reloads while a confirmation is pending keep the same rollback "
+            "target; another \\fB\\-\\-confirm\\fR restarts the timer. \\fBshow status\\fR shows "
+            "the pending confirmation and its deadline."]
     out += [".SH ENVIRONMENT",
             ".TP\n\\fBFERRY_SOCKET\\fR\nthe control socket when \\fB\\-\\-socket\\fR is not given",
             ".SH EXIT STATUS",

@@ -312,7 +312,43 @@ struct Options {
   double timeout = 600;
   uint16_t hold = 240;
   std::string label = "dut";
+  bool serve = false;
 };
+
+// --serve: only the feeder session. Feeds the table, says so on stderr
+// ("loadgen: fed N prefixes"), then keeps the session up with KEEPALIVEs until
+// killed or the session fails (exit 1). For tests that need a large table in
+// a DUT and live traffic on top of it.
+int serve(const Options& o, uint32_t dut, uint32_t fsrc, const std::vector<uint8_t>& feed) {
+  Session fs("feeder");
+  if (auto r = fs.connect(fsrc, dut, o.port, o.timeout); !r) {
+    std::cerr << "loadgen: " << r.error() << "\n";
+    return 1;
+  }
+  auto info = fs.handshake(OpenParams{o.feeder_asn, o.hold, fsrc}, o.timeout);
+  if (!info) {
+    std::cerr << "loadgen: " << info.error() << "\n";
+    return 1;
+  }
+  fs.start_reader([](std::span<const uint8_t>) {});
+  if (!fs.send(feed)) {
+    std::cerr << "loadgen: feeding failed: " << fs.failure() << "\n";
+    return 1;
+  }
+  std::cerr << "loadgen: fed " << o.n << " prefixes" << std::endl;
+  std::vector<uint8_t> k;
+  encode_keepalive(k);
+  const auto interval = std::chrono::seconds(std::max(1, o.hold / 3));
+  auto next = Clock::now() + interval;
+  while (fs.failure().empty()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (Clock::now() < next) continue;
+    next += interval;
+    if (!fs.send(k)) break;
+  }
+  std::cerr << "loadgen: session ended: " << fs.failure() << "\n";
+  return 1;
+}
 
 int run(const Options& o) {
   auto dut = parse_v4(o.dut);
@@ -339,6 +375,8 @@ int run(const Options& o) {
   encode_withdraw(withdraw, order);
   std::cerr << "loadgen: " << o.n << " prefixes in " << table.groups.size() << " UPDATEs ("
             << feed.size() / 1024 << " KiB), generated in " << secs_since(tg) << " s\n";
+
+  if (o.serve) return serve(o, *dut, *fsrc, feed);
 
   Session fs("feeder"), ms("monitor");
   Monitor mon(table.sorted_keys);
@@ -456,6 +494,8 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", o.timeout, "seconds per phase");
   app.add_option("--hold", o.hold, "hold time proposed (s)");
   app.add_option("--label", o.label, "name of the DUT in the JSON result");
+  app.add_flag("--serve", o.serve,
+               "feeder only: feed the table, then hold the session until killed");
   CLI11_PARSE(app, argc, argv);
   return ferry::bench::run(o);
 }

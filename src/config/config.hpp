@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/ip.hpp"
@@ -275,6 +276,19 @@ Result<Config> load(const std::string& path);
 Result<Config> parse(const std::string& text, const std::string& path);
 // Normalised TOML: every key in a fixed order, defaults written out.
 std::string print(const Config& c);
+
+// The configuration as objects, each with its keys as print() writes them
+// (canonical text): what a reload diff compares (config/diff.hpp).
+struct ConfigObject {
+  // "router", "tunnel", "tunnel-peer", "bgp", "network", "neighbor",
+  // "static-route", "fib", "metrics", "policy".
+  std::string type;
+  std::string id;  // name (neighbour, tunnel peer, policy) or prefix; empty for sections
+  // key -> printed value, in print order; sub-sections are dotted prefixes
+  // ("bfd.min-tx-ms", "terms.<term>.match.prefixes").
+  std::vector<std::pair<std::string, std::string>> keys;
+};
+std::vector<ConfigObject> config_objects(const Config& c);
 
 // "65001:100", "no-export", "no-advertise", "no-export-subconfed" -> 32-bit value.
 std::optional<uint32_t> parse_community(const std::string& s);

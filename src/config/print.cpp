@@ -6,6 +6,7 @@
 // values that are unset are omitted, because absence means something (e.g.
 // next-hop-self: the eBGP/iBGP default; import: RFC 8212 behaviour).
 #include <charconv>
+#include <functional>
 #include <sstream>
 
 #include "config/config.hpp"
@@ -245,7 +246,117 @@ void print_policy(Printer& p, const PolicyConfig& pol) {
   }
 }
 
+// One object's printed keys: print_fn writes the object (its header section first,
+// then possibly sub-sections); each key is named relative to that header, with
+// sub-sections as dotted prefixes and array-of-table elements by their name
+// ("terms.<term>.match.prefixes").
+ConfigObject object_of(std::string type, std::string id,
+                       const std::function<void(Printer&)>& print_fn) {
+  Printer p;
+  print_fn(p);
+  ConfigObject o{std::move(type), std::move(id), {}};
+  std::istringstream in(p.text());
+  std::string line, root, prefix, elem_rel;
+  bool in_elem = false;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    if (line.front() == '[') {
+      const bool array = line.rfind("[[", 0) == 0;
+      std::string h = line.substr(array ? 2 : 1, line.size() - (array ? 4 : 2));
+      if (root.empty()) {
+        root = h;
+        continue;
+      }
+      // Relative to the object's header's parent table ("bgp.bfd" -> "bfd").
+      const auto dot = root.find('.');
+      const std::string base = dot == std::string::npos ? root : root.substr(0, dot);
+      std::string rel = h.rfind(base + ".", 0) == 0 ? h.substr(base.size() + 1) : h;
+      if (array) {
+        in_elem = true;
+        elem_rel = rel;
+        prefix = rel + ".";  // completed by the element's name key
+      } else if (in_elem && rel.rfind(elem_rel + ".", 0) == 0) {
+        const auto cut = prefix.find('.', elem_rel.size() + 1);
+        prefix = prefix.substr(0, cut + 1) + rel.substr(elem_rel.size() + 1) + ".";
+      } else {
+        in_elem = false;
+        prefix = rel + ".";
+      }
+      continue;
+    }
+    const auto eq = line.find(" = ");
+    if (eq == std::string::npos) continue;
+    std::string key = line.substr(0, eq), value = line.substr(eq + 3);
+    if (in_elem && key == "name" && prefix == elem_rel + ".") {
+      // The element's name identifies it (quotes stripped); it is not a key of its own.
+      prefix += (value.size() >= 2 ? value.substr(1, value.size() - 2) : value) + ".";
+      continue;
+    }
+    o.keys.emplace_back(prefix + key, std::move(value));
+  }
+  return o;
+}
+
+void print_fib(Printer& p, const FibConfig& f) {
+  p.section("[fib]");
+  p.num("table", f.table);
+  p.num("protocol", f.protocol);
+  p.num("metric", f.metric);
+  p.boolean("install", f.install);
+  p.boolean("keep-on-shutdown", f.keep_on_shutdown);
+}
+
 }  // namespace
+
+std::vector<ConfigObject> config_objects(const Config& c) {
+  std::vector<ConfigObject> out;
+  out.push_back(object_of("router", "", [&](Printer& p) { print_router(p, c.router); }));
+  if (c.tunnel) {
+    TunnelConfig t = *c.tunnel;
+    t.peers.clear();
+    out.push_back(object_of("tunnel", "", [&](Printer& p) { print_tunnel(p, t); }));
+    for (const auto& peer : c.tunnel->peers) {
+      out.push_back(object_of("tunnel-peer", peer.name, [&](Printer& p) {
+        p.section("[[tunnel.peers]]");
+        p.str("public-key", peer.public_key);
+        p.str("preshared-key-file", peer.preshared_key_file);
+        if (peer.endpoint) p.str("endpoint", peer.endpoint->str());
+        p.list("allowed-ips", peer.allowed_ips, prefix_text);
+        p.num("persistent-keepalive", peer.persistent_keepalive);
+      }));
+    }
+  }
+  if (c.bgp) {
+    BgpConfig b = *c.bgp;
+    b.neighbors.clear();
+    b.networks.clear();
+    ConfigObject o = object_of("bgp", "", [&](Printer& p) { print_bgp(p, b); });
+    // Networks are objects of their own.
+    std::erase_if(o.keys, [](const auto& kv) { return kv.first == "networks"; });
+    out.push_back(std::move(o));
+    for (const auto& n : c.bgp->networks) out.push_back({"network", n.str(), {}});
+    for (const auto& n : c.bgp->neighbors)
+      out.push_back(object_of("neighbor", n.name, [&](Printer& p) { print_neighbor(p, n); }));
+  }
+  for (const auto& s : c.static_routes)
+    out.push_back(object_of("static-route", s.prefix.str(), [&](Printer& p) {
+      p.section("[[static-routes]]");
+      if (s.next_hop) p.str("next-hop", s.next_hop->str());
+      if (!s.interface.empty()) p.str("interface", s.interface);
+      p.boolean("blackhole", s.blackhole);
+    }));
+  out.push_back(object_of("fib", "", [&](Printer& p) { print_fib(p, c.fib); }));
+  if (c.metrics.listen)
+    out.push_back(object_of("metrics", "", [&](Printer& p) {
+      p.section("[metrics]");
+      p.str("listen", c.metrics.listen->str());
+    }));
+  for (const auto& pol : c.policies)
+    out.push_back(object_of("policy", pol.name, [&](Printer& p) { print_policy(p, pol); }));
+  // The name key identifies neighbours, peers and policies: it is the id, not a key.
+  for (auto& o : out) std::erase_if(o.keys, [](const auto& kv) { return kv.first == "name"; });
+  return out;
+}
 
 std::string print(const Config& c) {
   Printer p;
@@ -259,12 +370,7 @@ std::string print(const Config& c) {
     if (!s.interface.empty()) p.str("interface", s.interface);
     p.boolean("blackhole", s.blackhole);
   }
-  p.section("[fib]");
-  p.num("table", c.fib.table);
-  p.num("protocol", c.fib.protocol);
-  p.num("metric", c.fib.metric);
-  p.boolean("install", c.fib.install);
-  p.boolean("keep-on-shutdown", c.fib.keep_on_shutdown);
+  print_fib(p, c.fib);
   if (c.metrics.listen) {
     p.section("[metrics]");
     p.str("listen", c.metrics.listen->str());

@@ -1,5 +1,6 @@
 // ferryd: parses the command line, loads the config, and runs the daemon on
-// the control-plane event loop until SIGTERM/SIGINT. SIGHUP reloads.
+// the control-plane event loop until SIGTERM/SIGINT. SIGHUP reloads (coalesced).
+// --check validates a file; --check --diff [OLD] prints what reloading it would change.
 //
 // With router.user set, ferryd starts as root, opens everything that needs
 // root (Daemon::start: TUN queues, UDP/BGP/BFD sockets, netlink, control
@@ -20,8 +21,50 @@
 
 #include "common/log.hpp"
 #include "config/config.hpp"
+#include "ctl/client.hpp"
 #include "daemon/daemon.hpp"
 #include "daemon/privileges.hpp"
+#include "daemon/reload_plan.hpp"
+
+namespace {
+
+// ferryd --check --diff [OLD]: the reload plan of cfg against OLD or the running
+// daemon's configuration (fetched as normalised TOML over the control socket and
+// parsed here), computed by the same function the daemon's dry run uses.
+int check_diff(const ferry::config::Config& cfg, const std::string& old_path,
+               const std::string& socket, bool json) {
+  ferry::Result<ferry::config::Config> old = ferry::make_error("");
+  if (!old_path.empty()) {
+    old = ferry::config::load(old_path);
+  } else {
+    const std::string sock = socket.empty() ? cfg.router.control_socket : socket;
+    auto reply = ferry::ctl::call(sock, "show config");
+    if (!reply.ok()) {
+      std::fprintf(stderr, "ferryd: running ferryd at %s: %s\n", sock.c_str(),
+                   reply.error().c_str());
+      return 2;
+    }
+    if (!reply->value("ok", false) || !(*reply)["result"]["text"].is_string()) {
+      std::fprintf(stderr, "ferryd: running ferryd: %s\n",
+                   reply->value("error", std::string("no configuration in the reply")).c_str());
+      return 2;
+    }
+    old = ferry::config::parse((*reply)["result"]["text"].get<std::string>(),
+                               "running:" + (*reply)["result"].value("config_file", std::string()));
+  }
+  if (!old.ok()) {
+    std::fprintf(stderr, "ferryd: %s\n", old.error().c_str());
+    return 1;
+  }
+  const auto plan = ferry::daemon::plan_reload(*old, cfg);
+  if (json)
+    std::printf("%s\n", ferry::daemon::to_json(plan).dump(2).c_str());
+  else
+    std::fputs(ferry::daemon::to_text(plan).c_str(), stdout);
+  return plan.restart_required.empty() ? 0 : 1;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"ferryd: site-to-site VPN gateway daemon (WireGuard tunnels + BGP)", "ferryd"};
@@ -37,6 +80,19 @@ int main(int argc, char** argv) {
                  "text (one line per record) or json (one object per line)")
       ->check(CLI::IsMember({"text", "json"}));
   app.add_flag("--check", check, "validate the configuration, print ok or the error, and exit");
+  std::optional<std::string> diff_from;
+  bool diff_json = false;
+  std::string diff_socket;
+  app.add_option("--diff", diff_from,
+                 "with --check: print what a reload would change, against OLD or, without "
+                 "OLD, the running ferryd's configuration")
+      ->expected(0, 1)
+      ->default_str("")
+      ->type_name("[OLD]");
+  app.add_flag("--json", diff_json, "with --check --diff: print the plan as JSON");
+  app.add_option("--socket", diff_socket,
+                 "with --check --diff: the running ferryd's control socket (default: the "
+                 "configuration's router.control-socket)");
   app.add_flag("-V,--version", version, "print the version and exit");
   CLI11_PARSE(app, argc, argv);
 
@@ -67,6 +123,7 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
+    if (diff_from) return check_diff(*cfg, *diff_from, diff_socket, diff_json);
     std::printf("ok\n");
     return 0;
   }
@@ -142,8 +199,8 @@ int main(int argc, char** argv) {
   std::function<void()> wait_hup = [&] {
     hup.async_wait([&](std::error_code ec, int) {
       if (ec) return;
-      spdlog::info("SIGHUP: reloading configuration");
-      (void)d.reload();
+      // Coalesced: a burst of SIGHUPs is one reload of the newest file.
+      d.request_reload();
       wait_hup();
     });
   };

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "rib/rib.hpp"
@@ -31,6 +32,21 @@ struct PeerInCounters {
   uint64_t accepted = 0;    // ... accepted by import
   uint64_t updates_in = 0;  // announce/withdraw prefix events seen
   uint64_t loops_rejected = 0;
+  // Stored paths run through import again by Rib::reapply_policies (reloads).
+  uint64_t reevaluated = 0;
+};
+
+// What a peer's stored paths were last run through import with (its import
+// chain and those policies' versions, iBGP-ness, our cluster id for the
+// reflection loop check): Rib::reapply_policies() re-evaluates a peer's
+// Adj-RIB-In only when this changed, so a reload that touches nothing of the
+// peer's import costs nothing however large its table is.
+struct ImportStamp {
+  std::vector<std::string> chain;
+  std::vector<uint64_t> versions;
+  bool ibgp = false;
+  uint32_t cluster_id = 0;
+  bool operator==(const ImportStamp&) const = default;
 };
 
 struct PeerState {
@@ -47,6 +63,7 @@ struct PeerState {
   PeerSession sess;
   bool fam[2] = {false, false};  // negotiated V4, V6
   PeerInCounters counters;
+  ImportStamp imported;  // set by Rib::add_peer and Rib::reapply_policies
   // mark_stale() flagged paths of this family (V4, V6) that no sweep has
   // looked at since: without it, End-of-RIB (sent after every initial
   // table) would scan the whole table for nothing.

@@ -120,6 +120,10 @@ class Rib::Impl {
   };
 
   uint32_t cluster_id() const { return opts.cluster_id.value_or(opts.router_id).value(); }
+  ImportStamp import_stamp(const PeerState& ps) const {
+    return {ps.cfg.import_policies, policy.versions(ps.cfg.import_policies), ps.ibgp,
+            cluster_id()};
+  }
   // Import: returns the post-policy attributes or null (rejected).
   AttrRef import_attrs(PeerState& ps, const Prefix& prefix, const AttrRef& base,
                        const bgp::PathAttributes& base_val);
@@ -275,15 +279,27 @@ void Rib::reapply_policies() {
   Impl::Call c(&m);
   // Soft reconfiguration (RFC 4271 §9 "soft-reconfiguration inbound"): the
   // stored pre-policy paths go through the current import rules again.
+  // Only peers whose import changed (ImportStamp) are re-evaluated.
   std::unordered_map<uint64_t, AttrRef> cache;  // (peer, pre) -> post when prefix-independent
-  std::vector<char> per_prefix(m.peers.size());
-  for (uint32_t i = 0; i < m.peers.size(); ++i)
-    per_prefix[i] = m.peers[i].used && m.policy.depends_on_prefix(m.peers[i].cfg.import_policies);
-  m.loc.for_each([&](const Prefix& prefix, PathList& paths) {
+  std::vector<char> per_prefix(m.peers.size()), redo(m.peers.size());
+  bool any = false;
+  for (uint32_t i = 0; i < m.peers.size(); ++i) {
+    PeerState& ps = m.peers[i];
+    if (!ps.used || ps.local) continue;
+    per_prefix[i] = m.policy.depends_on_prefix(ps.cfg.import_policies);
+    ImportStamp now = m.import_stamp(ps);
+    redo[i] = now != ps.imported;
+    any = any || redo[i];
+    ps.imported = std::move(now);
+  }
+  if (any) m.loc.for_each([&](const Prefix& prefix, PathList& paths) {
     LocRib::BestState old = m.loc.best_state(paths);
+    bool changed = false;
     for (Path& p : paths) {
       PeerState& ps = m.peers[p.peer];
-      if (ps.local) continue;
+      if (ps.local || !redo[p.peer]) continue;
+      changed = true;
+      ++ps.counters.reevaluated;
       AttrRef post;
       uint64_t key = (uint64_t{p.peer} << 48) ^ reinterpret_cast<uintptr_t>(p.pre.id());
       auto it = per_prefix[p.peer] ? cache.end() : cache.find(key);
@@ -299,7 +315,7 @@ void Rib::reapply_policies() {
       p.post = std::move(post);
       if (p.post) ++ps.counters.accepted;
     }
-    m.loc.recompute(prefix, paths, old);
+    if (changed) m.loc.recompute(prefix, paths, old);
   });
   // Export side: a peer whose export settings or export policies changed
   // gets the whole table re-evaluated and re-sent (the Adj-RIB-Out keeps
@@ -348,6 +364,8 @@ void Rib::set_pending_callback(std::function<void(PeerId)> cb) {
 
 PeerId Rib::add_peer(const PeerConfig& cfg) {
   PeerId id = impl_->peers.add(cfg, impl_->opts.local_asn);
+  PeerState& ps = impl_->peers[to_int(id)];
+  ps.imported = impl_->import_stamp(ps);  // no paths yet: nothing to re-evaluate
   impl_->out.add_peer(id);
   return id;
 }
@@ -552,6 +570,7 @@ std::optional<PeerStatus> Rib::peer_status(PeerId p) const {
   s.budget = impl_->out.budget_status(p);
   s.counters.updates_in = ps->counters.updates_in;
   s.counters.loops_rejected = ps->counters.loops_rejected;
+  s.counters.reevaluated = ps->counters.reevaluated;
   return s;
 }
 

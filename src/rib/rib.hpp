@@ -195,6 +195,7 @@ struct PeerCounters {
   uint64_t advertised = 0;  // prefixes in Adj-RIB-Out
   uint64_t updates_in = 0;  // announce/withdraw prefix events seen
   uint64_t loops_rejected = 0;
+  uint64_t reevaluated = 0;  // stored paths re-run through import by reloads
 };
 
 // Export budget use (max-prefixes-out) of one peer.
@@ -258,8 +259,10 @@ class Rib {
   // Replaces the policy set (reload). Call reapply_policies() afterwards.
   void set_policies(const std::vector<config::PolicyConfig>& policies);
   void set_options(const RibOptions& opts);  // max_paths, MED mode: re-runs decisions
-  // Soft reconfiguration: re-runs import policy on every stored pre-policy path
-  // and re-evaluates export for every peer (only differences are sent).
+  // Soft reconfiguration: re-runs import policy on the stored pre-policy paths
+  // of every peer whose import changed (its chain, a policy in it, its remote
+  // AS) and re-evaluates export for every peer whose export changed (only
+  // differences are sent). Peers with nothing changed are not walked.
   void reapply_policies();
   // The resolver's answers changed: re-run decisions everywhere.
   void next_hops_changed();

@@ -126,7 +126,7 @@ ctl::Json Speaker::show_neighbors(const ctl::Json& args) const {
         j["gr_peer_forwarding_preserved"] = std::move(fw);
       }
     }
-    uint64_t rx = 0, acc = 0, adv = 0;
+    uint64_t rx = 0, acc = 0, adv = 0, reeval = 0;
     bool imp_blocked = false, exp_blocked = false;
     ctl::Json budget = nullptr;
     if (auto st = rib_.peer_status(p->id())) {
@@ -142,12 +142,14 @@ ctl::Json Speaker::show_neighbors(const ctl::Json& args) const {
       rx = st->counters.received;
       acc = st->counters.accepted;
       adv = st->counters.advertised;
+      reeval = st->counters.reevaluated;
       imp_blocked = st->rfc8212_import_blocked;
       exp_blocked = st->rfc8212_export_blocked;
     }
     j["prefixes_received"] = rx;
     j["prefixes_accepted"] = acc;
     j["prefixes_advertised"] = adv;
+    j["prefixes_reevaluated"] = reeval;  // import re-run on stored paths by reloads
     j["rfc8212_blocked"] = imp_blocked || exp_blocked;
     j["rfc8212_import_blocked"] = imp_blocked;
     j["rfc8212_export_blocked"] = exp_blocked;

@@ -59,11 +59,37 @@ void register_core_formatters(FormatterMap& m) {
         {"control socket", str(r["control_socket"])},
         {"reloads", str(r["reloads"])},
     };
+    if (r.contains("reloads_coalesced"))
+      rows.push_back({"reloads coalesced", str(r["reloads_coalesced"])});
+    if (r.contains("rollbacks")) rows.push_back({"rollbacks", str(r["rollbacks"])});
     if (!r["last_reload_error"].is_null())
       rows.push_back({"last reload error", str(r["last_reload_error"])});
+    if (r.contains("pending_confirmation") && r["pending_confirmation"].is_object()) {
+      const Json& p = r["pending_confirmation"];
+      rows.push_back({"pending confirmation", "rolls back in " + str(p["seconds_left"]) +
+                                                  " s (at " + str(p["deadline"]) +
+                                                  ") unless `ferryctl reload --commit`"});
+    }
     return table({"ferryd", ""}, rows);
   };
-  m["reload"] = [](const Json& r) { return "reloaded " + str(r["config_file"]) + "\n"; };
+  m["show config"] = [](const Json& r) { return str(r["text"]); };
+  m["reload"] = [](const Json& r) {
+    // The daemon renders the plan (daemon/reload_plan.hpp); --json has it structured.
+    std::string s = r.contains("text") ? str(r["text"]) : "";
+    if (r.value("dry_run", false)) {
+      s += "dry run: nothing applied";
+      if (r.contains("error")) s += "; the reload would fail: " + str(r["error"]);
+      return s + "\n";
+    }
+    if (r.value("committed", false)) return "committed " + str(r["config_file"]) + "\n";
+    if (r.value("rolled_back", false))
+      return s + "rolled back to the last committed configuration\n";
+    s += "reloaded " + str(r["config_file"]);
+    if (r.contains("confirm_deadline"))
+      s += "; rolls back at " + str(r["confirm_deadline"]) +
+           " (unix time) unless `ferryctl reload --commit` follows";
+    return s + "\n";
+  };
 }
 
 }  // namespace ferryctl

@@ -140,9 +140,33 @@ int main(int argc, char** argv) {
   show->add_subcommand("health", "health checks for conditional advertisement")->callback([&] {
     command = "show health";
   });
+  show->add_subcommand("config", "the running configuration, normalised (needs reload rights)")
+      ->callback([&] { command = "show config"; });
 
-  app.add_subcommand("reload", "re-read the configuration file")->callback([&] {
+  auto* reload = app.add_subcommand("reload", "re-read the configuration file and apply changes");
+  reload->fallthrough();
+  bool dry_run = false, commit = false, undo = false;
+  uint32_t confirm = 0;
+  auto* dry_opt =
+      reload->add_flag("--dry-run", dry_run, "print what would change and which sessions reset");
+  auto* confirm_opt =
+      reload
+          ->add_option("--confirm", confirm,
+                       "apply, and roll back after SECONDS unless `reload --commit` follows")
+          ->type_name("SECONDS")
+          ->check(CLI::Range(1, 86400));
+  auto* commit_opt =
+      reload->add_flag("--commit", commit, "keep the configuration applied with --confirm");
+  auto* undo_opt = reload->add_flag("--undo", undo, "roll back an unconfirmed reload now");
+  dry_opt->excludes(confirm_opt)->excludes(commit_opt)->excludes(undo_opt);
+  confirm_opt->excludes(commit_opt)->excludes(undo_opt);
+  commit_opt->excludes(undo_opt);
+  reload->callback([&] {
     command = "reload";
+    if (dry_run) args["dry_run"] = true;
+    if (*confirm_opt) args["confirm"] = confirm;
+    if (commit) args["commit"] = true;
+    if (undo) args["undo"] = true;
   });
 
   auto* clear = app.add_subcommand("clear", "reset state")->require_subcommand(1);

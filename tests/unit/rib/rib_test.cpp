@@ -576,6 +576,62 @@ TEST_F(RibFixture, ReloadWithoutExportChangesSendsNothing) {
   EXPECT_EQ(x->attrs->med, 5u);
 }
 
+TEST_F(RibFixture, ReapplyReevaluatesOnlyPeersWhoseImportChanged) {
+  config::PolicyConfig in;
+  in.name = "in";
+  in.default_action = config::PolicyAction::Accept;
+  rib.set_policies({in});
+  PeerId a = up(peer_cfg("a", "192.0.2.2", 65001, {"in"}), 2);
+  PeerId b = up(peer_cfg("b", "198.51.100.2", 65002), 3, "198.51.100.1");
+  announce(a, attrs({65001}, "192.0.2.2"), p1);
+  announce(b, attrs({65002}, "198.51.100.2"), p2);
+  // Nothing changed (the same policies again): nobody's paths are walked.
+  rib.set_policies({in});
+  rib.reapply_policies();
+  EXPECT_EQ(rib.peer_status(a)->counters.reevaluated, 0u);
+  EXPECT_EQ(rib.peer_status(b)->counters.reevaluated, 0u);
+  // a's import policy changes: only a's stored paths go through it again.
+  in.default_action = config::PolicyAction::Reject;
+  rib.set_policies({in});
+  rib.reapply_policies();
+  EXPECT_EQ(rib.peer_status(a)->counters.reevaluated, 1u);
+  EXPECT_EQ(rib.peer_status(b)->counters.reevaluated, 0u);
+  EXPECT_FALSE(rib.show_route(p1)[0].attrs);
+  EXPECT_TRUE(rib.show_route(p2)[0].attrs);
+  // b's own import list changes: only b.
+  rib.update_peer(b, peer_cfg("b", "198.51.100.2", 65002, {"in"}));
+  rib.reapply_policies();
+  EXPECT_EQ(rib.peer_status(a)->counters.reevaluated, 1u);
+  EXPECT_EQ(rib.peer_status(b)->counters.reevaluated, 1u);
+  EXPECT_FALSE(rib.show_route(p2)[0].attrs);
+}
+
+TEST_F(RibFixture, WideningAnExportPolicyKeepsWhatItAcceptedBefore) {
+  config::PolicyConfig out;
+  out.name = "out";
+  out.default_action = config::PolicyAction::Reject;
+  config::PolicyTerm t;
+  t.name = "lan";
+  t.action = config::PolicyAction::Accept;
+  t.match.prefixes = {config::PrefixMatch{pfx("203.0.113.0/24"), -1, 24}};
+  out.terms = {t};
+  rib.set_policies({out});
+  PeerId a = up(peer_cfg("a", "192.0.2.2", 65001), 2);
+  PeerId b = up(peer_cfg("b", "198.51.100.2", 65002, {"accept-all"}, {"out"}), 3, "198.51.100.1");
+  announce(a, attrs({65001}, "192.0.2.2"), p1);
+  announce(a, attrs({65001}, "192.0.2.2"), p2);
+  auto r = pull_all(rib, b);
+  EXPECT_TRUE(find_announce(r, p1));
+  EXPECT_FALSE(find_announce(r, p2));
+  out.terms[0].match.prefixes.push_back(config::PrefixMatch{pfx("198.51.0.0/16"), -1, 24});
+  rib.set_policies({out});
+  rib.reapply_policies();
+  r = pull_all(rib, b);
+  EXPECT_TRUE(find_announce(r, p2));
+  EXPECT_TRUE(r.withdraw.empty());
+  EXPECT_EQ(rib.peer_status(b)->counters.advertised, 2u);
+}
+
 TEST_F(RibFixture, InterningSharesAttributeSetsAndFreesThem) {
   PeerId a = up(peer_cfg("a", "192.0.2.2", 65001), 2);
   std::vector<Prefix> v;
