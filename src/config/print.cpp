@@ -306,6 +306,20 @@ void print_fib(Printer& p, const FibConfig& f) {
   p.boolean("keep-on-shutdown", f.keep_on_shutdown);
 }
 
+void print_health_check(Printer& p, const HealthCheckConfig& h) {
+  p.section("[[health-checks]]");
+  p.str("name", h.name);
+  p.str("type", h.probe == HealthProbe::Tcp ? "tcp" : "icmp");
+  p.str("target", h.target.str());
+  if (h.probe == HealthProbe::Tcp) p.num("port", h.port);
+  p.num("interval-ms", h.interval_ms);
+  p.num("timeout-ms", h.timeout_ms);
+  p.num("rise", h.rise);
+  p.num("fall", h.fall);
+  p.list("networks", h.networks, prefix_text);
+  p.list("neighbors", h.neighbors, same);
+}
+
 }  // namespace
 
 std::vector<ConfigObject> config_objects(const Config& c) {
@@ -353,6 +367,8 @@ std::vector<ConfigObject> config_objects(const Config& c) {
     }));
   for (const auto& pol : c.policies)
     out.push_back(object_of("policy", pol.name, [&](Printer& p) { print_policy(p, pol); }));
+  for (const auto& h : c.health_checks)
+    out.push_back(object_of("health-check", h.name, [&](Printer& p) { print_health_check(p, h); }));
   // The name key identifies neighbours, peers and policies: it is the id, not a key.
   for (auto& o : out) std::erase_if(o.keys, [](const auto& kv) { return kv.first == "name"; });
   return out;
@@ -376,19 +392,7 @@ std::string print(const Config& c) {
     p.str("listen", c.metrics.listen->str());
   }
   for (const auto& pol : c.policies) print_policy(p, pol);
-  for (const auto& h : c.health_checks) {
-    p.section("[[health-checks]]");
-    p.str("name", h.name);
-    p.str("type", h.probe == HealthProbe::Tcp ? "tcp" : "icmp");
-    p.str("target", h.target.str());
-    if (h.probe == HealthProbe::Tcp) p.num("port", h.port);
-    p.num("interval-ms", h.interval_ms);
-    p.num("timeout-ms", h.timeout_ms);
-    p.num("rise", h.rise);
-    p.num("fall", h.fall);
-    p.list("networks", h.networks, prefix_text);
-    p.list("neighbors", h.neighbors, same);
-  }
+  for (const auto& h : c.health_checks) print_health_check(p, h);
   return p.text();
 }
 
