@@ -381,6 +381,14 @@ PullResult AdjRibOut::pull(PeerId p, size_t budget) {
   return res;
 }
 
+AttrRef AdjRibOut::advertised_attrs(PeerId p, const Prefix& prefix, const PathList& e) const {
+  const OutPeer* op = out(p);
+  if (!op || !is_advertised(*op, prefix, &e)) return AttrRef();
+  for (const Path& x : e)
+    if (x.flags & kPathBest) return rules_.apply(to_int(p), prefix, x, nullptr, true);
+  return AttrRef();
+}
+
 void AdjRibOut::for_each_advertised(PeerId p,
                                     const std::function<void(const AdvertisedRoute&)>& fn) {
   OutPeer* op = out(p);
