@@ -216,10 +216,4 @@ ctl::Json Exporter::show() const {
   return ctl::Json{{"stations", std::move(list)}, {"monitored_peers", peers_.size()}};
 }
 
-void Exporter::register_commands(ctl::Registry& r) {
-  r.add(
-      "show bmp", [this](const ctl::Json&) -> Result<ctl::Json> { return show(); }, false,
-      "BMP monitoring stations: state, messages sent, queue, drops");
-}
-
 }  // namespace ferry::bmp

@@ -31,33 +31,13 @@
 
 #include "bmp/connection.hpp"
 #include "bmp/message.hpp"
+#include "bmp/options.hpp"
 #include "bmp/route_monitor.hpp"
 #include "ctl/registry.hpp"
 #include "rib/rib.hpp"
 #include "speaker/monitor.hpp"
 
 namespace ferry::bmp {
-
-struct StationOptions {
-  std::string name;
-  IpAddress address;
-  uint16_t port = 0;
-  bool pre_policy = true;     // route-monitoring "pre-policy"
-  bool post_policy = false;   // route-monitoring "post-policy"
-  bool adj_rib_out = false;   // RFC 8671 post-policy Adj-RIB-Out
-  uint32_t stats_interval = 60;  // seconds; 0: no Stats Reports
-  bool operator==(const StationOptions&) const = default;
-};
-
-struct ExporterOptions {
-  std::string sys_name;   // Initiation sysName (RFC 7854 §4.3)
-  std::string sys_descr;  // Initiation sysDescr
-  std::vector<StationOptions> stations;
-  size_t queue_limit = size_t{32} << 20;  // bytes queued per station before it is dropped
-  std::chrono::milliseconds min_backoff{1000};
-  std::chrono::milliseconds max_backoff{60000};
-  bool operator==(const ExporterOptions&) const = default;
-};
 
 class Station;
 
@@ -75,7 +55,7 @@ class Exporter final : public speaker::Monitor {
   void apply(const ExporterOptions& opts);
   // Termination (administratively closed) to every station, then closed.
   void stop();
-  void register_commands(ctl::Registry& r);
+  // `ferryctl show bmp`: every station's state and counters.
   ctl::Json show() const;
 
   // speaker::Monitor

@@ -261,6 +261,17 @@ std::string print(const Config& c) {
     p.section("[metrics]");
     p.str("listen", c.metrics.listen->str());
   }
+  for (const auto& b : c.bmp) {
+    p.section("[[bmp]]");
+    p.str("name", b.name);
+    p.str("station", b.station.str());
+    std::vector<std::string> views;
+    if (b.pre_policy) views.push_back("pre-policy");
+    if (b.post_policy) views.push_back("post-policy");
+    p.list("route-monitoring", views, [](const std::string& v) { return quote(v); });
+    p.boolean("adj-rib-out", b.adj_rib_out);
+    p.num("stats-interval", b.stats_interval);
+  }
   for (const auto& pol : c.policies) print_policy(p, pol);
   return p.text();
 }

@@ -59,7 +59,9 @@ Modules::Modules(asio::io_context& io, ModulesOptions opts, ModulesIo kio)
   if (!kio_.remove_tun) kio_.remove_tun = tunnel::remove_persistent_tun;
 }
 
-Modules::~Modules() = default;
+Modules::~Modules() {
+  if (speaker_) speaker_->set_monitor(nullptr);  // bmp_ goes first
+}
 
 Result<void> Modules::start() {
   rib_.set_policies(opts_.policies);
@@ -133,6 +135,10 @@ Result<void> Modules::start() {
         if (fib_) fib_->purge_stale();
       });
     });
+    bmp_ = std::make_unique<bmp::Exporter>(
+        io_, rib_, opts_.bmp, kio_.bmp_connector ? kio_.bmp_connector : bmp::tcp_connector(io_),
+        [this](const auto& fn) { speaker_->for_each_established(fn); });
+    speaker_->set_monitor(bmp_.get());
     // With graceful restart the FIB's start callback starts BGP.
     if (!gr_preserve_ || !fib_) start_speaker(false);
     bfd_ = std::make_unique<bfd::Bfd>(io_);
@@ -314,12 +320,18 @@ Result<void> Modules::apply(const ModulesOptions& next) {
   rib_.set_options(opts_.rib);
   routing_->apply(opts_.routing);                 // the tunnel's apply() above published its view
   if (speaker_) speaker_->apply(*opts_.speaker);  // policies, neighbors, networks; soft refresh
+  if (bmp_) bmp_->apply(opts_.bmp);               // stations added, removed, restarted
   sync_bfd_peers();
   return {};
 }
 
 void Modules::stop(const std::string& reason, std::function<void()> done) {
-  // BGP first (Cease with the reason), then BFD AdminDown, then the kernel routes.
+  // BMP stations get their Termination first (RFC 7854 §4.5); then BGP (Cease with
+  // the reason), BFD AdminDown, the kernel routes.
+  if (bmp_) {
+    if (speaker_) speaker_->set_monitor(nullptr);
+    bmp_->stop();
+  }
   auto finish = [this, done = std::move(done)]() mutable {
     if (endpoint_timer_) endpoint_timer_->cancel();
     if (bfd_) bfd_->stop();
@@ -351,6 +363,7 @@ ctl::Json Modules::metrics_snapshot() const {
   ctl::Json j = ctl::Json::object();
   if (speaker_) j["bgp"] = speaker_->show_neighbors();
   if (bfd_) j["bfd"] = bfd_->show();
+  if (bmp_) j["bmp"] = bmp_->show();
   if (fib_) j["fib"] = fib_->stats();
   j["rib"] = {{"prefixes", rib_.prefix_count()}, {"paths", rib_.path_count()}};
   if (tunnel_ && tunnel_->device()) {
@@ -400,6 +413,13 @@ void Modules::register_commands(ctl::Registry& r) {
         return j;
       },
       false, "kernel routes ferry installed, pending operations, failures");
+  r.add(
+      "show bmp",
+      [this](const ctl::Json&) -> Result<ctl::Json> {
+        if (!bmp_) return ctl::Json{{"stations", ctl::Json::array()}, {"monitored_peers", 0}};
+        return bmp_->show();
+      },
+      false, "BMP monitoring stations (RFC 7854): state, messages sent, queue, drops");
   r.add(
       "show bfd",
       [this](const ctl::Json&) -> Result<ctl::Json> {

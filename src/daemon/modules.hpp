@@ -4,6 +4,7 @@
 //   speaker (BGP sessions) <-> rib (decision, policy) -> routing -> fib (kernel)
 //                                                                -> tunnel (cryptokey)
 //   bfd --down--> speaker.bfd_down (tear the session down before the hold timer)
+//   speaker --Monitor (sessions, UPDATEs in/out)--> bmp (stations); bmp reads rib for dumps
 //   kernel addresses/routes -> routing (next-hop resolution) and rib (redistribution)
 //   tunnel --View (on change)--> routing; routing --learned prefixes--> tunnel
 //
@@ -34,6 +35,7 @@
 #include <string>
 
 #include "bfd/bfd.hpp"
+#include "bmp/exporter.hpp"
 #include "common/result.hpp"
 #include "ctl/registry.hpp"
 #include "daemon/from_config.hpp"
@@ -79,6 +81,8 @@ struct ModulesIo {
   // its removal at a clean stop. Default: Linux.
   std::function<bool(const std::string& name)> tun_exists;
   std::function<Result<void>(const std::string& name)> remove_tun;
+  // Connections to BMP stations (default: TCP).
+  bmp::Connector bmp_connector;
 };
 
 class Modules : public fib::RouteSourceListener {
@@ -105,6 +109,7 @@ class Modules : public fib::RouteSourceListener {
   tunnel::Tunnel* tunnel() { return tunnel_.get(); }
   speaker::Speaker* speaker() { return speaker_.get(); }
   bfd::Bfd* bfd() { return bfd_.get(); }
+  bmp::Exporter* bmp() { return bmp_.get(); }
   const ModulesOptions& options() const { return opts_; }
 
  private:
@@ -136,6 +141,8 @@ class Modules : public fib::RouteSourceListener {
   std::unique_ptr<routing::Routing> routing_;
   std::unique_ptr<speaker::Speaker> speaker_;
   std::unique_ptr<bfd::Bfd> bfd_;
+  // With [bgp]: the BMP exporter, the speaker's monitor (stations may be none).
+  std::unique_ptr<bmp::Exporter> bmp_;
   std::unique_ptr<asio::steady_timer> endpoint_timer_;
   bool gr_preserve_ = false;  // fixed at start()
   bool speaker_started_ = false;
