@@ -8,6 +8,8 @@ namespace ferry::bmp {
 namespace {
 
 constexpr auto kConnectTimeout = std::chrono::seconds(10);
+// close() while a write is in flight: how long the Termination may wait for it.
+constexpr auto kLingerTimeout = std::chrono::seconds(5);
 
 asio::ip::address to_asio(const IpAddress& a) {
   if (a.is_v4()) {
@@ -29,6 +31,8 @@ struct TcpState {
   ConnectionEvents& events;
   bool open = true;
   bool writing = false;  // a write is in flight: nothing else may go out meanwhile
+  bool closing = false;  // closed by the owner while writing: `tail` goes out after it
+  std::vector<uint8_t> tail;
   std::array<uint8_t, 512> sink{};
 
   void fail(const std::string& why) {
@@ -40,6 +44,17 @@ struct TcpState {
     events.failed(why);
   }
 };
+
+// The in-flight write of a closed connection completed: the tail, then close.
+void finish_close(const std::shared_ptr<TcpState>& st, asio::error_code ec) {
+  auto done = [st](asio::error_code, size_t) {
+    asio::error_code ignore;
+    st->sock.close(ignore);
+    st->timer.cancel();
+  };
+  if (ec || st->tail.empty()) return done(ec, 0);
+  asio::async_write(st->sock, asio::buffer(st->tail), done);
+}
 
 void read_discard(const std::shared_ptr<TcpState>& st) {
   st->sock.async_read_some(asio::buffer(st->sink), [st](asio::error_code ec, size_t) {
@@ -70,7 +85,9 @@ class TcpConnection final : public Connection {
                              st->events.connected();
                            });
   }
-  ~TcpConnection() override { shut(); }
+  ~TcpConnection() override {
+    if (!st_->closing) shut();
+  }
 
   void write(std::vector<uint8_t> data) override {
     auto st = st_;
@@ -79,6 +96,7 @@ class TcpConnection final : public Connection {
     asio::async_write(st->sock, asio::buffer(*buf),
                       [st, buf](asio::error_code ec, size_t) {
                         st->writing = false;
+                        if (st->closing) return finish_close(st, ec);
                         if (!st->open) return;
                         if (ec) return st->fail("write: " + ec.message());
                         st->events.written();
@@ -86,7 +104,23 @@ class TcpConnection final : public Connection {
   }
 
   void close(std::span<const uint8_t> last) override {
-    if (st_->open && !st_->writing && !last.empty()) {
+    if (!st_->open) return shut();
+    if (st_->writing && !last.empty()) {
+      // The last message must not cut into the one being written: it follows it,
+      // for at most kLingerTimeout (a stuck station never takes it).
+      st_->open = false;
+      st_->closing = true;
+      st_->tail.assign(last.begin(), last.end());
+      auto st = st_;
+      st->timer.expires_after(kLingerTimeout);
+      st->timer.async_wait([st](asio::error_code ec) {
+        if (ec) return;
+        asio::error_code ignore;
+        st->sock.close(ignore);
+      });
+      return;
+    }
+    if (!last.empty()) {
       asio::error_code ec;
       st_->sock.non_blocking(true, ec);
       if (!ec) st_->sock.write_some(asio::buffer(last.data(), last.size()), ec);

@@ -76,9 +76,8 @@ void Exporter::start_station(const StationOptions& so) {
 void Exporter::apply(const ExporterOptions& next) {
   std::map<std::string, const StationOptions*> wanted;
   for (const auto& s : next.stations) wanted[s.name] = &s;
-  const bool global_change = next.sys_name != opts_.sys_name ||
-                             next.sys_descr != opts_.sys_descr ||
-                             next.queue_limit != opts_.queue_limit;
+  const bool global_change =
+      next.sys_name != opts_.sys_name || next.sys_descr != opts_.sys_descr;
   opts_ = next;
   for (auto it = stations_.begin(); it != stations_.end();) {
     auto w = wanted.find(it->first);

@@ -20,6 +20,7 @@ struct StationOptions {
   bool post_policy = false;   // route-monitoring "post-policy"
   bool adj_rib_out = false;   // RFC 8671 post-policy Adj-RIB-Out
   uint32_t stats_interval = 60;  // seconds; 0: no Stats Reports
+  size_t queue_limit = size_t{32} << 20;  // bytes queued before the connection is dropped
   bool operator==(const StationOptions&) const = default;
 };
 
@@ -27,7 +28,6 @@ struct ExporterOptions {
   std::string sys_name;   // Initiation sysName (RFC 7854 §4.3)
   std::string sys_descr;  // Initiation sysDescr
   std::vector<StationOptions> stations;
-  size_t queue_limit = size_t{32} << 20;  // bytes queued per station before it is dropped
   std::chrono::milliseconds min_backoff{1000};
   std::chrono::milliseconds max_backoff{60000};
   bool operator==(const ExporterOptions&) const = default;

@@ -126,11 +126,11 @@ void Station::lost(const std::string& why, bool overflow) {
 void Station::deliver(const std::vector<uint8_t>& bytes) {
   if (!up() || bytes.empty()) return;
   pending_.insert(pending_.end(), bytes.begin(), bytes.end());
-  if (queued() > ex_.options().queue_limit) {
+  if (queued() > opts_.queue_limit) {
     // The station does not keep up: BGP must not wait for it, and neither may our memory
     // grow. Drop the connection; the next one starts over with a full dump.
     conn_->close({});
-    lost("send queue over " + std::to_string(ex_.options().queue_limit) +
+    lost("send queue over " + std::to_string(opts_.queue_limit) +
              " bytes (station too slow): connection dropped, full resync on reconnect",
          true);
     return;
@@ -190,7 +190,9 @@ void Station::step(Walk& w) {
 }
 
 void Station::refill() {
-  while (up() && queued() < kLowWater && !walks_.empty()) {
+  // Half the limit at most: incremental messages still fit on top of a dump step.
+  const size_t low = std::min(kLowWater, opts_.queue_limit / 2);
+  while (up() && queued() < low && !walks_.empty()) {
     Walk& w = walks_.front();
     if (!ex_.peers().count(w.peer)) {
       walks_.pop_front();
@@ -269,6 +271,7 @@ ctl::Json Station::show() const {
   if (opts_.adj_rib_out) views.push_back(view_name(rib::PeerView::AdjOut));
   j["route_monitoring"] = std::move(views);
   j["stats_interval"] = opts_.stats_interval;
+  j["queue_limit"] = opts_.queue_limit;
   j["up_since"] = up() ? std::chrono::duration_cast<std::chrono::seconds>(
                              up_since_.time_since_epoch())
                              .count()

@@ -4,8 +4,8 @@
 //
 // Queue: `pending_` collects whole BMP messages; when no write is in flight it
 // is handed to the connection in one piece. queued() counts both. The dump
-// walks add more only while queued() is under kLowWater, so a dump never
-// fills the queue; incremental messages are appended whatever the size, and
+// walks add more only while queued() is under kLowWater (or half the limit),
+// so a dump never fills the queue; incremental messages are appended whatever the size, and
 // past queue_limit the connection is dropped and the station resyncs later.
 #pragma once
 

@@ -536,6 +536,7 @@ BmpConfig parse_bmp(const TableReader& t) {
   }
   t.bool_into("adj-rib-out", b.adj_rib_out);
   t.uint_into("stats-interval", 0, 86400, b.stats_interval);
+  t.uint_into("queue-limit", 65536, uint64_t{1} << 32, b.queue_limit);
   return b;
 }
 
@@ -612,7 +613,8 @@ Config parse_document(const Ctx& ctx, const toml::table& root) {
   if (auto v = top.get("bmp")) {
     for (const auto& e : v->array("tables ([[bmp]])")) {
       TableReader bt(ctx, e.table(), e.path,
-                     {"name", "station", "route-monitoring", "adj-rib-out", "stats-interval"});
+                     {"name", "station", "route-monitoring", "adj-rib-out", "stats-interval",
+                      "queue-limit"});
       if (!c.bgp) bt.fail("station", "expected a [bgp] section too: BMP monitors BGP sessions");
       BmpConfig b = parse_bmp(bt);
       for (const auto& o : c.bmp)

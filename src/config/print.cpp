@@ -268,9 +268,10 @@ std::string print(const Config& c) {
     std::vector<std::string> views;
     if (b.pre_policy) views.push_back("pre-policy");
     if (b.post_policy) views.push_back("post-policy");
-    p.list("route-monitoring", views, [](const std::string& v) { return quote(v); });
+    p.list("route-monitoring", views, [](const std::string& v) { return v; });
     p.boolean("adj-rib-out", b.adj_rib_out);
     p.num("stats-interval", b.stats_interval);
+    p.num("queue-limit", b.queue_limit);
   }
   for (const auto& pol : c.policies) print_policy(p, pol);
   return p.text();

@@ -108,6 +108,7 @@ bmp::ExporterOptions bmp_options(const config::Config& c, const std::string& sys
     s.post_policy = b.post_policy;
     s.adj_rib_out = b.adj_rib_out;
     s.stats_interval = b.stats_interval;
+    s.queue_limit = static_cast<size_t>(b.queue_limit);
     o.stations.push_back(std::move(s));
   }
   return o;

@@ -130,7 +130,7 @@ class ExporterTest : public ::testing::Test {
     ExporterOptions eo;
     eo.sys_name = "gw";
     eo.sys_descr = "ferry test";
-    eo.queue_limit = queue_limit;
+    so.queue_limit = queue_limit;
     eo.min_backoff = std::chrono::milliseconds(1);
     eo.max_backoff = std::chrono::milliseconds(1);
     so.name = "st";
