@@ -3,7 +3,9 @@
 # feeds ferryd (AS 65001) over eBGP; ferryd exports to two stations played by
 # collector.py (its own BMP and BGP UPDATE decoder) on ferryd's loopback:
 #   "live" reads everything, "stuck" stops reading after its first 2 KB.
-# Checks, from what "live" decoded:
+# When pmacct's pmbmpd is installed it is a third station, and what it decodes
+# must agree (Initiation, Peer Up, the routes and attributes, the withdrawal,
+# the Peer Down). Checks, from what "live" decoded:
 #   - Initiation comes first, with sysName and sysDescr;
 #   - Peer Up for BIRD: peer address, AS 65010, BGP ID, both OPENs (ours with
 #     AS 65001 and our router id, BIRD's with its id), ports 179 on one side;
@@ -35,6 +37,12 @@ STUCK_PORT=11020
 ft_bg f "$FT_TMP/live.err" python3 "$here/collector.py" 127.0.0.1 $LIVE_PORT "$FT_TMP/live.jsonl"
 ft_bg f "$FT_TMP/stuck.err" python3 "$here/collector.py" 127.0.0.1 $STUCK_PORT \
   "$FT_TMP/stuck.jsonl" --stall 2048
+PM_PORT=11021
+# A real station too, when installed: pmacct's pmbmpd logs what it decodes as JSON.
+PMBMPD=$(command -v pmbmpd || true)
+if [[ -n "$PMBMPD" ]]; then
+  ft_bg f "$FT_TMP/pmbmpd.err" "$PMBMPD" -L 127.0.0.1 -l $PM_PORT -o "$FT_TMP/pmbmpd.json"
+fi
 ft_wait 10 "collectors listening" ft_in f python3 -c "
 import socket
 for p in ($LIVE_PORT, $STUCK_PORT):
@@ -79,6 +87,9 @@ gw_conf() {  # STATS_INTERVAL of the live station
     'route-monitoring = ["pre-policy", "post-policy"]' "stats-interval = $1"
   ferry_toml_section "[[bmp]]" 'name = "stuck"' "station = \"127.0.0.1:$STUCK_PORT\"" \
     "queue-limit = 65536"
+  if [[ -n "$PMBMPD" ]]; then
+    ferry_toml_section "[[bmp]]" 'name = "pmacct"' "station = \"127.0.0.1:$PM_PORT\""
+  fi
   ferry_toml_write
 }
 gw_conf 1
@@ -101,6 +112,10 @@ sys.exit(0 if st['stuck']['drops'] >= 1 and st['live']['drops'] == 0 else 1)"
 ft_wait 30 "session up and both prefixes at the station" check routes 10.77.1.0/24 10.77.2.0/24
 check start || ft_fail "Initiation / Peer Up wrong"
 ft_wait 10 "stats reports" check stats
+if [[ -n "$PMBMPD" ]]; then
+  ft_wait 20 "pmbmpd decoded the Initiation, Peer Up and both routes" \
+    python3 "$here/check.py" pmacct_routes "$FT_TMP/pmbmpd.json"
+fi
 
 # Reload with the live station changed: it reconnects and gets the initial dump.
 gw_conf 2
@@ -126,5 +141,9 @@ ctl show bmp >&2
 # BIRD shuts the session down: Peer Down with its Cease.
 ft_in b birdc -s "$FT_TMP/bird.ctl" disable dut >/dev/null
 ft_wait 30 "peer down" check peer_down
+if [[ -n "$PMBMPD" ]]; then
+  ft_wait 20 "pmbmpd decoded the withdrawal and the Peer Down" \
+    python3 "$here/check.py" pmacct_end "$FT_TMP/pmbmpd.json"
+fi
 check no_errors || ft_fail "the collector could not decode something"
 ft_pass "BMP: initiation, peer up, route monitoring, withdrawal, stats, peer down; stuck station dropped"

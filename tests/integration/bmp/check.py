@@ -107,6 +107,26 @@ def main():
         assert d, "no peer down"
         # RFC 7854 §4.9 reason 3: the peer closed the session with a NOTIFICATION (Cease).
         assert d[-1]["reason"] == 3 and d[-1]["notification"]["code"] == 6, d[-1]
+    elif name == "pmacct_routes":  # pmbmpd's JSON log (msglog), an independent decoder
+        ev = {}
+        for m in msgs:
+            ev.setdefault(m.get("bmp_msg_type"), []).append(m)
+        init = ev["init"][0]
+        assert init["bmp_init_info_sysdescr"].startswith("ferry"), init
+        up = ev["peer_up"][0]
+        assert up["peer_ip"] == BIRD and up["peer_asn"] == BIRD_AS and up["bgp_id"] == BIRD_ID, up
+        assert up["local_ip"] == "192.0.2.2" and 179 in (up["local_port"], up["remote_port"]), up
+        routes = {m["ip_prefix"]: m for m in ev["route_monitor"] if m.get("log_type") == "update"}
+        for p in ("10.77.1.0/24", "10.77.2.0/24"):
+            r = routes[p]
+            assert r["peer_ip"] == BIRD and r["as_path"] == "65010" and r["med"] == 42, r
+            assert r["bgp_nexthop"] == BIRD and "65010:7" in r["comms"].split(), r
+    elif name == "pmacct_end":
+        rm = [m for m in msgs if m.get("bmp_msg_type") == "route_monitor"]
+        assert any(m.get("log_type") == "withdraw" and m["ip_prefix"] == "10.77.2.0/24"
+                   for m in rm), "no withdrawal"
+        downs = [m for m in msgs if m.get("bmp_msg_type") == "peer_down"]
+        assert downs and downs[-1]["peer_ip"] == BIRD, downs
     elif name == "no_errors":
         bad = [m for m in msgs if m["type"] == "error"]
         assert not bad, bad
