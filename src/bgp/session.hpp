@@ -87,10 +87,10 @@ struct SessionCounters {
 // (RFC 7854 §4.9 reasons 1-4). Set before SessionListener::session_down.
 struct DownCause {
   enum class Kind : uint8_t {
-    LocalNotification = 1,   // we sent a NOTIFICATION (it is in `notification`)
-    LocalNoNotification = 2, // we closed without one (BFD, admin)
-    RemoteNotification = 3,  // the peer sent a NOTIFICATION (in `notification`)
-    RemoteNoNotification = 4 // the connection failed or the peer closed it
+    LocalNotification = 1,    // we sent a NOTIFICATION (it is in `notification`)
+    LocalNoNotification = 2,  // we closed without one (BFD, admin)
+    RemoteNotification = 3,   // the peer sent a NOTIFICATION (in `notification`)
+    RemoteNoNotification = 4  // the connection failed or the peer closed it
   };
   Kind kind = Kind::RemoteNoNotification;
   std::vector<uint8_t> notification;  // the whole message, header included
@@ -210,15 +210,15 @@ class Session {
   std::optional<IpAddress> local_ep_;
   std::chrono::steady_clock::time_point established_at_{};
   std::string last_error_;
-  std::vector<uint8_t> open_sent_;      // of the established session (see open_sent())
+  std::vector<uint8_t> open_sent_;  // of the established session (see open_sent())
   std::vector<uint8_t> open_received_;
   uint16_t local_port_ = 0;
   uint16_t remote_port_ = 0;
   DownCause down_cause_;
   std::vector<uint8_t> notification_bytes_;  // the last NOTIFICATION sent or received
   bool local_close_ = false;                 // we dropped the connection without a NOTIFICATION
-  bool notification_in_ = false;   // a NOTIFICATION came in since Established
-  bool notification_out_ = false;  // we sent one since Established
+  bool notification_in_ = false;             // a NOTIFICATION came in since Established
+  bool notification_out_ = false;            // we sent one since Established
   bool timer_armed_ = false;
   FsmTime armed_at_{};
   std::vector<uint8_t> scratch_;  // out() when there is no connection (discarded)

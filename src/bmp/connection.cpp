@@ -59,8 +59,9 @@ void finish_close(const std::shared_ptr<TcpState>& st, asio::error_code ec) {
 void read_discard(const std::shared_ptr<TcpState>& st) {
   st->sock.async_read_some(asio::buffer(st->sink), [st](asio::error_code ec, size_t) {
     if (!st->open) return;
-    if (ec) return st->fail(ec == asio::error::eof ? "station closed the connection"
-                                                   : "read: " + ec.message());
+    if (ec)
+      return st->fail(ec == asio::error::eof ? "station closed the connection"
+                                             : "read: " + ec.message());
     read_discard(st);
   });
 }
@@ -74,16 +75,15 @@ class TcpConnection final : public Connection {
     st->timer.async_wait([st](asio::error_code ec) {
       if (!ec) st->fail("connect: timed out");
     });
-    st->sock.async_connect(asio::ip::tcp::endpoint(to_asio(addr), port),
-                           [st](asio::error_code ec) {
-                             if (!st->open) return;
-                             if (ec) return st->fail("connect: " + ec.message());
-                             st->timer.cancel();
-                             asio::error_code ignore;
-                             st->sock.set_option(asio::ip::tcp::no_delay(true), ignore);
-                             read_discard(st);
-                             st->events.connected();
-                           });
+    st->sock.async_connect(asio::ip::tcp::endpoint(to_asio(addr), port), [st](asio::error_code ec) {
+      if (!st->open) return;
+      if (ec) return st->fail("connect: " + ec.message());
+      st->timer.cancel();
+      asio::error_code ignore;
+      st->sock.set_option(asio::ip::tcp::no_delay(true), ignore);
+      read_discard(st);
+      st->events.connected();
+    });
   }
   ~TcpConnection() override {
     if (!st_->closing) shut();
@@ -93,14 +93,13 @@ class TcpConnection final : public Connection {
     auto st = st_;
     auto buf = std::make_shared<std::vector<uint8_t>>(std::move(data));
     st->writing = true;
-    asio::async_write(st->sock, asio::buffer(*buf),
-                      [st, buf](asio::error_code ec, size_t) {
-                        st->writing = false;
-                        if (st->closing) return finish_close(st, ec);
-                        if (!st->open) return;
-                        if (ec) return st->fail("write: " + ec.message());
-                        st->events.written();
-                      });
+    asio::async_write(st->sock, asio::buffer(*buf), [st, buf](asio::error_code ec, size_t) {
+      st->writing = false;
+      if (st->closing) return finish_close(st, ec);
+      if (!st->open) return;
+      if (ec) return st->fail("write: " + ec.message());
+      st->events.written();
+    });
   }
 
   void close(std::span<const uint8_t> last) override {

@@ -76,8 +76,7 @@ void Exporter::start_station(const StationOptions& so) {
 void Exporter::apply(const ExporterOptions& next) {
   std::map<std::string, const StationOptions*> wanted;
   for (const auto& s : next.stations) wanted[s.name] = &s;
-  const bool global_change =
-      next.sys_name != opts_.sys_name || next.sys_descr != opts_.sys_descr;
+  const bool global_change = next.sys_name != opts_.sys_name || next.sys_descr != opts_.sys_descr;
   opts_ = next;
   for (auto it = stations_.begin(); it != stations_.end();) {
     auto w = wanted.find(it->first);
@@ -106,9 +105,9 @@ Exporter::PeerFacts Exporter::facts(const speaker::MonitoredPeer& p) const {
   f.local_address = p.local_address;
   f.local_port = p.local_port;
   f.remote_port = p.remote_port;
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                      p.established_at.time_since_epoch())
-                      .count();
+  const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(p.established_at.time_since_epoch())
+          .count();
   f.up_sec = static_cast<uint32_t>(us / 1000000);
   f.up_usec = static_cast<uint32_t>(us % 1000000);
   if (p.open_sent) f.open_sent = *p.open_sent;

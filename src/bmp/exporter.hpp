@@ -45,8 +45,7 @@ class Exporter final : public speaker::Monitor {
  public:
   // rib outlives this. established: the sessions up right now (the speaker's
   // for_each_established), asked once at construction.
-  using PeerLister =
-      std::function<void(const std::function<void(const speaker::MonitoredPeer&)>&)>;
+  using PeerLister = std::function<void(const std::function<void(const speaker::MonitoredPeer&)>&)>;
   Exporter(asio::io_context& io, rib::Rib& rib, ExporterOptions opts, Connector connector,
            const PeerLister& established);
   ~Exporter() override;

@@ -73,7 +73,7 @@ void encode_termination(uint16_t reason, std::string_view text, std::vector<uint
   const size_t at = begin(MsgType::Termination, out);
   ByteWriter w(out);
   if (!text.empty()) info_tlv(kTermString, text, out);  // §4.5 Type 0: String
-  w.u16(kTermReason);  // §4.5 Type 1: Reason, a 2-octet code
+  w.u16(kTermReason);                                   // §4.5 Type 1: Reason, a 2-octet code
   w.u16(2);
   w.u16(reason);
   finish(at, out);
@@ -128,8 +128,8 @@ void encode_peer_up(const PeerHeader& peer, const PeerUpInfo& info, std::vector<
     w.zeros(12);
     w.bytes(info.local_address.bytes(), 4);
   }
-  w.u16(info.local_port);   // Local Port (2)
-  w.u16(info.remote_port);  // Remote Port (2)
+  w.u16(info.local_port);       // Local Port (2)
+  w.u16(info.remote_port);      // Remote Port (2)
   w.bytes(info.sent_open);      // Sent OPEN Message (whole PDU)
   w.bytes(info.received_open);  // Received OPEN Message (whole PDU)
   finish(at, out);

@@ -57,20 +57,20 @@ constexpr uint16_t kTermUnspecified = 1;
 constexpr uint16_t kTermOutOfResources = 2;
 
 // RFC 7854 §4.9 Peer Down reasons.
-constexpr uint8_t kDownLocalNotification = 1;  // data: the NOTIFICATION PDU
-constexpr uint8_t kDownLocalFsmEvent = 2;      // data: 2-octet FSM event code
+constexpr uint8_t kDownLocalNotification = 1;   // data: the NOTIFICATION PDU
+constexpr uint8_t kDownLocalFsmEvent = 2;       // data: 2-octet FSM event code
 constexpr uint8_t kDownRemoteNotification = 3;  // data: the NOTIFICATION PDU
 constexpr uint8_t kDownRemoteNoData = 4;        // no data
 constexpr uint8_t kDownDeconfigured = 5;        // no data
 
 // RFC 7854 §4.8 statistic types (and RFC 8671 §5 for Adj-RIB-Out).
-constexpr uint16_t kStatRejected = 0;          // 32-bit: prefixes rejected by inbound policy
-constexpr uint16_t kStatDupPrefix = 1;         // 32-bit: duplicate prefix advertisements
-constexpr uint16_t kStatClusterLoop = 3;       // 32-bit: updates invalid by CLUSTER_LIST loop
-constexpr uint16_t kStatAsPathLoop = 4;        // 32-bit: updates invalid by AS_PATH loop
-constexpr uint16_t kStatAdjRibIn = 7;          // 64-bit gauge: routes in Adj-RIBs-In
-constexpr uint16_t kStatLocRib = 8;            // 64-bit gauge: routes in Loc-RIB
-constexpr uint16_t kStatAdjRibOutPost = 15;    // RFC 8671: 64-bit gauge, post-policy Adj-RIB-Out
+constexpr uint16_t kStatRejected = 0;        // 32-bit: prefixes rejected by inbound policy
+constexpr uint16_t kStatDupPrefix = 1;       // 32-bit: duplicate prefix advertisements
+constexpr uint16_t kStatClusterLoop = 3;     // 32-bit: updates invalid by CLUSTER_LIST loop
+constexpr uint16_t kStatAsPathLoop = 4;      // 32-bit: updates invalid by AS_PATH loop
+constexpr uint16_t kStatAdjRibIn = 7;        // 64-bit gauge: routes in Adj-RIBs-In
+constexpr uint16_t kStatLocRib = 8;          // 64-bit gauge: routes in Loc-RIB
+constexpr uint16_t kStatAdjRibOutPost = 15;  // RFC 8671: 64-bit gauge, post-policy Adj-RIB-Out
 
 // RFC 7854 §4.2 Per-Peer Header, as values.
 struct PeerHeader {

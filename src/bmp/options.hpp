@@ -16,10 +16,10 @@ struct StationOptions {
   std::string name;
   IpAddress address;
   uint16_t port = 0;
-  bool pre_policy = true;     // route-monitoring "pre-policy"
-  bool post_policy = false;   // route-monitoring "post-policy"
-  bool adj_rib_out = false;   // RFC 8671 post-policy Adj-RIB-Out
-  uint32_t stats_interval = 60;  // seconds; 0: no Stats Reports
+  bool pre_policy = true;                 // route-monitoring "pre-policy"
+  bool post_policy = false;               // route-monitoring "post-policy"
+  bool adj_rib_out = false;               // RFC 8671 post-policy Adj-RIB-Out
+  uint32_t stats_interval = 60;           // seconds; 0: no Stats Reports
   size_t queue_limit = size_t{32} << 20;  // bytes queued before the connection is dropped
   bool operator==(const StationOptions&) const = default;
 };

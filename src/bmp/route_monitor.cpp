@@ -4,7 +4,6 @@
 
 namespace ferry::bmp {
 
-
 RouteMonitorEncoder::RouteMonitorEncoder() {
   // RFC 7854 §4.2: A clear, so 4-octet AS_PATH; iBGP rules: attributes kept as stored.
   bgp::CodecOptions o;

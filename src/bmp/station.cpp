@@ -176,12 +176,11 @@ void Station::step(Walk& w) {
   // Group the step's routes by attribute set: one UPDATE per set, not per route.
   std::unordered_map<const void*, size_t> index;
   std::vector<std::pair<rib::AttrRef, std::vector<Prefix>>> groups;
-  ex_.rib().walk_peer(w.peer, w.walk, kWalkBudget,
-                      [&](const Prefix& p, const rib::AttrRef& a) {
-                        auto [it, fresh] = index.emplace(a.id(), groups.size());
-                        if (fresh) groups.emplace_back(a, std::vector<Prefix>{});
-                        groups[it->second].second.push_back(p);
-                      });
+  ex_.rib().walk_peer(w.peer, w.walk, kWalkBudget, [&](const Prefix& p, const rib::AttrRef& a) {
+    auto [it, fresh] = index.emplace(a.id(), groups.size());
+    if (fresh) groups.emplace_back(a, std::vector<Prefix>{});
+    groups[it->second].second.push_back(p);
+  });
   const PeerHeader h = header(w.peer, w.walk.view);
   for (const auto& [attrs, prefixes] : groups)
     if (!enc_.announce(h, *attrs, prefixes, pending_)) ++encode_errors_;
@@ -235,8 +234,8 @@ void Station::send_stats() {
     stats.push_back({kStatRejected, false, c.received - std::min(c.accepted, c.received)});
     // Types 3 / 4: updates ignored as loops (iBGP: CLUSTER_LIST / ORIGINATOR_ID; eBGP: AS_PATH).
     stats.push_back({st->ibgp ? kStatClusterLoop : kStatAsPathLoop, false, c.loops_rejected});
-    stats.push_back({kStatAdjRibIn, true, c.received});            // type 7
-    stats.push_back({kStatLocRib, true, ex_.rib().prefix_count()});  // type 8
+    stats.push_back({kStatAdjRibIn, true, c.received});                                // type 7
+    stats.push_back({kStatLocRib, true, ex_.rib().prefix_count()});                    // type 8
     if (opts_.adj_rib_out) stats.push_back({kStatAdjRibOutPost, true, c.advertised});  // RFC 8671
     PeerHeader h = f.header;
     stamp_now(h);
@@ -272,10 +271,9 @@ ctl::Json Station::show() const {
   j["route_monitoring"] = std::move(views);
   j["stats_interval"] = opts_.stats_interval;
   j["queue_limit"] = opts_.queue_limit;
-  j["up_since"] = up() ? std::chrono::duration_cast<std::chrono::seconds>(
-                             up_since_.time_since_epoch())
-                             .count()
-                       : 0;
+  j["up_since"] =
+      up() ? std::chrono::duration_cast<std::chrono::seconds>(up_since_.time_since_epoch()).count()
+           : 0;
   j["messages_sent"] = messages_sent_;
   j["bytes_sent"] = bytes_sent_;
   j["queue_bytes"] = queued();

@@ -542,8 +542,9 @@ BmpConfig parse_bmp(const TableReader& t) {
 
 Config parse_document(const Ctx& ctx, const toml::table& root) {
   Config c;
-  TableReader top(ctx, root, "",
-                  {"router", "tunnel", "bgp", "static-routes", "fib", "policies", "metrics", "bmp"});
+  TableReader top(
+      ctx, root, "",
+      {"router", "tunnel", "bgp", "static-routes", "fib", "policies", "metrics", "bmp"});
   auto sub = [&](std::string_view key) -> std::optional<Value> {
     auto v = top.get(key);
     if (v && !v->node.is_table()) v->fail("expected a table, got " + detail::type_name(v->node));
@@ -612,9 +613,9 @@ Config parse_document(const Ctx& ctx, const toml::table& root) {
     c.metrics = parse_metrics(TableReader(ctx, v->table(), "metrics", {"listen"}));
   if (auto v = top.get("bmp")) {
     for (const auto& e : v->array("tables ([[bmp]])")) {
-      TableReader bt(ctx, e.table(), e.path,
-                     {"name", "station", "route-monitoring", "adj-rib-out", "stats-interval",
-                      "queue-limit"});
+      TableReader bt(
+          ctx, e.table(), e.path,
+          {"name", "station", "route-monitoring", "adj-rib-out", "stats-interval", "queue-limit"});
       if (!c.bgp) bt.fail("station", "expected a [bgp] section too: BMP monitors BGP sessions");
       BmpConfig b = parse_bmp(bt);
       for (const auto& o : c.bmp)

@@ -62,7 +62,7 @@ struct ModulesOptions {
   // Some neighbour has graceful-restart and routes go into the kernel (RFC 4724 §4.1).
   bool graceful_restart = false;
   uint32_t graceful_restart_time = 120;  // seconds
-  bmp::ExporterOptions bmp;               // [[bmp]] stations (used with [bgp])
+  bmp::ExporterOptions bmp;              // [[bmp]] stations (used with [bgp])
 };
 
 fib::RouteKeys route_keys(const config::FibConfig& c);

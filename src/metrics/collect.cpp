@@ -160,8 +160,8 @@ void bmp_metrics(const json& bmp, MetricSet& m) {
                         Type::Counter);
   auto& bytes =
       m.family("ferry_bmp_bytes_sent_total", "bytes written to the station", Type::Counter);
-  auto& queued =
-      m.family("ferry_bmp_queue_bytes", "bytes queued for the station, not written yet", Type::Gauge);
+  auto& queued = m.family("ferry_bmp_queue_bytes", "bytes queued for the station, not written yet",
+                          Type::Gauge);
   auto& drops = m.family("ferry_bmp_drops_total",
                          "connections dropped because the station did not keep up", Type::Counter);
   const json& list = member(bmp, "stations");

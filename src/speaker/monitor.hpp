@@ -29,7 +29,7 @@ struct MonitoredPeer {
   std::string name;
   IpAddress address;
   Asn remote_asn;
-  RouterId bgp_id;        // from the peer's OPEN
+  RouterId bgp_id;          // from the peer's OPEN
   IpAddress local_address;  // our end of the connection
   uint16_t local_port = 0;
   uint16_t remote_port = 0;

@@ -21,9 +21,9 @@ void register_bmp_formatters(FormatterMap& m) {
           views += (views.empty() ? "" : ",") + text(v);
         rows.push_back({text(s.value("name", Json())), text(s.value("station", Json())),
                         text(s.value("state", Json())), views,
-                        text(s.value("messages_sent", Json())), text(s.value("queue_bytes", Json())),
-                        text(s.value("drops", Json())), text(s.value("connects", Json())),
-                        text(s.value("last_error", Json()))});
+                        text(s.value("messages_sent", Json())),
+                        text(s.value("queue_bytes", Json())), text(s.value("drops", Json())),
+                        text(s.value("connects", Json())), text(s.value("last_error", Json()))});
       }
     if (rows.empty()) return std::string("no BMP stations\n");
     return table({"name", "station", "state", "monitoring", "messages", "queued", "drops",

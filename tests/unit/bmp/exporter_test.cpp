@@ -63,8 +63,8 @@ std::vector<Msg> decode(const std::vector<uint8_t>& stream) {
       m.flags = *body->u8();
       body->skip(8);
       auto a = body->bytes(16);
-      m.peer = (m.flags & kFlagV) ? IpAddress::v6_bytes(a->data())
-                                  : IpAddress::v4_bytes(a->data() + 12);
+      m.peer =
+          (m.flags & kFlagV) ? IpAddress::v6_bytes(a->data()) : IpAddress::v4_bytes(a->data() + 12);
       body->skip(16);
     }
     auto rest = body->rest();
@@ -249,7 +249,7 @@ TEST_F(ExporterTest, PostPolicyAndAdjRibOutCarryTheirFlags) {
   ex_->sent(mp_, r);
   auto msgs = drain();
   ASSERT_EQ(msgs.size(), 2u);
-  EXPECT_EQ(msgs[0].flags, kFlagL);          // post-policy Adj-RIB-In
+  EXPECT_EQ(msgs[0].flags, kFlagL);  // post-policy Adj-RIB-In
   EXPECT_EQ(nlri(msgs[0].body), u.nlri);
   EXPECT_EQ(msgs[1].flags, kFlagL | kFlagO);  // RFC 8671 post-policy Adj-RIB-Out
 }

@@ -18,10 +18,11 @@ std::string error_of(const std::string& text) {
 }  // namespace
 
 TEST(ConfigBmp, DefaultsAndAllKeys) {
-  auto c = parse(kBase + "[[bmp]]\nname = \"a\"\nstation = \"192.0.2.10:11019\"\n"
-                         "[[bmp]]\nname = \"b\"\nstation = \"[2001:db8::10]:5000\"\n"
-                         "route-monitoring = [\"post-policy\", \"pre-policy\"]\n"
-                         "adj-rib-out = true\nstats-interval = 0\nqueue-limit = 65536\n",
+  auto c = parse(kBase +
+                     "[[bmp]]\nname = \"a\"\nstation = \"192.0.2.10:11019\"\n"
+                     "[[bmp]]\nname = \"b\"\nstation = \"[2001:db8::10]:5000\"\n"
+                     "route-monitoring = [\"post-policy\", \"pre-policy\"]\n"
+                     "adj-rib-out = true\nstats-interval = 0\nqueue-limit = 65536\n",
                  "ferry.toml");
   ASSERT_TRUE(c.ok()) << c.error();
   ASSERT_EQ(c->bmp.size(), 2u);
@@ -44,8 +45,9 @@ TEST(ConfigBmp, DefaultsAndAllKeys) {
 }
 
 TEST(ConfigBmp, OnlyPostPolicy) {
-  auto c = parse(kBase + "[[bmp]]\nname = \"a\"\nstation = \"127.0.0.1:1\"\n"
-                         "route-monitoring = [\"post-policy\"]\n",
+  auto c = parse(kBase +
+                     "[[bmp]]\nname = \"a\"\nstation = \"127.0.0.1:1\"\n"
+                     "route-monitoring = [\"post-policy\"]\n",
                  "ferry.toml");
   ASSERT_TRUE(c.ok()) << c.error();
   EXPECT_FALSE(c->bmp[0].pre_policy);
