@@ -270,7 +270,7 @@ def ferry_toml_page(repo):
             ".SH DESCRIPTION",
             "One TOML file configures one gateway: \\fB[router]\\fR (required), \\fB[tunnel]\\fR "
             "with \\fB[[tunnel.peers]]\\fR, \\fB[bgp]\\fR with \\fB[[bgp.neighbors]]\\fR, "
-            "\\fB[[static\\-routes]]\\fR, \\fB[fib]\\fR, \\fB[[policies]]\\fR and \\fB[metrics]\\fR. "
+            "\\fB[[static\\-routes]]\\fR, \\fB[fib]\\fR, \\fB[[policies]]\\fR, \\fB[metrics]\\fR and \\fB[[bmp]]\\fR. "
             "Check a file with \\fBferryd \\-\\-check \\-\\-config FILE\\fR; apply a changed file "
             "with \\fBferryctl reload\\fR."]
     out += markdown_to_roff(schema)

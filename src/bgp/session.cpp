@@ -32,6 +32,8 @@ struct Session::Slot : FsmHooks, LinkOwner {
   std::shared_ptr<asio::ip::tcp::socket> connecting;  // outgoing connect in progress
   bool outgoing = false;                              // link was initiated by us
   OpenMessage open;                                   // the peer's OPEN on this link
+  std::vector<uint8_t> open_bytes_in;                 // ... as received (header included)
+  std::vector<uint8_t> open_bytes_out;                // our OPEN on this link, as sent
   std::shared_ptr<bool> token = std::make_shared<bool>(true);
 
   Slot(Session& sess, const FsmConfig& c) : s(sess), fsm(*this, c) {}
@@ -76,15 +78,16 @@ struct Session::Slot : FsmHooks, LinkOwner {
     const bool established = fsm.state() == FsmState::Established;
     if (established && s.notification_gr() && n.wants_hard_reset() && !n.is_hard_reset())
       n = Notification::hard_reset(n);
+    std::vector<uint8_t> bytes;
+    encode_notification(n, bytes);
     if (is_primary()) {
       s.last_error_ = "sent " + n.describe();
       s.notification_out_ = true;
       if (n.is_hard_reset()) s.hard_reset_ = true;
+      s.notification_bytes_ = bytes;
     }
     ++s.counters_.notifications_out;
     if (!link) return;
-    std::vector<uint8_t> bytes;
-    encode_notification(n, bytes);
     link->close_with(std::move(bytes));
     link.reset();
   }
@@ -179,6 +182,7 @@ void Session::bfd_down() {
   if (secondary_) drop_slot(std::move(secondary_));
   if (primary_->fsm.state() == FsmState::Idle) return;
   last_error_ = "BFD session down";
+  local_close_ = true;
   primary_->fsm.handle(FsmEvent::TcpConnectionFails, now());
   // TcpConnectionFails leaves Established for Idle, but from OpenSent it goes to Active;
   // either way the connection is gone now.
@@ -347,7 +351,10 @@ OpenMessage Session::local_open() const {
 
 void Session::send_open(Slot& slot) {
   if (!slot.link) return;
-  encode_open(local_open(), slot.link->out());
+  std::vector<uint8_t>& out = slot.link->out();
+  const size_t at = out.size();
+  encode_open(local_open(), out);
+  slot.open_bytes_out.assign(out.begin() + static_cast<std::ptrdiff_t>(at), out.end());
   slot.link->flush();
   slot.link->start_reading();
   ++counters_.messages_out;
@@ -428,6 +435,7 @@ void Session::on_open(Slot& slot, const Frame& f) {
     drop_slot(std::move(old));
   }
   slot.open = std::move(m);
+  slot.open_bytes_in.assign(f.message.begin(), f.message.end());
   slot.fsm.open_received(slot.open.hold_time, now());
 }
 
@@ -446,7 +454,14 @@ void Session::established(Slot& slot) {
     asio::error_code ec;
     auto ep = slot.link->socket().local_endpoint(ec);
     if (!ec) local_ep_ = from_asio(ep.address());
+    local_port_ = ec ? 0 : ep.port();
+    auto rep = slot.link->socket().remote_endpoint(ec);
+    remote_port_ = ec ? 0 : rep.port();
   }
+  open_sent_ = slot.open_bytes_out;
+  open_received_ = slot.open_bytes_in;
+  local_close_ = false;
+  notification_bytes_.clear();
   established_at_ = std::chrono::steady_clock::now();
   notification_in_ = false;
   notification_out_ = false;
@@ -466,6 +481,17 @@ void Session::went_down(Slot& slot, const std::string& reason) {
   else
     graceful = graceful && !notification_in_ && !notification_out_;
   if (last_error_.empty()) last_error_ = reason;
+  // RFC 7854 §4.9: who closed the session and with which NOTIFICATION, if any.
+  down_cause_ = DownCause{};
+  if (notification_out_) {
+    down_cause_.kind = DownCause::Kind::LocalNotification;
+    down_cause_.notification = notification_bytes_;
+  } else if (notification_in_) {
+    down_cause_.kind = DownCause::Kind::RemoteNotification;
+    down_cause_.notification = notification_bytes_;
+  } else if (local_close_ || admin_stop_) {
+    down_cause_.kind = DownCause::Kind::LocalNoNotification;
+  }
   local_ep_.reset();
   listener_.session_down(*this, last_error_.empty() ? reason : last_error_, graceful);
 }
@@ -501,6 +527,7 @@ void Session::on_notification(Slot& slot, const Frame& f) {
     last_error_ = "received " + n.describe();
     notification_in_ = true;
     if (n.is_hard_reset()) hard_reset_ = true;
+    notification_bytes_.assign(f.message.begin(), f.message.end());
   }
   bool version = n.code == kErrOpen && n.subcode == kSubUnsupportedVersion;
   slot.fsm.handle(version ? FsmEvent::NotifMsgVerErr : FsmEvent::NotifMsg, now());

@@ -83,6 +83,19 @@ struct SessionCounters {
   uint64_t gtsm_refused = 0;  // incoming connections whose SYN failed RFC 5082 §3
 };
 
+// Why an Established session went down, as a monitoring station is told
+// (RFC 7854 §4.9 reasons 1-4). Set before SessionListener::session_down.
+struct DownCause {
+  enum class Kind : uint8_t {
+    LocalNotification = 1,    // we sent a NOTIFICATION (it is in `notification`)
+    LocalNoNotification = 2,  // we closed without one (BFD, admin)
+    RemoteNotification = 3,   // the peer sent a NOTIFICATION (in `notification`)
+    RemoteNoNotification = 4  // the connection failed or the peer closed it
+  };
+  Kind kind = Kind::RemoteNoNotification;
+  std::vector<uint8_t> notification;  // the whole message, header included
+};
+
 class Session;
 
 class SessionListener {
@@ -160,6 +173,16 @@ class Session {
   // The OPEN we send with the current config (capabilities incl. graceful restart).
   OpenMessage local_open() const;
 
+  // The two OPEN messages of the established session, header included, as they
+  // went over the wire, and the TCP ports of its connection (for monitoring,
+  // RFC 7854 §4.10). Kept until the next session is established.
+  const std::vector<uint8_t>& open_sent() const { return open_sent_; }
+  const std::vector<uint8_t>& open_received() const { return open_received_; }
+  uint16_t local_port() const { return local_port_; }
+  uint16_t remote_port() const { return remote_port_; }
+  // Why the last Established session went down (valid in session_down and after).
+  const DownCause& down_cause() const { return down_cause_; }
+
  private:
   struct Slot;
   friend struct Slot;
@@ -193,9 +216,16 @@ class Session {
   std::optional<IpAddress> local_ep_;
   std::chrono::steady_clock::time_point established_at_{};
   std::string last_error_;
-  bool notification_in_ = false;   // a NOTIFICATION came in since Established
-  bool notification_out_ = false;  // we sent one since Established
-  bool hard_reset_ = false;        // ... and it was a Hard Reset (RFC 8538 §3), either way
+  std::vector<uint8_t> open_sent_;  // of the established session (see open_sent())
+  std::vector<uint8_t> open_received_;
+  uint16_t local_port_ = 0;
+  uint16_t remote_port_ = 0;
+  DownCause down_cause_;
+  std::vector<uint8_t> notification_bytes_;  // the last NOTIFICATION sent or received
+  bool local_close_ = false;                 // we dropped the connection without a NOTIFICATION
+  bool notification_in_ = false;             // a NOTIFICATION came in since Established
+  bool notification_out_ = false;            // we sent one since Established
+  bool hard_reset_ = false;  // ... and it was a Hard Reset (RFC 8538 §3), either way
   bool timer_armed_ = false;
   FsmTime armed_at_{};
   std::vector<uint8_t> scratch_;  // out() when there is no connection (discarded)

@@ -168,6 +168,18 @@ struct MetricsConfig {
   bool operator==(const MetricsConfig&) const = default;
 };
 
+// [[bmp]]: one BGP Monitoring Protocol station (RFC 7854) ferryd connects to.
+struct BmpConfig {
+  std::string name;
+  Endpoint station;                           // "192.0.2.10:11019"
+  bool pre_policy = true;                     // route-monitoring contains "pre-policy"
+  bool post_policy = false;                   // route-monitoring contains "post-policy"
+  bool adj_rib_out = false;                   // RFC 8671 post-policy Adj-RIB-Out
+  uint32_t stats_interval = 60;               // seconds; 0: no Stats Reports
+  uint64_t queue_limit = uint64_t{32} << 20;  // bytes queued before a slow station is dropped
+  bool operator==(const BmpConfig&) const = default;
+};
+
 // ---- Policy -----------------------------------------------------------------
 
 struct PrefixMatch {
@@ -262,6 +274,7 @@ struct Config {
   FibConfig fib;
   MetricsConfig metrics;
   std::vector<HealthCheckConfig> health_checks;  // [[health-checks]]
+  std::vector<BmpConfig> bmp;
 
   // nullptr for unknown names and for the built-ins "accept-all" / "reject-all",
   // which are never stored in `policies`.

@@ -546,11 +546,31 @@ MetricsConfig parse_metrics(const TableReader& t) {
   return m;
 }
 
+BmpConfig parse_bmp(const TableReader& t) {
+  BmpConfig b;
+  b.name = t.require("name", "a station name").string();
+  if (b.name.empty()) t.fail("name", "expected a non-empty station name");
+  b.station = t.require("station", "an address and port \"192.0.2.10:11019\"")
+                  .parsed("an address and port \"192.0.2.10:11019\" or \"[2001:db8::10]:11019\"",
+                          detail::parse_endpoint);
+  if (b.station.port == 0) t.fail("station", "expected a port 1..65535");
+  if (auto v = t.get("route-monitoring")) {
+    b.pre_policy = b.post_policy = false;
+    for (const auto& e : v->array("\"pre-policy\" / \"post-policy\"")) {
+      *one_of<bool*>(e, {{"pre-policy", &b.pre_policy}, {"post-policy", &b.post_policy}}) = true;
+    }
+  }
+  t.bool_into("adj-rib-out", b.adj_rib_out);
+  t.uint_into("stats-interval", 0, 86400, b.stats_interval);
+  t.uint_into("queue-limit", 65536, uint64_t{1} << 32, b.queue_limit);
+  return b;
+}
+
 Config parse_document(const Ctx& ctx, const toml::table& root) {
   Config c;
   TableReader top(ctx, root, "",
                   {"router", "tunnel", "bgp", "static-routes", "fib", "policies", "metrics",
-                   "health-checks"});
+                   "health-checks", "bmp"});
   auto sub = [&](std::string_view key) -> std::optional<Value> {
     auto v = top.get(key);
     if (v && !v->node.is_table()) v->fail("expected a table, got " + detail::type_name(v->node));
@@ -619,6 +639,18 @@ Config parse_document(const Ctx& ctx, const toml::table& root) {
   if (auto v = sub("metrics"))
     c.metrics = parse_metrics(TableReader(ctx, v->table(), "metrics", {"listen"}));
   if (auto v = top.get("health-checks")) c.health_checks = detail::parse_health_checks(ctx, *v, c);
+  if (auto v = top.get("bmp")) {
+    for (const auto& e : v->array("tables ([[bmp]])")) {
+      TableReader bt(
+          ctx, e.table(), e.path,
+          {"name", "station", "route-monitoring", "adj-rib-out", "stats-interval", "queue-limit"});
+      if (!c.bgp) bt.fail("station", "expected a [bgp] section too: BMP monitors BGP sessions");
+      BmpConfig b = parse_bmp(bt);
+      for (const auto& o : c.bmp)
+        if (o.name == b.name) bt.fail("name", "duplicate BMP station name " + quote(b.name));
+      c.bmp.push_back(std::move(b));
+    }
+  }
   return c;
 }
 

@@ -306,6 +306,19 @@ void print_fib(Printer& p, const FibConfig& f) {
   p.boolean("keep-on-shutdown", f.keep_on_shutdown);
 }
 
+void print_bmp(Printer& p, const BmpConfig& b) {
+  p.section("[[bmp]]");
+  p.str("name", b.name);
+  p.str("station", b.station.str());
+  std::vector<std::string> views;
+  if (b.pre_policy) views.push_back("pre-policy");
+  if (b.post_policy) views.push_back("post-policy");
+  p.list("route-monitoring", views, [](const std::string& v) { return v; });
+  p.boolean("adj-rib-out", b.adj_rib_out);
+  p.num("stats-interval", b.stats_interval);
+  p.num("queue-limit", b.queue_limit);
+}
+
 void print_health_check(Printer& p, const HealthCheckConfig& h) {
   p.section("[[health-checks]]");
   p.str("name", h.name);
@@ -369,6 +382,8 @@ std::vector<ConfigObject> config_objects(const Config& c) {
     out.push_back(object_of("policy", pol.name, [&](Printer& p) { print_policy(p, pol); }));
   for (const auto& h : c.health_checks)
     out.push_back(object_of("health-check", h.name, [&](Printer& p) { print_health_check(p, h); }));
+  for (const auto& b : c.bmp)
+    out.push_back(object_of("bmp", b.name, [&](Printer& p) { print_bmp(p, b); }));
   // The name key identifies neighbours, peers and policies: it is the id, not a key.
   for (auto& o : out) std::erase_if(o.keys, [](const auto& kv) { return kv.first == "name"; });
   return out;
@@ -391,6 +406,7 @@ std::string print(const Config& c) {
     p.section("[metrics]");
     p.str("listen", c.metrics.listen->str());
   }
+  for (const auto& b : c.bmp) print_bmp(p, b);
   for (const auto& pol : c.policies) print_policy(p, pol);
   for (const auto& h : c.health_checks) print_health_check(p, h);
   return p.text();

@@ -1,5 +1,7 @@
 #include "daemon/from_config.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 #include "daemon/heap.hpp"
@@ -94,6 +96,35 @@ BfdOptions bfd_options(const config::Config& c) {
   return o;
 }
 
+bmp::ExporterOptions bmp_options(const config::Config& c, const std::string& sys_name) {
+  bmp::ExporterOptions o;
+  o.sys_name = sys_name.empty() ? c.router.router_id.str() : sys_name;
+  o.sys_descr = std::string("ferry ") + FERRY_VERSION + " (ferryd, AS " +
+                std::to_string(c.router.asn.value()) + ", router id " + c.router.router_id.str() +
+                ")";
+  for (const auto& b : c.bmp) {
+    bmp::StationOptions s;
+    s.name = b.name;
+    s.address = b.station.addr;
+    s.port = b.station.port;
+    s.pre_policy = b.pre_policy;
+    s.post_policy = b.post_policy;
+    s.adj_rib_out = b.adj_rib_out;
+    s.stats_interval = b.stats_interval;
+    s.queue_limit = static_cast<size_t>(b.queue_limit);
+    o.stations.push_back(std::move(s));
+  }
+  return o;
+}
+
+namespace {
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0) return {};
+  return buf;
+}
+}  // namespace
+
 Result<ModulesOptions> from_config(const config::Config& c, const IfIndexFn& ifindex) {
   ModulesOptions o;
   o.rib = rib_options(c);
@@ -113,6 +144,7 @@ Result<ModulesOptions> from_config(const config::Config& c, const IfIndexFn& ifi
     o.graceful_restart = std::any_of(c.bgp->neighbors.begin(), c.bgp->neighbors.end(),
                                      [](const auto& n) { return n.graceful_restart; });
   if (c.bgp) o.graceful_restart_time = c.bgp->graceful_restart_time;
+  o.bmp = bmp_options(c, host_name());
   return o;
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "bfd/session.hpp"
+#include "bmp/options.hpp"
 #include "common/result.hpp"
 #include "config/config.hpp"
 #include "fib/fib.hpp"
@@ -61,6 +62,7 @@ struct ModulesOptions {
   // Some neighbour has graceful-restart and routes go into the kernel (RFC 4724 §4.1).
   bool graceful_restart = false;
   uint32_t graceful_restart_time = 120;  // seconds
+  bmp::ExporterOptions bmp;              // [[bmp]] stations (used with [bgp])
 };
 
 fib::RouteKeys route_keys(const config::FibConfig& c);
@@ -75,6 +77,8 @@ rib::RibOptions rib_options(const config::Config& c);
 speaker::Options speaker_options(const config::Config& c);
 routing::Options routing_options(const config::Config& c, const IfIndexFn& ifindex);
 BfdOptions bfd_options(const config::Config& c);
+// sys_name: the Initiation's sysName (the host name in ferryd).
+bmp::ExporterOptions bmp_options(const config::Config& c, const std::string& sys_name);
 
 // Everything at once. Errors: a redistribute protocol name that does not parse.
 Result<ModulesOptions> from_config(const config::Config& c, const IfIndexFn& ifindex);

@@ -59,7 +59,9 @@ Modules::Modules(asio::io_context& io, ModulesOptions opts, ModulesIo kio)
   if (!kio_.remove_tun) kio_.remove_tun = tunnel::remove_persistent_tun;
 }
 
-Modules::~Modules() = default;
+Modules::~Modules() {
+  if (speaker_) speaker_->set_monitor(nullptr);  // bmp_ goes first
+}
 
 Result<void> Modules::start() {
   rib_.set_policies(opts_.policies);
@@ -135,6 +137,10 @@ Result<void> Modules::start() {
     });
     speaker_->set_health_source([this](const std::string& n) { return health_ && health_->up(n); });
     apply_health_checks();
+    bmp_ = std::make_unique<bmp::Exporter>(
+        io_, rib_, opts_.bmp, kio_.bmp_connector ? kio_.bmp_connector : bmp::tcp_connector(io_),
+        [this](const auto& fn) { speaker_->for_each_established(fn); });
+    speaker_->set_monitor(bmp_.get());
     // With graceful restart the FIB's start callback starts BGP.
     if (!gr_preserve_ || !fib_) start_speaker(false);
     bfd_ = std::make_unique<bfd::Bfd>(io_);
@@ -326,6 +332,7 @@ Result<void> Modules::apply(const ModulesOptions& next) {
   routing_->apply(opts_.routing);                 // the tunnel's apply() above published its view
   apply_health_checks();
   if (speaker_) speaker_->apply(*opts_.speaker);  // policies, neighbors, networks; soft refresh
+  if (bmp_) bmp_->apply(opts_.bmp);               // stations added, removed, restarted
   sync_bfd_peers();
   return {};
 }
@@ -347,7 +354,12 @@ void Modules::apply_health_checks() {
 }
 
 void Modules::stop(const std::string& reason, std::function<void()> done) {
-  // BGP first (Cease with the reason), then BFD AdminDown, then the kernel routes.
+  // BMP stations get their Termination first (RFC 7854 §4.5); then BGP (Cease with
+  // the reason), BFD AdminDown, the kernel routes.
+  if (bmp_) {
+    if (speaker_) speaker_->set_monitor(nullptr);
+    bmp_->stop();
+  }
   auto finish = [this, done = std::move(done)]() mutable {
     if (endpoint_timer_) endpoint_timer_->cancel();
     if (health_) health_->stop();
@@ -380,6 +392,7 @@ ctl::Json Modules::metrics_snapshot() const {
   ctl::Json j = ctl::Json::object();
   if (speaker_) j["bgp"] = speaker_->show_neighbors();
   if (bfd_) j["bfd"] = bfd_->show();
+  if (bmp_) j["bmp"] = bmp_->show();
   if (fib_) j["fib"] = fib_->stats();
   j["rib"] = {{"prefixes", rib_.prefix_count()}, {"paths", rib_.path_count()}};
   if (tunnel_ && tunnel_->device()) {
@@ -429,6 +442,13 @@ void Modules::register_commands(ctl::Registry& r) {
         return j;
       },
       false, "kernel routes ferry installed, pending operations, failures");
+  r.add(
+      "show bmp",
+      [this](const ctl::Json&) -> Result<ctl::Json> {
+        if (!bmp_) return ctl::Json{{"stations", ctl::Json::array()}, {"monitored_peers", 0}};
+        return bmp_->show();
+      },
+      false, "BMP monitoring stations (RFC 7854): state, messages sent, queue, drops");
   r.add(
       "show bfd",
       [this](const ctl::Json&) -> Result<ctl::Json> {

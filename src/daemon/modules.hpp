@@ -4,6 +4,7 @@
 //   speaker (BGP sessions) <-> rib (decision, policy) -> routing -> fib (kernel)
 //                                                                -> tunnel (cryptokey)
 //   bfd --down--> speaker.bfd_down (tear the session down before the hold timer)
+//   speaker --Monitor (sessions, UPDATEs in/out)--> bmp (stations); bmp reads rib for dumps
 //   kernel addresses/routes -> routing (next-hop resolution) and rib (redistribution)
 //   tunnel --View (on change)--> routing; routing --learned prefixes--> tunnel
 //
@@ -35,6 +36,7 @@
 
 #include "health/checker.hpp"
 #include "bfd/bfd.hpp"
+#include "bmp/exporter.hpp"
 #include "common/result.hpp"
 #include "ctl/registry.hpp"
 #include "daemon/from_config.hpp"
@@ -82,6 +84,8 @@ struct ModulesIo {
   std::function<Result<void>(const std::string& name)> remove_tun;
   // Health check probes (default: ICMP and TCP sockets, health/checker.hpp).
   std::function<std::unique_ptr<health::Prober>()> prober;
+  // Connections to BMP stations (default: TCP).
+  bmp::Connector bmp_connector;
 };
 
 class Modules : public fib::RouteSourceListener {
@@ -108,6 +112,7 @@ class Modules : public fib::RouteSourceListener {
   tunnel::Tunnel* tunnel() { return tunnel_.get(); }
   speaker::Speaker* speaker() { return speaker_.get(); }
   bfd::Bfd* bfd() { return bfd_.get(); }
+  bmp::Exporter* bmp() { return bmp_.get(); }
   const ModulesOptions& options() const { return opts_; }
 
  private:
@@ -142,6 +147,8 @@ class Modules : public fib::RouteSourceListener {
   std::unique_ptr<health::Prober> prober_;
   std::unique_ptr<health::Checker> health_;  // while [[health-checks]] exist
   void apply_health_checks();
+  // With [bgp]: the BMP exporter, the speaker's monitor (stations may be none).
+  std::unique_ptr<bmp::Exporter> bmp_;
   std::unique_ptr<asio::steady_timer> endpoint_timer_;
   bool gr_preserve_ = false;  // fixed at start()
   bool speaker_started_ = false;

@@ -154,6 +154,28 @@ void bfd_metrics(const json& bfd, MetricSet& m) {
   }
 }
 
+void bmp_metrics(const json& bmp, MetricSet& m) {
+  auto& up = m.family("ferry_bmp_station_up", "1 if the BMP station is connected", Type::Gauge);
+  auto& msgs = m.family("ferry_bmp_messages_sent_total", "BMP messages written to the station",
+                        Type::Counter);
+  auto& bytes =
+      m.family("ferry_bmp_bytes_sent_total", "bytes written to the station", Type::Counter);
+  auto& queued = m.family("ferry_bmp_queue_bytes", "bytes queued for the station, not written yet",
+                          Type::Gauge);
+  auto& drops = m.family("ferry_bmp_drops_total",
+                         "connections dropped because the station did not keep up", Type::Counter);
+  const json& list = member(bmp, "stations");
+  if (list.is_array())
+    for (const json& s : list) {
+      const Labels l{{"station", str(s, "name")}};
+      up.add(l, str(s, "state") == "up" ? 1 : 0);
+      msgs.add(l, num(s, "messages_sent").value_or(0));
+      bytes.add(l, num(s, "bytes_sent").value_or(0));
+      queued.add(l, num(s, "queue_bytes").value_or(0));
+      drops.add(l, num(s, "drops").value_or(0));
+    }
+}
+
 void fib_metrics(const json& fib, MetricSet& m) {
   struct G {
     const char* key;
@@ -259,6 +281,7 @@ void collect(const nlohmann::json& snap, MetricSet& out) {
   if (snap.contains("daemon")) daemon_metrics(snap["daemon"], out);
   if (snap.contains("bgp")) bgp_metrics(snap["bgp"], out);
   if (snap.contains("bfd")) bfd_metrics(snap["bfd"], out);
+  if (snap.contains("bmp")) bmp_metrics(snap["bmp"], out);
   if (snap.contains("fib") && snap["fib"].is_object()) fib_metrics(snap["fib"], out);
   if (snap.contains("tunnel") && snap["tunnel"].is_object()) tunnel_metrics(snap["tunnel"], out);
   if (snap.contains("rib") && snap["rib"].is_object()) rib_metrics(snap["rib"], out);

@@ -549,6 +549,39 @@ void Rib::for_each_advertised(PeerId p, const std::function<void(const Advertise
   impl_->out.for_each_advertised(p, fn);
 }
 
+namespace {
+AttrRef view_of(const AdjRibOut& out, PeerId p, PeerView view, const Prefix& prefix,
+                const PathList& e) {
+  if (view == PeerView::AdjOut) return out.advertised_attrs(p, prefix, e);
+  for (const Path& x : e)
+    if (x.peer == to_int(p)) return view == PeerView::AdjInPre ? x.pre : x.post;
+  return AttrRef();
+}
+}  // namespace
+
+void Rib::walk_peer(PeerId p, PeerWalk& w, size_t budget,
+                    const std::function<void(const Prefix&, const AttrRef&)>& fn) {
+  LocRib& loc = impl_->loc;
+  if (!w.started || w.generation != loc.generation()) {
+    w.started = true;
+    w.slot = 0;
+    w.generation = loc.generation();
+  }
+  const size_t cap = loc.capacity(w.family);
+  for (size_t n = 0; n < budget && w.slot < cap; ++n, ++w.slot) {
+    Prefix prefix;
+    const PathList* e = loc.at(w.family, w.slot, &prefix);
+    if (!e) continue;
+    if (AttrRef a = view_of(impl_->out, p, w.view, prefix, *e)) fn(prefix, a);
+  }
+  w.done = w.slot >= cap;
+}
+
+AttrRef Rib::peer_route(PeerId p, PeerView view, const Prefix& prefix) {
+  const PathList* e = impl_->loc.find(prefix);
+  return e ? view_of(impl_->out, p, view, prefix, *e) : AttrRef();
+}
+
 std::optional<PeerStatus> Rib::peer_status(PeerId p) const {
   const PeerState* ps = impl_->peers.find(p);
   if (!ps) return std::nullopt;

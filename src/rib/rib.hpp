@@ -189,6 +189,22 @@ struct AdvertisedRoute {
   bool pending = false;
 };
 
+// Which of a peer's tables a monitoring walk reads (BMP, RFC 7854 §5 and
+// RFC 8671): what it sent (before or after import policy) or what we sent it.
+enum class PeerView : uint8_t { AdjInPre, AdjInPost, AdjOut };
+
+// A resumable walk over one peer's routes of one family (see walk_peer()).
+// Position is a slot of the prefix table: nothing is copied, so walking a
+// million routes in steps costs no memory.
+struct PeerWalk {
+  Family family = Family::V4;
+  PeerView view = PeerView::AdjInPre;
+  size_t slot = 0;
+  uint64_t generation = 0;  // of the table when slot was taken
+  bool started = false;
+  bool done = false;
+};
+
 struct PeerCounters {
   uint64_t received = 0;    // prefixes in Adj-RIB-In (pre-policy)
   uint64_t accepted = 0;    // ... accepted by import
@@ -325,6 +341,14 @@ class Rib {
   // The peer's Adj-RIB-Out: what it has been sent (the RIB keeps one bit per prefix
   // and peer; the attributes are recomputed). Not const: exports are interned.
   void for_each_advertised(PeerId p, const std::function<void(const AdvertisedRoute&)>& fn);
+  // Monitoring: up to `budget` table slots of the walk, fn for each of the peer's
+  // routes found there; sets w.done at the end. If the table was rebuilt since
+  // the last step the walk starts over, so a route may be reported twice but
+  // none is missed. Not const: Adj-RIB-Out attributes are recomputed (interned).
+  void walk_peer(PeerId p, PeerWalk& w, size_t budget,
+                 const std::function<void(const Prefix&, const AttrRef&)>& fn);
+  // One prefix of a peer's table as walk_peer() would report it (null: absent).
+  AttrRef peer_route(PeerId p, PeerView view, const Prefix& prefix);
   std::optional<PeerStatus> peer_status(PeerId p) const;
   std::vector<PeerStatus> peers() const;
   MemoryStats memory_stats() const;

@@ -544,6 +544,18 @@ std::optional<BudgetStatus> AdjRibOut::budget_status(PeerId p) const {
   return o->budget->status;
 }
 
+AttrRef AdjRibOut::advertised_attrs(PeerId p, const Prefix& prefix, const PathList& e) const {
+  const OutPeer* op = out(p);
+  if (op && op->budget) {  // an export budget's peer: what it was sent
+    auto it = op->budget->sent.find(prefix);
+    return it == op->budget->sent.end() ? AttrRef() : it->second;
+  }
+  if (!op || !is_advertised(*op, prefix, &e)) return AttrRef();
+  for (const Path& x : e)
+    if (x.flags & kPathBest) return rules_.apply(to_int(p), prefix, x, nullptr, true);
+  return AttrRef();
+}
+
 void AdjRibOut::for_each_advertised(PeerId p,
                                     const std::function<void(const AdvertisedRoute&)>& fn) {
   OutPeer* op = out(p);

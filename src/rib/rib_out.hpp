@@ -92,6 +92,9 @@ class AdjRibOut final : public ChangeSink {
   size_t queued(PeerId p) const;  // prefixes in the change queue
   // The peer's Adj-RIB-Out with the attributes the export rules give now.
   void for_each_advertised(PeerId p, const std::function<void(const AdvertisedRoute&)>& fn);
+  // The attributes the peer holds for prefix (e is its entry), recomputed by the
+  // export rules; null when the prefix was not sent to it.
+  AttrRef advertised_attrs(PeerId p, const Prefix& prefix, const PathList& e) const;
   uint64_t advertised(PeerId p) const;  // prefixes the peer holds from us
   uint64_t advertised_total() const;
   size_t bytes() const;  // queues, snapshots and per-peer maps

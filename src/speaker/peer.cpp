@@ -56,6 +56,29 @@ void Peer::refresh_session_config() {
   if (!session_->config().needs_reset(sc)) session_->set_config(sc);
 }
 
+MonitoredPeer Peer::monitored() const {
+  MonitoredPeer m;
+  m.id = id_;
+  m.name = cfg_.name;
+  m.address = cfg_.address;
+  m.remote_asn = cfg_.remote_asn;
+  m.bgp_id = session_->remote_open().bgp_id;
+  if (auto l = session_->local_endpoint()) {
+    m.local_address = *l;
+  } else if (cfg_.local_address) {
+    m.local_address = *cfg_.local_address;
+  }
+  m.local_port = session_->local_port();
+  m.remote_port = session_->remote_port();
+  m.ibgp = session_->config().ibgp();
+  const auto up_for = std::chrono::steady_clock::now() - session_->established_at();
+  m.established_at = std::chrono::system_clock::now() -
+                     std::chrono::duration_cast<std::chrono::system_clock::duration>(up_for);
+  m.open_sent = &session_->open_sent();
+  m.open_received = &session_->open_received();
+  return m;
+}
+
 bool Peer::initial_eor_complete() const {
   if (!session_->established()) return false;
   for (const bgp::AfiSafi& af : session_->negotiated().families)
@@ -102,6 +125,7 @@ void Peer::pump() {
   // not our memory.
   while (session_->queued() < bgp::Session::kWriteWatermark) {
     rib::PullResult r = rib.pull_updates(id_, 4096);
+    if (Monitor* m = sp_.monitor()) m->sent(monitored(), r);
     std::vector<uint8_t>& out = session_->out();
     size_t msgs = 0;
     if (!r.withdraw.empty()) msgs += enc.withdraw(r.withdraw, out);
@@ -172,6 +196,7 @@ void Peer::session_established(bgp::Session& s) {
             fmt::format("bgp {}: established (hold {} s, router id {})", cfg_.name,
                         s.negotiated().hold_time, ps.router_id.str()));
   sp_.rib().peer_up(id_, ps);
+  if (Monitor* m = sp_.monitor()) m->peer_up(monitored());
   if (stale_active_) {
     // RFC 4724 §4.2: a family the restarted peer no longer lists in its capability,
     // or lists without the Forwarding State bit, lost its forwarding state: its
@@ -218,6 +243,7 @@ void Peer::sweep_all_stale() {
 
 void Peer::session_down(bgp::Session& s, const std::string& reason, bool graceful) {
   eorr_due_ = {};
+  if (Monitor* m = sp_.monitor()) m->peer_down(monitored(), s.down_cause());
   log_event(spdlog::level::info, "bgp_session_down",
             {{"peer", cfg_.name},
              {"peer_address", cfg_.address.str()},
@@ -261,6 +287,7 @@ void Peer::session_update(bgp::Session& s, bgp::DecodedUpdate& u) {
       }
     }
   }
+  if (Monitor* m = sp_.monitor()) m->received(monitored(), u);
   if (cfg_.max_prefixes && (!u.nlri.empty() || !u.mp_nlri.empty())) check_max_prefix();
 }
 

@@ -20,6 +20,7 @@
 #include "bgp/session.hpp"
 #include "config/config.hpp"
 #include "rib/rib.hpp"
+#include "speaker/monitor.hpp"
 #include "speaker/options.hpp"
 
 namespace ferry::speaker {
@@ -51,6 +52,9 @@ class Peer : public bgp::SessionListener {
   bool initial_eor_complete() const;
   // Re-applies the speaker's graceful restart state (R/F bits) to the session config.
   void refresh_session_config();
+
+  // This neighbour as a monitor sees it (valid while the session is Established).
+  MonitoredPeer monitored() const;
 
   static bgp::SessionConfig session_config(const Options& o, const config::BgpNeighborConfig& n);
 

@@ -71,6 +71,11 @@ size_t Speaker::established_count() const {
   return n;
 }
 
+void Speaker::for_each_established(const std::function<void(const MonitoredPeer&)>& fn) const {
+  for (auto& [name, p] : peers_)
+    if (p->session().established()) fn(p->monitored());
+}
+
 Result<void> Speaker::start() {
   Result<void> r = listen();
   if (!r) spdlog::error("bgp: {}", r.error());

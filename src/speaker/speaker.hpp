@@ -31,6 +31,7 @@
 #include "config/config.hpp"
 #include "ctl/registry.hpp"
 #include "rib/rib.hpp"
+#include "speaker/monitor.hpp"
 #include "speaker/options.hpp"
 
 namespace ferry::speaker {
@@ -83,6 +84,12 @@ class Speaker {
   // A peer got End-of-RIB or came up: re-check whether the convergence is over.
   void check_restart_complete();
 
+  // Monitoring (BMP): told about sessions and routes as they change; not owned,
+  // nullptr to detach. for_each_established lists the sessions up right now.
+  void set_monitor(Monitor* m) { monitor_ = m; }
+  Monitor* monitor() const { return monitor_; }
+  void for_each_established(const std::function<void(const MonitoredPeer&)>& fn) const;
+
   // The port actually bound (useful when configured as 0 in tests).
   uint16_t listen_port() const { return bound_port_; }
   size_t established_count() const;
@@ -122,6 +129,7 @@ class Speaker {
   std::map<std::string, std::unique_ptr<Peer>> peers_;  // by neighbour name
   std::map<uint32_t, Peer*> by_id_;                     // RIB peer id -> peer
   RateLimitedLog log_limit_;
+  Monitor* monitor_ = nullptr;
   std::vector<std::shared_ptr<asio::ip::tcp::acceptor>> acceptors_;
   uint16_t bound_port_ = 0;
   bool started_ = false;

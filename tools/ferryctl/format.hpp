@@ -25,5 +25,6 @@ void register_core_formatters(FormatterMap& m);    // show status
 void register_bgp_formatters(FormatterMap& m);     // show neighbors, show routes, show route
 void register_tunnel_formatters(FormatterMap& m);  // show tunnels
 void register_bfd_formatters(FormatterMap& m);     // show bfd, show health
+void register_bmp_formatters(FormatterMap& m);     // show bmp
 
 }  // namespace ferryctl

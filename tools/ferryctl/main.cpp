@@ -68,6 +68,7 @@ int run(const std::string& socket, const std::string& command, const Json& args,
   ferryctl::register_bgp_formatters(fm);
   ferryctl::register_tunnel_formatters(fm);
   ferryctl::register_bfd_formatters(fm);
+  ferryctl::register_bmp_formatters(fm);
   auto it = fm.find(command);
   if (it != fm.end()) {
     std::fputs(it->second(result).c_str(), stdout);
@@ -142,6 +143,7 @@ int main(int argc, char** argv) {
   });
   show->add_subcommand("config", "the running configuration, normalised (needs reload rights)")
       ->callback([&] { command = "show config"; });
+  show->add_subcommand("bmp", "BMP monitoring stations")->callback([&] { command = "show bmp"; });
 
   auto* reload = app.add_subcommand("reload", "re-read the configuration file and apply changes");
   reload->fallthrough();

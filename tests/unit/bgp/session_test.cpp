@@ -172,6 +172,18 @@ TEST_F(SessionTest, OpenNegotiationAndRouteReceive) {
   EXPECT_TRUE(s.negotiated().route_refresh);
   EXPECT_EQ(rec.announced[0], *Prefix::parse("192.0.2.0/24"));
   EXPECT_EQ(s.remote_open().bgp_id, RouterId(0x0a000002));
+  // Both OPENs as they went over the wire, and the ports, for monitoring (RFC 7854 §4.10).
+  ASSERT_GT(s.open_sent().size(), kHeaderLen);
+  ASSERT_GT(s.open_received().size(), kHeaderLen);
+  EXPECT_EQ(s.open_sent()[18], static_cast<uint8_t>(MessageType::Open));
+  OpenMessage sent, received;
+  ASSERT_FALSE(decode_open(std::span(s.open_sent()).subspan(kHeaderLen), sent).has_value());
+  ASSERT_FALSE(decode_open(std::span(s.open_received()).subspan(kHeaderLen), received).has_value());
+  EXPECT_EQ(sent.bgp_id, RouterId(0x0a000001));
+  EXPECT_EQ(received.bgp_id, RouterId(0x0a000002));
+  EXPECT_EQ(received.hold_time, 30);
+  EXPECT_EQ(s.remote_port(), peer.port());
+  EXPECT_NE(s.local_port(), 0);
 }
 
 TEST_F(SessionTest, MalformedUpdateGetsNotification) {
@@ -256,6 +268,32 @@ TEST_F(SessionTest, HoldTimerExpirySendsNotification) {
   ASSERT_GE(body.size(), 2u);
   EXPECT_EQ(body[0], kErrHoldTimerExpired);
   EXPECT_EQ(rec.established, 1);
+  // RFC 7854 §4.9 reason 1: we sent the NOTIFICATION; the whole PDU is kept.
+  EXPECT_EQ(s.down_cause().kind, DownCause::Kind::LocalNotification);
+  ASSERT_EQ(s.down_cause().notification.size(), kHeaderLen + body.size());
+  EXPECT_EQ(s.down_cause().notification[18], static_cast<uint8_t>(MessageType::Notification));
+  EXPECT_EQ(s.down_cause().notification[19], kErrHoldTimerExpired);
+}
+
+TEST_F(SessionTest, DownCauseNamesTheSideThatClosed) {
+  auto cfg = make_cfg(peer.port());
+  Session s(io, cfg, rec);
+  std::atomic<bool> sent{false};
+  std::thread t([&] {
+    peer.handshake(65002, 90);
+    std::vector<uint8_t> n;
+    encode_notification(Notification{kErrCease, kSubAdminShutdown, {}}, n);
+    peer.write(n);
+    sent = true;
+  });
+  s.start();
+  ASSERT_TRUE(run_until(io, [&] { return sent && rec.down > 0; }));
+  t.join();
+  // Reason 3: the peer's NOTIFICATION, as received.
+  EXPECT_EQ(s.down_cause().kind, DownCause::Kind::RemoteNotification);
+  std::vector<uint8_t> want;
+  encode_notification(Notification{kErrCease, kSubAdminShutdown, {}}, want);
+  EXPECT_EQ(s.down_cause().notification, want);
 }
 
 TEST_F(SessionTest, WrongPeerAsRejected) {

@@ -171,6 +171,10 @@ passive = true
       removed_tun_.push_back(n);
       return {};
     };
+    k.bmp_connector = [this](const IpAddress& a, uint16_t port, bmp::ConnectionEvents& e) {
+      bmp_dials_.push_back({a, port, &e});
+      return std::unique_ptr<bmp::Connection>(std::make_unique<FakeBmpConn>(bmp_written_));
+    };
     return k;
   }
 
@@ -200,6 +204,21 @@ passive = true
     return r.ok() ? *r : ctl::Json{};
   }
 
+  // A BMP station connection that records what goes out (close() too).
+  struct FakeBmpConn : bmp::Connection {
+    explicit FakeBmpConn(std::vector<uint8_t>& out) : out_(out) {}
+    void write(std::vector<uint8_t> d) override { out_.insert(out_.end(), d.begin(), d.end()); }
+    void close(std::span<const uint8_t> last) override {
+      out_.insert(out_.end(), last.begin(), last.end());
+    }
+    std::vector<uint8_t>& out_;
+  };
+  struct BmpDial {
+    IpAddress address;
+    uint16_t port;
+    bmp::ConnectionEvents* events;
+  };
+
   struct NullIface : tunnel::InterfaceConfigurator {
     Result<void> set_mtu(const std::string&, uint32_t) override { return {}; }
     Result<void> set_up(const std::string&, bool) override { return {}; }
@@ -221,6 +240,8 @@ passive = true
   std::map<Prefix, fib::RouteTarget> previous_routes_;
   bool tun_existed_ = false;
   std::vector<std::string> removed_tun_;
+  std::vector<BmpDial> bmp_dials_;
+  std::vector<uint8_t> bmp_written_;  // all BMP connections' bytes
   ctl::Registry registry_;
   std::unique_ptr<Modules> modules_;
 };
@@ -407,6 +428,34 @@ TEST_F(ModulesTest, KeepOnShutdownLeavesTheKernelRoutes) {
   ASSERT_TRUE(run_until([&] { return done; }));
   EXPECT_EQ(kernel_->routes.count(pfx("10.50.0.1/32")), 1u);
   modules_.reset();
+}
+
+TEST_F(ModulesTest, BmpStationsFollowTheConfigurationAndGetTheSpeakersSessions) {
+  const std::string station = "\n[[bmp]]\nname = \"noc\"\nstation = \"127.0.0.1:11019\"\n";
+  start(toml(station));
+  ASSERT_TRUE(modules_->bmp());
+  EXPECT_EQ(modules_->speaker()->monitor(), modules_->bmp());  // the speaker reports to it
+  ASSERT_EQ(bmp_dials_.size(), 1u);
+  EXPECT_EQ(bmp_dials_[0].address, ip("127.0.0.1"));
+  EXPECT_EQ(bmp_dials_[0].port, 11019);
+  ctl::Json j = run("show bmp");
+  ASSERT_EQ(j["stations"].size(), 1u);
+  EXPECT_EQ(j["stations"][0]["name"], "noc");
+  EXPECT_EQ(j["stations"][0]["state"], "connecting");
+  bmp_dials_[0].events->connected();
+  ASSERT_GE(bmp_written_.size(), 6u);
+  EXPECT_EQ(bmp_written_[5], 4);  // RFC 7854 §4.3: Initiation first
+  EXPECT_EQ(run("show bmp")["stations"][0]["state"], "up");
+  // Reload without the station: a Termination goes out and it is gone.
+  bmp_written_.clear();
+  ASSERT_TRUE(modules_->apply(options(toml())).ok());
+  ASSERT_GE(bmp_written_.size(), 6u);
+  EXPECT_EQ(bmp_written_[5], 5);  // Termination (§4.5)
+  EXPECT_TRUE(run("show bmp")["stations"].empty());
+  // And back on the next reload.
+  ASSERT_TRUE(modules_->apply(options(toml(station))).ok());
+  EXPECT_EQ(bmp_dials_.size(), 2u);
+  EXPECT_EQ(run("show bmp")["stations"].size(), 1u);
 }
 
 }  // namespace

@@ -27,6 +27,8 @@ json snapshot() {
                           "detection_time_ms": 900.0, "up_transitions": 1,
                           "down_transitions": 0, "rx_packets": 10, "tx_packets": 11}],
             "drops": {"bad_ttl": 1, "malformed": 0, "no_session": 2}},
+    "bmp": {"stations": [{"name": "noc", "state": "up", "messages_sent": 40, "bytes_sent": 4000,
+                          "queue_bytes": 12, "drops": 1}], "monitored_peers": 1},
     "fib": {"state": "synced", "desired": 7, "installed": 7, "pending": 0, "retrying": 0,
             "stale": 0, "failures": 1, "programmed": 9, "retries": 1, "resyncs": 0},
     "tunnel": {"interface": "ferry0", "cookie_sent": 0, "drops": {"no_peer": 4},
@@ -82,6 +84,10 @@ TEST(Collect, TunnelBfdFibRibDaemon) {
   EXPECT_TRUE(has_line(
       t, "ferry_bfd_session_detection_time_seconds{peer=\"169.254.10.2\",local=\"\"} 0.9"));
   EXPECT_TRUE(has_line(t, "ferry_bfd_drops_total{reason=\"no_session\"} 2"));
+  EXPECT_TRUE(has_line(t, "ferry_bmp_station_up{station=\"noc\"} 1"));
+  EXPECT_TRUE(has_line(t, "ferry_bmp_messages_sent_total{station=\"noc\"} 40"));
+  EXPECT_TRUE(has_line(t, "ferry_bmp_queue_bytes{station=\"noc\"} 12"));
+  EXPECT_TRUE(has_line(t, "ferry_bmp_drops_total{station=\"noc\"} 1"));
   EXPECT_TRUE(has_line(t, "ferry_fib_routes_installed 7"));
   EXPECT_TRUE(has_line(t, "ferry_fib_routes_pending 0"));
   EXPECT_TRUE(has_line(t, "ferry_fib_failures_total 1"));

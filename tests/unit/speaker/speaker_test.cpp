@@ -375,10 +375,15 @@ TEST(SpeakerRestart, RestartingSpeakerSetsRAndFBitsAndDefersItsRoutes) {
   EXPECT_TRUE(j["gr_peer_restart_state"].get<bool>());
   EXPECT_EQ(j["gr_peer_restart_time"], 2);
   EXPECT_EQ(j["gr_peer_forwarding_preserved"], ctl::Json({"ipv4", "ipv6"}));
-  // b (helper) sends its table and End-of-RIB at once; a learns it while deferring.
+  // b (helper) sends its table and End-of-RIB at once; a stores it while deferring
+  // but selects nothing yet (RFC 4724 §4.1: selection waits for the deferral to end).
   ASSERT_TRUE(run_until(io, [&] { return a.sp.find("b")->initial_eor_complete(); }));
-  EXPECT_TRUE(a.has_route(P("10.2.0.0/16")));
+  EXPECT_EQ(a.rib.show_route(P("10.2.0.0/16")).size(), 1u);
+  EXPECT_FALSE(a.has_route(P("10.2.0.0/16")));
+  EXPECT_TRUE(a.rib.selection_deferred());
   ASSERT_TRUE(run_until(io, [&] { return a.sp.restart_complete(); }));
+  EXPECT_FALSE(a.rib.selection_deferred());
+  EXPECT_TRUE(a.has_route(P("10.2.0.0/16")));
   EXPECT_EQ(why, "timer");  // c never came up
   EXPECT_FALSE(b_had_route_before);
   ASSERT_TRUE(run_until(io, [&] { return b.has_route(P("10.1.0.0/16")); }));
