@@ -152,6 +152,12 @@ std::optional<State> Bfd::state(const IpAddress& peer) const {
   return it->second->session.state();
 }
 
+std::optional<State> Bfd::remote_state(const IpAddress& peer) const {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return std::nullopt;
+  return it->second->session.remote_state();
+}
+
 void Bfd::arm(Peer& p) {
   p.timer.expires_at(p.session.next_event());
   Peer* raw = &p;

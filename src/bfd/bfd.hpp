@@ -40,6 +40,8 @@ class Bfd {
   void remove_peer(const IpAddress& peer);
   bool has_peer(const IpAddress& peer) const { return peers_.count(peer) != 0; }
   std::optional<State> state(const IpAddress& peer) const;
+  // The state the peer last reported (AdminDown: it is shutting down, RFC 5882 §3.2).
+  std::optional<State> remote_state(const IpAddress& peer) const;
   void set_listener(Listener l) { listener_ = std::move(l); }
   nlohmann::json show() const;
 

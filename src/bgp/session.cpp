@@ -169,6 +169,11 @@ void Session::restart(const Notification& n, std::optional<std::chrono::seconds>
   rearm();
 }
 
+void Session::hold(const Notification& n, const std::string& why) {
+  stop(n);
+  last_error_ = why;  // after stop(): it records the NOTIFICATION it sent
+}
+
 void Session::bfd_down() {
   if (secondary_) drop_slot(std::move(secondary_));
   if (primary_->fsm.state() == FsmState::Idle) return;

@@ -148,7 +148,8 @@ void print_neighbor(Printer& p, const BgpNeighborConfig& n) {
   if (n.max_prefixes) p.num("max-prefixes", *n.max_prefixes);
   p.str("max-prefix-action", n.max_prefix_action == MaxPrefixAction::Warn ? "warn" : "restart");
   p.num("max-prefix-restart", n.max_prefix_restart);
-  p.boolean("bfd", n.bfd);
+  if (n.bfd) p.boolean("bfd", *n.bfd);
+  if (n.bfd_strict) p.boolean("bfd-strict", n.bfd_strict);
   p.boolean("graceful-restart", n.graceful_restart);
 }
 
@@ -257,6 +258,13 @@ std::string print(const Config& c) {
   p.num("metric", c.fib.metric);
   p.boolean("install", c.fib.install);
   p.boolean("keep-on-shutdown", c.fib.keep_on_shutdown);
+  if (c.tunnel) {
+    p.section("[liveness]");
+    p.num("hold-down-ms", c.liveness.hold_down_ms);
+    p.num("hold-down-max-ms", c.liveness.hold_down_max_ms);
+    p.num("reset-after-ms", c.liveness.reset_after_ms);
+    p.num("handshake-timeouts", c.liveness.handshake_timeouts);
+  }
   if (c.metrics.listen) {
     p.section("[metrics]");
     p.str("listen", c.metrics.listen->str());

@@ -80,7 +80,29 @@ void Peer::reconfigure(const config::BgpNeighborConfig& cfg) {
   // RFC 4486 §4: Cease / Other Configuration Change.
   session_->stop(bgp::Notification{bgp::kErrCease, bgp::kSubOtherConfigChange, {}});
   session_ = std::make_unique<bgp::Session>(sp_.io(), sc, *this);
-  session_->start();
+  if (gate_open_) session_->start();
+}
+
+void Peer::start() {
+  started_ = true;
+  if (gate_open_) session_->start();
+}
+
+void Peer::set_gate(bool open, const std::string& why, bool bfd_cause) {
+  if (open == gate_open_) return;
+  gate_open_ = open;
+  gate_reason_ = why;
+  if (open) {
+    spdlog::info("bgp {}: path usable again ({}), starting", cfg_.name, why);
+    if (started_) session_->start();
+    return;
+  }
+  spdlog::warn("bgp {}: holding the session down: {}", cfg_.name, why);
+  // RFC 9384 §2: Cease / BFD Down when BFD detected it; otherwise RFC 9003's
+  // Administrative Reset with the reason as shutdown communication.
+  session_->hold(bfd_cause ? bgp::Notification{bgp::kErrCease, bgp::kSubBfdDown, {}}
+                           : bgp::Notification::shutdown(bgp::kSubAdminReset, why),
+                 "held down: " + why);
 }
 
 void Peer::schedule_pump() {
