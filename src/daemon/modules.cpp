@@ -152,7 +152,7 @@ Result<void> Modules::start() {
     update_gates();
     // With graceful restart the FIB's start callback starts BGP.
     if (!gr_preserve_ || !fib_) start_speaker(false);
-    bfd_ = std::make_unique<bfd::Bfd>(io_);
+    bfd_ = std::make_unique<bfd::Bfd>(io_, kio_.bfd_port, kio_.bfd_port ? kio_.bfd_port : 3784);
     if (opts_.bfd.any()) {
       if (auto r = bfd_->start(); !r.ok()) return r;
       bfd_->set_listener([this](const IpAddress& peer, bfd::State from, bfd::State to,

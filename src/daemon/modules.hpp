@@ -84,6 +84,9 @@ struct ModulesIo {
   // its removal at a clean stop. Default: Linux.
   std::function<bool(const std::string& name)> tun_exists;
   std::function<Result<void>(const std::string& name)> remove_tun;
+  // BFD's UDP port (RFC 5881 §4: 3784); unit tests use 0 (any free port) so
+  // that parallel tests do not compete for it.
+  uint16_t bfd_port = 3784;
 };
 
 class Modules : public fib::RouteSourceListener {
@@ -110,7 +113,9 @@ class Modules : public fib::RouteSourceListener {
   tunnel::Tunnel* tunnel() { return tunnel_.get(); }
   speaker::Speaker* speaker() { return speaker_.get(); }
   bfd::Bfd* bfd() { return bfd_.get(); }
-  const liveness::Liveness* liveness() const { return liveness_.get(); }
+  // The generic liveness input hook (liveness::InputSink) for evidence sources
+  // beyond BFD and WireGuard handshakes (IPsec DPD); null without a tunnel.
+  liveness::InputSink* liveness_input() { return liveness_.get(); }
   const ModulesOptions& options() const { return opts_; }
 
  private:

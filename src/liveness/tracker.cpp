@@ -42,9 +42,11 @@ const char* input_kind_name(InputKind k) {
   return "?";
 }
 
-std::string InputId::str() const {
-  return std::string(input_kind_name(kind)) + " " + name;
+namespace {
+std::string describe(const InputId& in) {  // "bfd 169.254.12.2"
+  return std::string(input_kind_name(in.kind)) + " " + in.name;
 }
+}  // namespace
 
 void Tracker::add_peer(tunnel::PeerIndex peer, const std::string& name, TimePoint now) {
   auto [it, added] = peers_.try_emplace(peer);
@@ -77,13 +79,13 @@ void Tracker::report(tunnel::PeerIndex peer, const InputId& input, Verdict v,
   in.since = now;
   in.reason = reason;
   evaluate(peer, p, now,
-           input.str() + " " + verdict_name(v) + (reason.empty() ? "" : ": ") + reason);
+           describe(input) + " " + verdict_name(v) + (reason.empty() ? "" : ": ") + reason);
 }
 
 void Tracker::forget(tunnel::PeerIndex peer, const InputId& input, TimePoint now) {
   auto it = peers_.find(peer);
   if (it == peers_.end() || !it->second.st.inputs.erase(input)) return;
-  evaluate(peer, it->second, now, input.str() + " removed");
+  evaluate(peer, it->second, now, describe(input) + " removed");
 }
 
 void Tracker::tick(TimePoint now) {
@@ -103,11 +105,6 @@ std::optional<TimePoint> Tracker::next_deadline() const {
 const PeerStatus* Tracker::status(tunnel::PeerIndex peer) const {
   auto it = peers_.find(peer);
   return it == peers_.end() ? nullptr : &it->second.st;
-}
-
-State Tracker::state(tunnel::PeerIndex peer) const {
-  const PeerStatus* s = status(peer);
-  return s ? s->state : State::Unknown;
 }
 
 bool Tracker::usable(tunnel::PeerIndex peer, const InputId* strict_bfd) const {

@@ -69,7 +69,6 @@ struct InputId {
   std::string name;
   auto operator<=>(const InputId&) const = default;
   bool operator==(const InputId&) const = default;
-  std::string str() const;  // "bfd 169.254.12.2"
 };
 
 // The generic input hook: how any tunnel kind (WireGuard today, IPsec DPD
@@ -117,7 +116,6 @@ class Tracker {
 
   explicit Tracker(Options o = {}) : opts_(o) {}
   void set_options(const Options& o) { opts_ = o; }
-  const Options& options() const { return opts_; }
   void set_listener(Listener l) { listener_ = std::move(l); }
 
   // A peer starts Unknown with no inputs; adding an existing one renames it.
@@ -132,7 +130,6 @@ class Tracker {
   std::optional<TimePoint> next_deadline() const;
 
   const PeerStatus* status(tunnel::PeerIndex peer) const;
-  State state(tunnel::PeerIndex peer) const;
   // May a BGP session across this peer run? Unknown or Up; with strict_bfd, only
   // Up and with that BFD input Up (strict mode). Unknown peers: true.
   bool usable(tunnel::PeerIndex peer, const InputId* strict_bfd = nullptr) const;

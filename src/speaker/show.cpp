@@ -105,6 +105,7 @@ ctl::Json Speaker::show_neighbors(const ctl::Json& args) const {
             : 0;
     j["last_error"] = s.last_error();
     j["held_down"] = !p->gate_open();  // fate sharing or strict mode (Peer::set_gate)
+    if (!p->gate_open()) j["held_down_reason"] = p->gate_reason();
     j["ibgp"] = s.config().ibgp();
     if (s.established()) {
       j["router_id"] = s.remote_open().bgp_id.str();

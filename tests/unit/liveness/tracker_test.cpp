@@ -55,7 +55,10 @@ struct Fixture {
     now = *d;
     t.tick(now);
   }
-  State state(PeerIndex p = kP) const { return t.state(p); }
+  State state(PeerIndex p = kP) const {
+    const PeerStatus* s = t.status(p);
+    return s ? s->state : State::Unknown;
+  }
 };
 
 TEST(LivenessTracker, StartsUnknownAndUsable) {
@@ -233,7 +236,7 @@ TEST(LivenessTracker, ZeroHoldDownRecoversAtOnce) {
 TEST(LivenessTracker, UnknownAndRemovedPeersAreIgnored) {
   Fixture f;
   f.t.report(PeerIndex{7}, kBfd4, Verdict::Down, "x", f.now);
-  EXPECT_EQ(f.t.state(PeerIndex{7}), State::Unknown);
+  EXPECT_EQ(f.state(PeerIndex{7}), State::Unknown);
   EXPECT_TRUE(f.t.usable(PeerIndex{7}));
   f.report(kBfd4, Verdict::Down);
   f.t.remove_peer(kP);
