@@ -98,6 +98,14 @@ void Peer::set_gate(bool open, const std::string& why, bool bfd_cause) {
     return;
   }
   spdlog::warn("bgp {}: holding the session down: {}", cfg_.name, why);
+  // A graceful-restart peer may only have lost its control plane (our BFD runs
+  // there: C bit clear, RFC 5882 §4.3.1): drop the connection without a
+  // NOTIFICATION so its routes are kept stale (RFC 4724 §4.2); next hops through
+  // the dead tunnel peer are unusable meanwhile anyway.
+  if (cfg_.graceful_restart && session_->established() && session_->peer_wants_routes_kept()) {
+    session_->hold(std::nullopt, "held down: " + why + " (graceful restart: routes kept stale)");
+    return;
+  }
   // RFC 9384 §2: Cease / BFD Down when BFD detected it; otherwise RFC 9003's
   // Administrative Reset with the reason as shutdown communication.
   session_->hold(bfd_cause ? bgp::Notification{bgp::kErrCease, bgp::kSubBfdDown, {}}

@@ -61,7 +61,7 @@ std::string neighbors(const Json& res) {
     if (n.contains("liveness") && n["liveness"].is_object()) {
       const Json& l = n["liveness"];
       path = l.value("peer", std::string("?")) + " " + l.value("state", std::string("?")) + " " +
-             duration(l.value("for_s", int64_t{0}));
+             (l.value("for_s", int64_t{0}) > 0 ? duration(l.value("for_s", int64_t{0})) : "0m00s");
       if (l.value("state", std::string()) != "up" && l.value("state", std::string()) != "unknown")
         notes.push_back(str(n, "name") + ": tunnel peer " + l.value("peer", std::string("?")) +
                         " " + l.value("state", std::string("?")) + ": " +
