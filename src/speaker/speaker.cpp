@@ -281,6 +281,7 @@ void Speaker::bfd_down(const IpAddress& neighbor) {
 
 void Speaker::set_gate(const std::string& neighbor, bool open, const std::string& why,
                        bool bfd_cause) {
+  if (stopping_) return;  // stop() ended every session; nothing may start one again
   if (Peer* p = find(neighbor)) p->set_gate(open, why, bfd_cause);
 }
 

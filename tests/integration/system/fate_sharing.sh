@@ -21,9 +21,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/sites.sh"
 ferry_test_init fate ping nft
 
-SITES_BFD_MS=300  # the default BFD timers: 300 ms x 3
-SITES_BFD6=false
-SITES_NEIGHBOR_EXTRA="hold-time = 90"
+# Read by sites_config (sites.sh).
+# shellcheck disable=SC2034
+{
+  SITES_BFD_MS=300 # the default BFD timers: 300 ms x 3
+  SITES_BFD6=false
+  SITES_NEIGHBOR_EXTRA="hold-time = 90"
+}
 sites_topology 3 1-2 1-3 2-3
 for i in 1 2 3; do sites_config $i; done
 for i in 1 2 3; do sites_start $i; done
