@@ -54,6 +54,8 @@ class Bfd {
   struct Peer;
   struct Listen;
   void read_loop(Listen& l);
+  // Handles every packet waiting in the socket (never blocks).
+  void drain(Listen& l);
   void handle(const IpAddress& from, std::span<const uint8_t> data, int ttl);
   void arm(Peer& p);
   void send(Peer& p, const ControlPacket& pkt);
