@@ -54,38 +54,62 @@ bold "5. LAN 1 -> LAN 2 through the tunnel"
 ft_in lan1 ping -c 3 -i 0.2 10.2.0.10
 ft_in lan1 ping -6 -c 3 -i 0.2 fd00:2::10
 
-bold "6. Cutting the 1-2 underlay (nftables drop); traffic must move to 1 -> 3 -> 2"
-ft_bg lan1 "$FT_TMP/ping.log" ping -D -i 0.01 -W 1 10.2.0.10
-ping_pid=$FT_BG_PID
+bold "6. One-way failure: gw2 drops every underlay packet from gw1 (nftables)"
+say "IPv4 and IPv6 must both move to 1 -> 3 -> 2: every session and route across the tunnel"
+say "peer site2 shares its one liveness state, whichever session's BFD notices first"
+ft_bg lan1 "$FT_TMP/ping4.log" ping -D -i 0.01 -W 1 10.2.0.10
+ping4_pid=$FT_BG_PID
+ft_bg lan1 "$FT_TMP/ping6.log" ping -6 -D -i 0.01 -W 1 fd00:2::10
+ping6_pid=$FT_BG_PID
 sleep 1
 cut_ts=$(date +%s.%N)
-ft_in gw1 nft -f - <<NFT
+ft_in gw2 nft -f - <<NFT
 table inet ferrydemo {
-  chain in { type filter hook input priority 0; ip saddr 192.168.12.2 drop; }
-  chain out { type filter hook output priority 0; ip daddr 192.168.12.2 drop; }
+  chain in { type filter hook input priority 0; ip saddr 192.168.12.1 drop; }
 }
 NFT
-say "BFD (300 ms x 3) notices the dead tunnel, BGP drops the session, the path via site 3 wins"
-ft_wait 30 "site 1 rerouted 10.2/16 via site 3" bash -c "$FERRYCTL --socket $FT_TMP/gw1.sock show route 10.2.0.0/16 --json | python3 -c 'import json,sys; r=json.load(sys.stdin); p=r[\"paths\"] if isinstance(r, dict) else r; sys.exit(0 if [x for x in p if x.get(\"best\")][0].get(\"peer\")==\"site3\" else 1)'"
-ft_wait 30 "traffic flows again" bash -c "awk -v t=$cut_ts '/icmp_seq/ { gsub(/[\\[\\]]/, \"\", \$1); if (\$1 + 0 > t + 0.1) n++ } END { exit !(n > 50) }' $FT_TMP/ping.log"
-echo "\$ ferryctl show route 10.2.0.0/16"
-sites_ctl 1 show route 10.2.0.0/16
-gap=$(python3 - "$FT_TMP/ping.log" "$cut_ts" <<'PY'
+best_via() {  # best_via PREFIX NEIGHBOR: site 1's best path for PREFIX is from NEIGHBOR
+  "$FERRYCTL" --socket "$FT_TMP/gw1.sock" show route "$1" --json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+p = r["paths"] if isinstance(r, dict) else r
+sys.exit(0 if [x for x in p if x.get("best")][0].get("peer") == sys.argv[1] else 1)' "$2"
+}
+flows_after_cut() {  # flows_after_cut LOG: 50 replies since the cut
+  awk -v t="$cut_ts" '/icmp_seq/ { gsub(/[\[\]]/, "", $1); if ($1 + 0 > t + 0.1) n++ } END { exit !(n > 50) }' "$1"
+}
+ft_wait 30 "site 1 rerouted 10.2/16 via site 3" best_via 10.2.0.0/16 site3
+ft_wait 30 "site 1 rerouted fd00:2::/48 via site 3" best_via fd00:2::/48 site3-v6
+ft_wait 30 "IPv4 traffic flows again" flows_after_cut "$FT_TMP/ping4.log"
+ft_wait 30 "IPv6 traffic flows again" flows_after_cut "$FT_TMP/ping6.log"
+echo "\$ ferryctl show tunnels    (site2's liveness: down, and why)"
+sites_ctl 1 show tunnels
+echo
+echo "\$ ferryctl show neighbors"
+sites_ctl 1 show neighbors
+echo
+echo "\$ ferryctl show route fd00:2::/48"
+sites_ctl 1 show route fd00:2::/48
+gap() {
+  python3 - "$1" "$cut_ts" <<'PY'
 import re, sys
 ts = [float(m.group(1)) for m in re.finditer(r"^\[(\d+\.\d+)\].*icmp_seq", open(sys.argv[1]).read(), re.M)]
 gaps = [b - a for a, b in zip(ts, ts[1:]) if b > float(sys.argv[2]) - 0.5]
 print(int(max(gaps) * 1000) if gaps else -1)
 PY
-)
-say "longest gap in ping replies (10 ms apart): ${gap} ms"
+}
+say "longest gap in IPv4 ping replies (10 ms apart): $(gap "$FT_TMP/ping4.log") ms"
+say "longest gap in IPv6 ping replies (10 ms apart): $(gap "$FT_TMP/ping6.log") ms"
 
-bold "7. Restoring the link; traffic returns to the direct path"
-ft_in gw1 nft delete table inet ferrydemo
-ft_wait 40 "site 1 back on the direct tunnel" bash -c "$FERRYCTL --socket $FT_TMP/gw1.sock show route 10.2.0.0/16 --json | python3 -c 'import json,sys; r=json.load(sys.stdin); p=r[\"paths\"] if isinstance(r, dict) else r; sys.exit(0 if [x for x in p if x.get(\"best\")][0].get(\"peer\")==\"site2\" else 1)'"
+bold "7. Restoring the link; after its hold-down the peer is up and traffic returns"
+ft_in gw2 nft delete table inet ferrydemo
+ft_wait 40 "site 1 back on the direct tunnel (IPv4)" best_via 10.2.0.0/16 site2
+ft_wait 40 "site 1 back on the direct tunnel (IPv6)" best_via fd00:2::/48 site2-v6
 sleep 1
-kill -INT "$ping_pid" 2>/dev/null || true
+kill -INT "$ping4_pid" "$ping6_pid" 2>/dev/null || true
 sleep 0.5
-tail -n 3 "$FT_TMP/ping.log" | sed 's/^/   /'
+tail -n 2 "$FT_TMP/ping4.log" | sed 's/^/   /'
+tail -n 2 "$FT_TMP/ping6.log" | sed 's/^/   /'
 
 if [[ "${KEEP:-0}" == 1 ]]; then
   bold "KEEP=1: the topology stays up"

@@ -97,8 +97,10 @@ def ferryd_page(binary):
             "\\fBferryd\\fR builds WireGuard tunnels in userspace (TUN + UDP) to its peer gateways, "
             "runs BGP sessions with them and with other routers, selects routes with the BGP "
             "decision process and operator policy, and installs the result into the kernel "
-            "routing table and the tunnel's cryptokey routing table. BFD detects a dead tunnel "
-            "in under a second.",
+            "routing table and the tunnel's cryptokey routing table. Each tunnel peer has one "
+            "liveness state, fed by BFD (on by default for sessions across the tunnel) and the "
+            "tunnel's handshakes: when a peer dies, every BGP session and route through it, IPv4 "
+            "and IPv6, goes at once, in under a second.",
             ".PP",
             "It runs in the foreground and logs to standard error. It is controlled through a "
             "Unix socket with \\fBferryctl\\fR(8); its configuration file is described in "
@@ -270,7 +272,8 @@ def ferry_toml_page(repo):
             ".SH DESCRIPTION",
             "One TOML file configures one gateway: \\fB[router]\\fR (required), \\fB[tunnel]\\fR "
             "with \\fB[[tunnel.peers]]\\fR, \\fB[bgp]\\fR with \\fB[[bgp.neighbors]]\\fR, "
-            "\\fB[[static\\-routes]]\\fR, \\fB[fib]\\fR, \\fB[[policies]]\\fR, \\fB[metrics]\\fR and \\fB[[bmp]]\\fR. "
+            "\\fB[[static\\-routes]]\\fR, \\fB[fib]\\fR, \\fB[[policies]]\\fR, \\fB[liveness]\\fR, "
+            "\\fB[metrics]\\fR, \\fB[[bmp]]\\fR and \\fB[[health\\-checks]]\\fR. "
             "Check a file with \\fBferryd \\-\\-check \\-\\-config FILE\\fR; apply a changed file "
             "with \\fBferryctl reload\\fR."]
     out += markdown_to_roff(schema)

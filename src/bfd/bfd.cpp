@@ -152,11 +152,22 @@ std::optional<State> Bfd::state(const IpAddress& peer) const {
   return it->second->session.state();
 }
 
+std::optional<State> Bfd::remote_state(const IpAddress& peer) const {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return std::nullopt;
+  return it->second->session.remote_state();
+}
+
 void Bfd::arm(Peer& p) {
   p.timer.expires_at(p.session.next_event());
   Peer* raw = &p;
   p.timer.async_wait([this, raw](std::error_code ec) {
     if (ec) return;
+    // The control-plane loop may have been busy (a burst of routes) while the
+    // peer's packets sat unread in the socket: read them before the detection
+    // time is judged, so a late timer is not mistaken for a dead path.
+    if (listen4_) drain(*listen4_);
+    if (listen6_) drain(*listen6_);
     if (auto pkt = raw->session.tick(Clock::now())) send(*raw, *pkt);
     arm(*raw);
   });
@@ -176,37 +187,41 @@ void Bfd::send(Peer& p, const ControlPacket& pkt) {
 void Bfd::read_loop(Listen& l) {
   l.sock.async_wait(asio::socket_base::wait_read, [this, &l](std::error_code ec) {
     if (ec) return;
-    for (;;) {
-      sockaddr_storage from{};
-      iovec iov{l.buf.data(), l.buf.size()};
-      alignas(cmsghdr) char control[128];
-      msghdr msg{};
-      msg.msg_name = &from;
-      msg.msg_namelen = sizeof from;
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      const ssize_t n = ::recvmsg(l.sock.native_handle(), &msg, MSG_DONTWAIT);
-      if (n < 0) break;
-      int ttl = -1;
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
-            (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT))
-          std::memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
-      }
-      IpAddress src;
-      if (from.ss_family == AF_INET) {
-        const auto* s = reinterpret_cast<const sockaddr_in*>(&from);
-        src = IpAddress::v4_bytes(reinterpret_cast<const uint8_t*>(&s->sin_addr));
-      } else {
-        const auto* s = reinterpret_cast<const sockaddr_in6*>(&from);
-        src = IpAddress::v6_bytes(reinterpret_cast<const uint8_t*>(&s->sin6_addr));
-      }
-      handle(src, {l.buf.data(), static_cast<size_t>(n)}, ttl);
-    }
+    drain(l);
     read_loop(l);
   });
+}
+
+void Bfd::drain(Listen& l) {
+  for (;;) {
+    sockaddr_storage from{};
+    iovec iov{l.buf.data(), l.buf.size()};
+    alignas(cmsghdr) char control[128];
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof from;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(l.sock.native_handle(), &msg, MSG_DONTWAIT);
+    if (n < 0) break;
+    int ttl = -1;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
+          (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT))
+        std::memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
+    }
+    IpAddress src;
+    if (from.ss_family == AF_INET) {
+      const auto* s = reinterpret_cast<const sockaddr_in*>(&from);
+      src = IpAddress::v4_bytes(reinterpret_cast<const uint8_t*>(&s->sin_addr));
+    } else {
+      const auto* s = reinterpret_cast<const sockaddr_in6*>(&from);
+      src = IpAddress::v6_bytes(reinterpret_cast<const uint8_t*>(&s->sin6_addr));
+    }
+    handle(src, {l.buf.data(), static_cast<size_t>(n)}, ttl);
+  }
 }
 
 void Bfd::handle(const IpAddress& from, std::span<const uint8_t> data, int ttl) {

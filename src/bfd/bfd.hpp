@@ -40,6 +40,8 @@ class Bfd {
   void remove_peer(const IpAddress& peer);
   bool has_peer(const IpAddress& peer) const { return peers_.count(peer) != 0; }
   std::optional<State> state(const IpAddress& peer) const;
+  // The state the peer last reported (AdminDown: it is shutting down, RFC 5882 §3.2).
+  std::optional<State> remote_state(const IpAddress& peer) const;
   void set_listener(Listener l) { listener_ = std::move(l); }
   nlohmann::json show() const;
 
@@ -52,6 +54,8 @@ class Bfd {
   struct Peer;
   struct Listen;
   void read_loop(Listen& l);
+  // Handles every packet waiting in the socket (never blocks).
+  void drain(Listen& l);
   void handle(const IpAddress& from, std::span<const uint8_t> data, int ttl);
   void arm(Peer& p);
   void send(Peer& p, const ControlPacket& pkt);

@@ -178,6 +178,12 @@ void Session::restart(const Notification& n, std::optional<std::chrono::seconds>
   rearm();
 }
 
+void Session::hold(const std::optional<Notification>& n, const std::string& why) {
+  if (!n) bfd_down();  // the connection is gone; stop() below has nothing left to send on
+  stop(n.value_or(Notification{kErrCease, kSubBfdDown, {}}));
+  last_error_ = why;  // after stop(): it records the NOTIFICATION it sent
+}
+
 void Session::bfd_down() {
   if (secondary_) drop_slot(std::move(secondary_));
   if (primary_->fsm.state() == FsmState::Idle) return;

@@ -133,6 +133,12 @@ class Session {
   void restart(const Notification& n, std::optional<std::chrono::seconds> restart_after = {});
   // BFD says the path is down: drop the connection now (no NOTIFICATION can get through).
   void bfd_down();
+  // Held down from outside (the path's shared liveness is down, or strict mode waits
+  // for BFD): ManualStop with n (RFC 9384 §2: Cease / BFD Down when BFD said so), no
+  // reconnect and incoming connections refused until start(). Without n the
+  // connection is dropped as bfd_down() does (no NOTIFICATION: a graceful-restart
+  // peer's routes are kept stale, RFC 4724 §4.2, RFC 5882 §4.3.1). why becomes last_error().
+  void hold(const std::optional<Notification>& n, const std::string& why);
   // An incoming TCP connection from this neighbour; false if it was refused (then closed).
   bool accept(asio::ip::tcp::socket sock);
 

@@ -98,7 +98,13 @@ struct BgpNeighborConfig {
   std::optional<uint32_t> max_prefixes;
   MaxPrefixAction max_prefix_action = MaxPrefixAction::Restart;
   uint32_t max_prefix_restart = 60;  // seconds before reconnecting after a limit tear-down
-  bool bfd = false;
+  // BFD for this session (RFC 5882 §4.3). Unset: on when the neighbour's address
+  // is inside a tunnel peer's allowed-ips (the session runs across the tunnel).
+  std::optional<bool> bfd;
+  // Strict mode (draft-ietf-idr-bgp-bfd-strict-mode §4): the session may only
+  // establish while its BFD session is Up and the tunnel peer's liveness is Up
+  // (past any hold-down). Needs a neighbour reached through a tunnel peer.
+  bool bfd_strict = false;
   bool graceful_restart = false;
   std::string description;
   // Path preference for an active/standby pair of tunnels to one site.
@@ -160,6 +166,17 @@ struct FibConfig {
   bool install = true;
   bool keep_on_shutdown = false;  // graceful restart: leave routes installed
   bool operator==(const FibConfig&) const = default;
+};
+
+// [liveness]: the shared liveness state of each tunnel peer (docs/liveness.md).
+struct LivenessConfig {
+  uint32_t hold_down_ms = 1000;       // first hold-down after a peer failed
+  uint32_t hold_down_max_ms = 30000;  // ceiling of the exponential back-off
+  uint32_t reset_after_ms = 60000;    // Up this long: the back-off starts again
+  // WireGuard: the peer is down after this many handshake initiations went
+  // unanswered (one per REKEY_TIMEOUT, whitepaper §6.4).
+  uint32_t handshake_timeouts = 3;
+  bool operator==(const LivenessConfig&) const = default;
 };
 
 // [metrics]: the Prometheus endpoint (off unless listen is set).
@@ -272,6 +289,7 @@ struct Config {
   std::vector<StaticRouteConfig> static_routes;
   std::vector<PolicyConfig> policies;
   FibConfig fib;
+  LivenessConfig liveness;
   MetricsConfig metrics;
   std::vector<HealthCheckConfig> health_checks;  // [[health-checks]]
   std::vector<BmpConfig> bmp;

@@ -420,7 +420,20 @@ BgpNeighborConfig parse_neighbor(const TableReader& t, const Config& c) {
         *v, {{"warn", MaxPrefixAction::Warn}, {"restart", MaxPrefixAction::Restart}});
   }
   t.uint_into("max-prefix-restart", 1, 86400, n.max_prefix_restart);
-  t.bool_into("bfd", n.bfd);
+  if (auto v = t.get("bfd")) n.bfd = v->boolean();
+  t.bool_into("bfd-strict", n.bfd_strict);
+  if (n.bfd_strict && n.bfd == false)
+    t.fail("bfd-strict", "expected false when bfd = false (strict mode waits for BFD)");
+  if (n.bfd_strict) {
+    const bool over_tunnel =
+        c.tunnel && std::any_of(c.tunnel->peers.begin(), c.tunnel->peers.end(), [&](const auto& p) {
+          return std::any_of(p.allowed_ips.begin(), p.allowed_ips.end(),
+                             [&](const Prefix& a) { return a.contains(n.address); });
+        });
+    if (!over_tunnel)
+      t.fail("bfd-strict",
+             "expected false for a neighbor whose address is not in a tunnel peer's allowed-ips");
+  }
   t.bool_into("graceful-restart", n.graceful_restart);
   t.uint_into("local-pref", 0, kU32, n.local_pref);
   t.uint_into("weight", 0, kU16, n.weight);
@@ -486,6 +499,7 @@ BgpConfig parse_bgp(const Ctx& ctx, const TableReader& t, const Config& c) {
                       "max-prefix-action",
                       "max-prefix-restart",
                       "bfd",
+                      "bfd-strict",
                       "graceful-restart",
                       "description",
                       "local-pref",
@@ -538,6 +552,19 @@ FibConfig parse_fib(const TableReader& t) {
   return f;
 }
 
+LivenessConfig parse_liveness(const TableReader& t) {
+  LivenessConfig l;
+  t.uint_into("hold-down-ms", 0, 3600000, l.hold_down_ms);
+  t.uint_into("hold-down-max-ms", 0, 3600000, l.hold_down_max_ms);
+  t.uint_into("reset-after-ms", 0, 86400000, l.reset_after_ms);
+  t.uint_into("handshake-timeouts", 1, 18,
+              l.handshake_timeouts);  // REKEY_ATTEMPT_TIME / REKEY_TIMEOUT
+  if (l.hold_down_max_ms < l.hold_down_ms)
+    t.fail("hold-down-max-ms",
+           "expected at least hold-down-ms (" + std::to_string(l.hold_down_ms) + ")");
+  return l;
+}
+
 MetricsConfig parse_metrics(const TableReader& t) {
   MetricsConfig m;
   if (auto v = t.get("listen"))
@@ -569,8 +596,8 @@ BmpConfig parse_bmp(const TableReader& t) {
 Config parse_document(const Ctx& ctx, const toml::table& root) {
   Config c;
   TableReader top(ctx, root, "",
-                  {"router", "tunnel", "bgp", "static-routes", "fib", "policies", "metrics",
-                   "health-checks", "bmp"});
+                  {"router", "tunnel", "bgp", "static-routes", "fib", "policies", "liveness",
+                   "metrics", "health-checks", "bmp"});
   auto sub = [&](std::string_view key) -> std::optional<Value> {
     auto v = top.get(key);
     if (v && !v->node.is_table()) v->fail("expected a table, got " + detail::type_name(v->node));
@@ -636,6 +663,10 @@ Config parse_document(const Ctx& ctx, const toml::table& root) {
     c.fib = parse_fib(TableReader(ctx, v->table(), "fib",
                                   {"table", "protocol", "metric", "install", "keep-on-shutdown"}));
   }
+  if (auto v = sub("liveness"))
+    c.liveness = parse_liveness(
+        TableReader(ctx, v->table(), "liveness",
+                    {"hold-down-ms", "hold-down-max-ms", "reset-after-ms", "handshake-timeouts"}));
   if (auto v = sub("metrics"))
     c.metrics = parse_metrics(TableReader(ctx, v->table(), "metrics", {"listen"}));
   if (auto v = top.get("health-checks")) c.health_checks = detail::parse_health_checks(ctx, *v, c);

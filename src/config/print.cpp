@@ -150,7 +150,8 @@ void print_neighbor(Printer& p, const BgpNeighborConfig& n) {
   if (n.max_prefixes) p.num("max-prefixes", *n.max_prefixes);
   p.str("max-prefix-action", n.max_prefix_action == MaxPrefixAction::Warn ? "warn" : "restart");
   p.num("max-prefix-restart", n.max_prefix_restart);
-  p.boolean("bfd", n.bfd);
+  if (n.bfd) p.boolean("bfd", *n.bfd);
+  if (n.bfd_strict) p.boolean("bfd-strict", n.bfd_strict);
   p.boolean("graceful-restart", n.graceful_restart);
   if (n.local_pref) p.num("local-pref", *n.local_pref);
   if (n.weight) p.num("weight", n.weight);
@@ -319,6 +320,14 @@ void print_bmp(Printer& p, const BmpConfig& b) {
   p.num("queue-limit", b.queue_limit);
 }
 
+void print_liveness(Printer& p, const LivenessConfig& l) {
+  p.section("[liveness]");
+  p.num("hold-down-ms", l.hold_down_ms);
+  p.num("hold-down-max-ms", l.hold_down_max_ms);
+  p.num("reset-after-ms", l.reset_after_ms);
+  p.num("handshake-timeouts", l.handshake_timeouts);
+}
+
 void print_health_check(Printer& p, const HealthCheckConfig& h) {
   p.section("[[health-checks]]");
   p.str("name", h.name);
@@ -373,6 +382,8 @@ std::vector<ConfigObject> config_objects(const Config& c) {
       p.boolean("blackhole", s.blackhole);
     }));
   out.push_back(object_of("fib", "", [&](Printer& p) { print_fib(p, c.fib); }));
+  if (c.tunnel)
+    out.push_back(object_of("liveness", "", [&](Printer& p) { print_liveness(p, c.liveness); }));
   if (c.metrics.listen)
     out.push_back(object_of("metrics", "", [&](Printer& p) {
       p.section("[metrics]");
@@ -402,6 +413,7 @@ std::string print(const Config& c) {
     p.boolean("blackhole", s.blackhole);
   }
   print_fib(p, c.fib);
+  if (c.tunnel) print_liveness(p, c.liveness);
   if (c.metrics.listen) {
     p.section("[metrics]");
     p.str("listen", c.metrics.listen->str());

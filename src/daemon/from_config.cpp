@@ -92,7 +92,25 @@ BfdOptions bfd_options(const config::Config& c) {
   o.timers =
       bfd::Timers{b.min_tx_ms * 1000, b.min_rx_ms * 1000, static_cast<uint8_t>(b.multiplier)};
   for (const auto& n : c.bgp->neighbors)
-    o.peers.push_back({n.name, n.address, n.local_address, n.bfd});
+    o.peers.push_back(
+        {n.name, n.address, n.local_address, n.bfd.value_or(reached_over_tunnel(c, n.address))});
+  return o;
+}
+
+bool reached_over_tunnel(const config::Config& c, const IpAddress& a) {
+  if (!c.tunnel) return false;
+  for (const auto& p : c.tunnel->peers)
+    for (const auto& ip : p.allowed_ips)
+      if (ip.contains(a)) return true;
+  return false;
+}
+
+LivenessOptions liveness_options(const config::Config& c) {
+  LivenessOptions o;
+  o.tracker.hold_down = std::chrono::milliseconds(c.liveness.hold_down_ms);
+  o.tracker.hold_down_max = std::chrono::milliseconds(c.liveness.hold_down_max_ms);
+  o.tracker.reset_after = std::chrono::milliseconds(c.liveness.reset_after_ms);
+  o.handshake_timeouts = c.liveness.handshake_timeouts;
   return o;
 }
 
@@ -139,6 +157,7 @@ Result<ModulesOptions> from_config(const config::Config& c, const IfIndexFn& ifi
   o.tunnel = c.tunnel;
   if (c.bgp) o.speaker = speaker_options(c);
   o.bfd = bfd_options(c);
+  o.liveness = liveness_options(c);
   o.routing = routing_options(c, ifindex);
   if (c.bgp && c.fib.install)
     o.graceful_restart = std::any_of(c.bgp->neighbors.begin(), c.bgp->neighbors.end(),

@@ -22,6 +22,7 @@
 #include "fib/fib.hpp"
 #include "fib/kernel_fib.hpp"
 #include "fib/kernel_routes.hpp"
+#include "liveness/tracker.hpp"
 #include "rib/rib.hpp"
 #include "routing/options.hpp"
 #include "speaker/options.hpp"
@@ -37,12 +38,20 @@ struct BfdOptions {
     std::string name;  // the neighbour's, for logs
     IpAddress address;
     std::optional<IpAddress> local_address;
-    bool enabled = false;  // neighbour has bfd = true
+    // bfd = true, or unset and the neighbour is reached through a tunnel peer.
+    bool enabled = false;
     bool operator==(const Peer&) const = default;
   };
   bfd::Timers timers;
   std::vector<Peer> peers;  // every BGP neighbour
   bool any() const;
+};
+
+// [liveness]: the tunnel peers' shared liveness (liveness/tracker.hpp).
+struct LivenessOptions {
+  liveness::Options tracker;
+  uint32_t handshake_timeouts = 3;  // WireGuard: unanswered initiations before Down
+  bool operator==(const LivenessOptions&) const = default;
 };
 
 struct ModulesOptions {
@@ -58,6 +67,7 @@ struct ModulesOptions {
   std::optional<config::TunnelConfig> tunnel;  // [tunnel]: the tunnel's own section
   std::optional<speaker::Options> speaker;     // [bgp]
   BfdOptions bfd;
+  LivenessOptions liveness;
   routing::Options routing;
   // Some neighbour has graceful-restart and routes go into the kernel (RFC 4724 §4.1).
   bool graceful_restart = false;
@@ -79,6 +89,10 @@ routing::Options routing_options(const config::Config& c, const IfIndexFn& ifind
 BfdOptions bfd_options(const config::Config& c);
 // sys_name: the Initiation's sysName (the host name in ferryd).
 bmp::ExporterOptions bmp_options(const config::Config& c, const std::string& sys_name);
+LivenessOptions liveness_options(const config::Config& c);
+// The address lies in a tunnel peer's static allowed-ips: a BGP session with it
+// runs across the tunnel and shares that peer's fate.
+bool reached_over_tunnel(const config::Config& c, const IpAddress& a);
 
 // Everything at once. Errors: a redistribute protocol name that does not parse.
 Result<ModulesOptions> from_config(const config::Config& c, const IfIndexFn& ifindex);

@@ -1,6 +1,10 @@
 #include "daemon/modules.hpp"
 
+#include <set>
+
 #include "common/log.hpp"
+#include "liveness/wireguard.hpp"
+#include "tunnel/timers.hpp"
 #include "tunnel/tun.hpp"
 
 namespace ferry::daemon {
@@ -109,9 +113,20 @@ Result<void> Modules::start() {
   routing_ = std::make_unique<routing::Routing>(rib_, fib_.get(), tunnel_learned_.get());
   routing_->apply(opts_.routing);
   if (tunnel_) {
+    // One liveness state per tunnel peer (fate sharing, docs/liveness.md).
+    liveness_ = std::make_unique<liveness::Liveness>(io_, opts_.liveness.tracker);
+    liveness_->set_listener(
+        [this](tunnel::PeerIndex peer, liveness::State from, const liveness::PeerStatus& now) {
+          on_liveness_change(peer, from, now);
+        });
     // From now on the tunnel tells routing whenever its view changes.
     routing_->set_tunnel(tunnel_->view());
-    tunnel_->set_view_listener([this](const tunnel::View& v) { routing_->set_tunnel(v); });
+    sync_liveness_peers();
+    tunnel_->set_view_listener([this](const tunnel::View& v) {
+      routing_->set_tunnel(v);
+      sync_liveness_peers();
+      update_gates();  // a neighbour may now be reached through another peer
+    });
     watch_endpoints();
   }
 
@@ -135,6 +150,8 @@ Result<void> Modules::start() {
         if (fib_) fib_->purge_stale();
       });
     });
+    // Gates first: strict mode keeps a session Idle from the very start.
+    update_gates();
     speaker_->set_health_source([this](const std::string& n) { return health_ && health_->up(n); });
     apply_health_checks();
     bmp_ = std::make_unique<bmp::Exporter>(
@@ -143,15 +160,11 @@ Result<void> Modules::start() {
     speaker_->set_monitor(bmp_.get());
     // With graceful restart the FIB's start callback starts BGP.
     if (!gr_preserve_ || !fib_) start_speaker(false);
-    bfd_ = std::make_unique<bfd::Bfd>(io_);
+    bfd_ = std::make_unique<bfd::Bfd>(io_, kio_.bfd_port, kio_.bfd_port ? kio_.bfd_port : 3784);
     if (opts_.bfd.any()) {
       if (auto r = bfd_->start(); !r.ok()) return r;
-      bfd_->set_listener([this](const IpAddress& peer, bfd::State from, bfd::State to, bfd::Diag) {
-        // Only a session that was up and then failed tears BGP down; a
-        // session that never came up says nothing about the path.
-        // AdminDown is our own doing (shutdown, neighbor removed), not a failure.
-        if (from == bfd::State::Up && to == bfd::State::Down && speaker_) speaker_->bfd_down(peer);
-      });
+      bfd_->set_listener([this](const IpAddress& peer, bfd::State from, bfd::State to,
+                                bfd::Diag why) { on_bfd_change(peer, from, to, why); });
       sync_bfd_peers();
     }
   }
@@ -182,8 +195,22 @@ void Modules::track_tunnel_peers() {
                           std::chrono::system_clock::now().time_since_epoch())
                           .count();
   const std::string& ifname = tunnel_->config().interface;
+  tunnel::TimerConfig timers;
+  timers.scale = tunnel_->config().timer_scale;
+  const auto ms = [](auto x) { return std::chrono::duration_cast<liveness::Duration>(x); };
   std::map<std::string, bool> seen;
   for (const auto& s : d->stats()) {
+    if (liveness_) {
+      liveness::HandshakeSnapshot snap;
+      if (s.since_handshake) snap.since_handshake = ms(*s.since_handshake);
+      snap.in_flight = s.handshake_in_flight;
+      snap.retries = s.handshake_retries;
+      const auto r = liveness::wireguard_verdict(
+          snap, ms(timers.reject_after_time()), ms(timers.rekey_timeout()),
+          static_cast<int>(opts_.liveness.handshake_timeouts));
+      liveness_->report(s.index, {liveness::InputKind::WireGuard, "handshake"}, r.verdict,
+                        r.reason);
+    }
     const bool up = s.last_handshake_unix && now - *s.last_handshake_unix < kRejectAfterTime;
     seen[s.name] = up;
     auto it = tunnel_peer_up_.find(s.name);
@@ -310,8 +337,105 @@ void Modules::sync_bfd_peers() {
         spdlog::error("bfd: neighbor {}: {}", n.name, r.error());
     } else if (bfd_->has_peer(n.address)) {
       bfd_->remove_peer(n.address);
+      // A removed session is no evidence any more.
+      if (auto peer = liveness_ ? routing_->tunnel_peer_of(n.address) : std::nullopt)
+        liveness_->forget(*peer, {liveness::InputKind::Bfd, n.address.str()});
     }
   }
+}
+
+void Modules::on_bfd_change(const IpAddress& addr, bfd::State from, bfd::State to, bfd::Diag why) {
+  auto peer = liveness_ ? routing_->tunnel_peer_of(addr) : std::nullopt;
+  if (!peer) {
+    // Not across a tunnel: the session alone shares the path's fate. Only a
+    // session that was up and then failed tears BGP down; one that never came
+    // up says nothing about the path (RFC 5882 §3.2). AdminDown is our own
+    // doing (shutdown, neighbor removed), not a failure.
+    if (from == bfd::State::Up && to == bfd::State::Down && speaker_) speaker_->bfd_down(addr);
+    return;
+  }
+  // Across a tunnel: evidence about the tunnel peer, shared by every session
+  // and route through it (both families).
+  const liveness::InputId id{liveness::InputKind::Bfd, addr.str()};
+  if (to == bfd::State::Up)
+    liveness_->report(*peer, id, liveness::Verdict::Up, "session up");
+  else if (from == bfd::State::Up && to == bfd::State::Down &&
+           bfd_->remote_state(addr) == bfd::State::AdminDown)
+    // RFC 5882 §3.2: the remote taking its session administratively down (a
+    // shutdown) is not a path failure; its BGP session says goodbye itself.
+    liveness_->report(*peer, id, liveness::Verdict::Unknown, "peer administratively down");
+  else if (from == bfd::State::Up && to == bfd::State::Down)
+    liveness_->report(*peer, id, liveness::Verdict::Down, bfd::diag_name(why));
+  else if (to == bfd::State::AdminDown)
+    liveness_->report(*peer, id, liveness::Verdict::Unknown, "administratively down");
+  // Down -> Init and the like: a failed session stays Down until it is Up again.
+}
+
+void Modules::sync_liveness_peers() {
+  if (!liveness_) return;
+  const tunnel::View& v = routing_->tunnel();
+  std::set<tunnel::PeerIndex> now;
+  for (const auto& p : v.peers) {
+    now.insert(p.id);
+    liveness_->add_peer(p.id, p.name);
+  }
+  for (tunnel::PeerIndex id : liveness_->tracker().peer_ids())
+    if (!now.count(id)) liveness_->remove_peer(id);
+  routing_->set_unusable_peers(liveness_->tracker().unusable_peers());
+}
+
+void Modules::on_liveness_change(tunnel::PeerIndex, liveness::State from,
+                                 const liveness::PeerStatus& now) {
+  const std::string& ifname = tunnel_->config().interface;
+  const auto level = now.state == liveness::State::Down ? spdlog::level::warn : spdlog::level::info;
+  log_event(level, "tunnel_peer_liveness",
+            {{"interface", ifname},
+             {"peer", now.name},
+             {"from", liveness::state_name(from)},
+             {"state", liveness::state_name(now.state)},
+             {"reason", now.reason}},
+            fmt::format("tunnel {}: peer {} liveness {} -> {} ({})", ifname, now.name,
+                        liveness::state_name(from), liveness::state_name(now.state), now.reason));
+  // Routes first (posted work is not needed: both are synchronous and batched),
+  // then the sessions: every route and session across the peer, both families.
+  routing_->set_unusable_peers(liveness_->tracker().unusable_peers());
+  update_gates();
+}
+
+void Modules::update_gates() {
+  if (!speaker_ || !liveness_ || !opts_.speaker) return;
+  const liveness::Tracker& t = liveness_->tracker();
+  for (const auto& n : opts_.speaker->neighbors) {
+    auto peer = routing_->tunnel_peer_of(n.address);
+    if (!peer) {
+      speaker_->set_gate(n.name, true, "not reached through a tunnel peer", false);
+      continue;
+    }
+    const liveness::InputId bfd_id{liveness::InputKind::Bfd, n.address.str()};
+    const bool open = t.usable(*peer, n.bfd_strict ? &bfd_id : nullptr);
+    const liveness::PeerStatus* st = t.status(*peer);
+    const std::string state = st ? liveness::state_name(st->state) : "unknown";
+    const std::string name = st ? st->name : routing_->peer_name(*peer);
+    std::string why = "tunnel peer " + name + " " + state;
+    if (st && !st->reason.empty()) why += " (" + st->reason + ")";
+    if (!open && n.bfd_strict &&
+        (!st || st->state == liveness::State::Up || st->state == liveness::State::Unknown))
+      why = "strict mode: waiting for BFD " + n.address.str() + " to be up; " + why;
+    bool bfd_cause = false;
+    if (st)
+      for (const auto& [id, in] : st->inputs)
+        bfd_cause |= id.kind == liveness::InputKind::Bfd && in.verdict == liveness::Verdict::Down;
+    speaker_->set_gate(n.name, open, why, bfd_cause);
+  }
+}
+
+ctl::Json Modules::liveness_of(const IpAddress& a) const {
+  auto peer = liveness_ ? routing_->tunnel_peer_of(a) : std::nullopt;
+  if (!peer) return nullptr;
+  ctl::Json j = liveness_->show(*peer);
+  if (j.is_null()) return j;
+  j["peer"] = routing_->peer_name(*peer);
+  return j;
 }
 
 Result<void> Modules::apply(const ModulesOptions& next) {
@@ -329,9 +453,11 @@ Result<void> Modules::apply(const ModulesOptions& next) {
   }
   opts_ = next;
   rib_.set_options(opts_.rib);
-  routing_->apply(opts_.routing);                 // the tunnel's apply() above published its view
+  routing_->apply(opts_.routing);  // the tunnel's apply() above published its view
+  if (liveness_) liveness_->set_options(opts_.liveness.tracker);
   apply_health_checks();
   if (speaker_) speaker_->apply(*opts_.speaker);  // policies, neighbors, networks; soft refresh
+  update_gates();                                 // new neighbours, bfd-strict changes
   if (bmp_) bmp_->apply(opts_.bmp);               // stations added, removed, restarted
   sync_bfd_peers();
   return {};
@@ -429,6 +555,39 @@ ctl::Json Modules::metrics_snapshot() const {
 void Modules::register_commands(ctl::Registry& r) {
   if (speaker_) speaker_->register_commands(r);
   if (tunnel_) tunnel_->register_commands(r);
+  // The shared liveness state goes next to the tunnel peers and the neighbours.
+  if (liveness_) {
+    if (const ctl::Command* c = r.find("show tunnels")) {
+      ctl::Command inner = *c;
+      r.add(
+          "show tunnels",
+          [this, h = inner.handler](const ctl::Json& a) -> Result<ctl::Json> {
+            auto res = h(a);
+            if (!res.ok() || !res->contains("peers")) return res;
+            for (auto& p : (*res)["peers"]) {
+              auto id = tunnel_->peer_id(p.value("name", ""));
+              if (id) p["liveness"] = liveness_->show(*id);
+            }
+            return res;
+          },
+          inner.mutating, inner.help);
+    }
+    if (const ctl::Command* c = r.find("show neighbors")) {
+      ctl::Command inner = *c;
+      r.add(
+          "show neighbors",
+          [this, h = inner.handler](const ctl::Json& a) -> Result<ctl::Json> {
+            auto res = h(a);
+            if (!res.ok() || !res->contains("neighbors")) return res;
+            for (auto& n : (*res)["neighbors"]) {
+              auto addr = IpAddress::parse(n.value("address", ""));
+              n["liveness"] = addr ? liveness_of(*addr) : ctl::Json(nullptr);
+            }
+            return res;
+          },
+          inner.mutating, inner.help);
+    }
+  }
   r.add(
       "show fib",
       [this](const ctl::Json&) -> Result<ctl::Json> {

@@ -3,8 +3,13 @@
 //
 //   speaker (BGP sessions) <-> rib (decision, policy) -> routing -> fib (kernel)
 //                                                                -> tunnel (cryptokey)
-//   bfd --down--> speaker.bfd_down (tear the session down before the hold timer)
+//   bfd (per session) --+                      +--> routing.set_unusable_peers (routes, both
+//   tunnel handshakes --+--> liveness (one state|    families; cryptokey learned entries)
+//   (IPsec DPD later) --+    per tunnel peer) -+--> speaker.set_gate (every session across
+//                                                  the peer: Cease, held down; strict mode)
+//   bfd --down--> speaker.bfd_down (neighbours not reached through the tunnel)
 //   speaker --Monitor (sessions, UPDATEs in/out)--> bmp (stations); bmp reads rib for dumps
+//   health checks --up/down--> speaker (networks withdrawn, neighbours' exports suspended)
 //   kernel addresses/routes -> routing (next-hop resolution) and rib (redistribution)
 //   tunnel --View (on change)--> routing; routing --learned prefixes--> tunnel
 //
@@ -44,6 +49,7 @@
 #include "fib/kernel_fib.hpp"
 #include "fib/kernel_routes.hpp"
 #include "fib/nl_socket.hpp"
+#include "liveness/liveness.hpp"
 #include "rib/rib.hpp"
 #include "routing/routing.hpp"
 #include "speaker/speaker.hpp"
@@ -86,6 +92,9 @@ struct ModulesIo {
   std::function<std::unique_ptr<health::Prober>()> prober;
   // Connections to BMP stations (default: TCP).
   bmp::Connector bmp_connector;
+  // BFD's UDP port (RFC 5881 §4: 3784); unit tests use 0 (any free port) so
+  // that parallel tests do not compete for it.
+  uint16_t bfd_port = 3784;
 };
 
 class Modules : public fib::RouteSourceListener {
@@ -113,6 +122,9 @@ class Modules : public fib::RouteSourceListener {
   speaker::Speaker* speaker() { return speaker_.get(); }
   bfd::Bfd* bfd() { return bfd_.get(); }
   bmp::Exporter* bmp() { return bmp_.get(); }
+  // The generic liveness input hook (liveness::InputSink) for evidence sources
+  // beyond BFD and WireGuard handshakes (IPsec DPD); null without a tunnel.
+  liveness::InputSink* liveness_input() { return liveness_.get(); }
   const ModulesOptions& options() const { return opts_; }
 
  private:
@@ -129,6 +141,15 @@ class Modules : public fib::RouteSourceListener {
   // and its peers' handshakes for the tunnel_peer_up / tunnel_peer_down log events.
   void watch_endpoints();
   void track_tunnel_peers();
+  // Fate sharing (docs/liveness.md): the liveness peers follow the tunnel's view;
+  // a state change re-resolves routes and re-gates the BGP sessions across the peer.
+  void sync_liveness_peers();
+  void on_bfd_change(const IpAddress& addr, bfd::State from, bfd::State to, bfd::Diag why);
+  void on_liveness_change(tunnel::PeerIndex peer, liveness::State from,
+                          const liveness::PeerStatus& now);
+  void update_gates();
+  // The shared liveness of the tunnel peer `a` is reached through (null if none).
+  ctl::Json liveness_of(const IpAddress& a) const;
   ctl::Json loop_guard_json() const;
 
   asio::io_context& io_;
@@ -149,6 +170,7 @@ class Modules : public fib::RouteSourceListener {
   void apply_health_checks();
   // With [bgp]: the BMP exporter, the speaker's monitor (stations may be none).
   std::unique_ptr<bmp::Exporter> bmp_;
+  std::unique_ptr<liveness::Liveness> liveness_;  // only with a tunnel
   std::unique_ptr<asio::steady_timer> endpoint_timer_;
   bool gr_preserve_ = false;  // fixed at start()
   bool speaker_started_ = false;

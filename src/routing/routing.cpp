@@ -54,7 +54,30 @@ Routing::~Routing() {
 }
 
 rib::NextHopInfo Routing::resolve(const IpAddress& nh) const {
-  return rib::NextHopInfo{resolver_.resolve(nh).has_value(), 0};
+  const auto r = resolver_.resolve(nh);
+  if (!r) return rib::NextHopInfo{false, 0};
+  if (!unusable_.empty() && tunnel_ && r->ifindex == view_.ifindex) {
+    auto peer = peer_for_next_hop(r->gateway);
+    if (peer && std::binary_search(unusable_.begin(), unusable_.end(), *peer))
+      return rib::NextHopInfo{false, 0};
+  }
+  return rib::NextHopInfo{true, 0};
+}
+
+std::optional<tunnel::PeerIndex> Routing::tunnel_peer_of(const IpAddress& a) const {
+  if (!tunnel_) return std::nullopt;
+  const auto r = resolver_.resolve(a);
+  if (!r || r->ifindex != view_.ifindex) return std::nullopt;
+  return peer_for_next_hop(r->gateway);
+}
+
+void Routing::set_unusable_peers(std::vector<tunnel::PeerIndex> peers) {
+  std::sort(peers.begin(), peers.end());
+  if (peers == unusable_) return;
+  unusable_ = std::move(peers);
+  // Re-resolve: BGP paths via those peers become ineligible (or eligible again).
+  rib_.next_hops_changed();
+  reresolve_statics();
 }
 
 void Routing::set_connected(std::vector<std::pair<Prefix, uint32_t>> nets) {
@@ -292,6 +315,7 @@ void Routing::want_for(std::span<const rib::NextHop> next_hops, bool blackhole, 
     if (!r) continue;
     if (tunnel_ && r->ifindex == view_.ifindex) {
       if (auto peer = peer_for_next_hop(r->gateway)) {
+        if (std::binary_search(unusable_.begin(), unusable_.end(), *peer)) continue;
         // Best path first: if there are more tunnel peers than a cryptokey entry can
         // hold, the best path's peer is always among those kept.
         if (std::find(want.tunnel_peers.begin(), want.tunnel_peers.end(), *peer) ==

@@ -32,6 +32,12 @@
 //     every per-prefix question from it: no syscall, no config scan.
 //   - set_connected(): connected networks (the daemon, from fib::KernelRoutes).
 //   - apply(Options): static routes, their interfaces already resolved.
+//   - set_unusable_peers(): tunnel peers whose shared liveness is Down or
+//     HoldDown (liveness::Tracker, pushed by the daemon). A next hop that
+//     resolves through such a peer is unresolvable (RFC 4271 §9.1.2.1: the
+//     route is not eligible), so every route via the peer, in both families,
+//     is withdrawn or moves to another path at once, and the peer's learned
+//     cryptokey entries go with them.
 // Outputs: fib::Fib (kernel routes) and LearnedRoutes (the tunnel's cryptokey
 // table), both narrow interfaces; a fake of each in unit tests.
 //
@@ -132,6 +138,10 @@ class Routing : public rib::BestPathListener {
   // re-evaluates the routes withheld by the loop guard and the installed routes
   // that cover an endpoint. An unchanged view costs a comparison.
   void set_tunnel(tunnel::View view);
+  // Tunnel peers whose next hops must not be used (fate sharing); the rest are usable.
+  void set_unusable_peers(std::vector<tunnel::PeerIndex> peers);
+  // The tunnel peer a BGP neighbour (or any address) is reached through, if any.
+  std::optional<tunnel::PeerIndex> tunnel_peer_of(const IpAddress& a) const;
   // The tunnel as last seen (peer names for `show fib`).
   const tunnel::View& tunnel() const { return view_; }
   // A tunnel peer's name from the view ("?" if unknown).
@@ -257,9 +267,10 @@ class Routing : public rib::BestPathListener {
   std::vector<Prefix> tunnel_static_;   // routed into the tunnel by config, not by BGP
   rib::PrefixMap<uint32_t> installed_;  // prefix -> id in pool_ (never 0)
   InstalledPool pool_;
-  Installed scratch_;                    // want_for's output, reused across changes
-  std::vector<fib::NextHop> spare_nhs_;  // kernel next-hop storage kept while scratch_ has none
-  std::vector<PeerEndpoint> endpoints_;  // sorted
+  Installed scratch_;                        // want_for's output, reused across changes
+  std::vector<fib::NextHop> spare_nhs_;      // kernel next-hop storage kept while scratch_ has none
+  std::vector<PeerEndpoint> endpoints_;      // sorted
+  std::vector<tunnel::PeerIndex> unusable_;  // sorted; set_unusable_peers()
   std::map<Prefix, Withheld> withheld_;
   std::map<Prefix, Withheld> withheld_allowed_;
   std::map<Prefix, KeptByStatic> kept_by_static_;

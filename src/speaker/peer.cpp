@@ -103,7 +103,37 @@ void Peer::reconfigure(const config::BgpNeighborConfig& cfg) {
   // RFC 4486 §4: Cease / Other Configuration Change.
   session_->stop(bgp::Notification{bgp::kErrCease, bgp::kSubOtherConfigChange, {}});
   session_ = std::make_unique<bgp::Session>(sp_.io(), sc, *this);
-  session_->start();
+  if (gate_open_) session_->start();
+}
+
+void Peer::start() {
+  started_ = true;
+  if (gate_open_) session_->start();
+}
+
+void Peer::set_gate(bool open, const std::string& why, bool bfd_cause) {
+  if (open == gate_open_) return;
+  gate_open_ = open;
+  gate_reason_ = why;
+  if (open) {
+    spdlog::info("bgp {}: path usable again ({}), starting", cfg_.name, why);
+    if (started_) session_->start();
+    return;
+  }
+  spdlog::warn("bgp {}: holding the session down: {}", cfg_.name, why);
+  // A graceful-restart peer may only have lost its control plane (our BFD runs
+  // there: C bit clear, RFC 5882 §4.3.1): drop the connection without a
+  // NOTIFICATION so its routes are kept stale (RFC 4724 §4.2); next hops through
+  // the dead tunnel peer are unusable meanwhile anyway.
+  if (cfg_.graceful_restart && session_->established() && session_->peer_wants_routes_kept()) {
+    session_->hold(std::nullopt, "held down: " + why + " (graceful restart: routes kept stale)");
+    return;
+  }
+  // RFC 9384 §2: Cease / BFD Down when BFD detected it; otherwise RFC 9003's
+  // Administrative Reset with the reason as shutdown communication.
+  session_->hold(bfd_cause ? bgp::Notification{bgp::kErrCease, bgp::kSubBfdDown, {}}
+                           : bgp::Notification::shutdown(bgp::kSubAdminReset, why),
+                 "held down: " + why);
 }
 
 void Peer::schedule_pump() {

@@ -37,7 +37,17 @@ class Peer : public bgp::SessionListener {
   bgp::Session& session() { return *session_; }
   const bgp::Session& session() const { return *session_; }
 
-  void start() { session_->start(); }
+  // Starts the session unless the gate is closed (then set_gate(true) starts it).
+  void start();
+  // Fate sharing (docs/liveness.md): the daemon closes the gate while the tunnel
+  // peer this session runs across is down or holding down, or, in strict mode,
+  // until its BFD session is Up and stable. Closing tears an established session
+  // down at once (Cease: BFD Down when bfd_cause, else Administrative Reset with
+  // `why` as RFC 8203 text) and keeps it Idle; opening starts it again.
+  void set_gate(bool open, const std::string& why, bool bfd_cause);
+  bool gate_open() const { return gate_open_; }
+  // Why the gate last changed ("" while it never closed).
+  const std::string& gate_reason() const { return gate_reason_; }
   // Replaces the neighbour's config; resets the session only when needed.
   void reconfigure(const config::BgpNeighborConfig& cfg);
   // RIB has something for us: pull soon (posted, so never re-entrant with the RIB).
@@ -76,6 +86,9 @@ class Peer : public bgp::SessionListener {
   config::BgpNeighborConfig cfg_;
   rib::PeerId id_;
   std::unique_ptr<bgp::Session> session_;
+  bool started_ = false;  // start() was called (the speaker runs)
+  bool gate_open_ = true;
+  std::string gate_reason_;
   bool pump_scheduled_ = false;
   bool max_prefix_warned_ = false;
   // RFC 7313: families whose refresh we are re-sending (EoRR due when drained).

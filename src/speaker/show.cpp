@@ -104,6 +104,8 @@ ctl::Json Speaker::show_neighbors(const ctl::Json& args) const {
             ? std::chrono::duration_cast<std::chrono::seconds>(now - s.established_at()).count()
             : 0;
     j["last_error"] = s.last_error();
+    j["held_down"] = !p->gate_open();  // fate sharing or strict mode (Peer::set_gate)
+    if (!p->gate_open()) j["held_down_reason"] = p->gate_reason();
     j["ibgp"] = s.config().ibgp();
     if (s.established()) {
       j["router_id"] = s.remote_open().bgp_id.str();
@@ -308,7 +310,9 @@ Result<ctl::Json> Speaker::clear_neighbor(const ctl::Json& args) {
   }
   ctl::Json cleared = ctl::Json::array();
   for (Peer* p : targets) {
-    if (soft.empty()) {
+    if (soft.empty() && !p->gate_open()) {
+      // Held down (fate sharing): it restarts when its path is usable again.
+    } else if (soft.empty()) {
       // RFC 9003: Cease / Administrative Reset with a shutdown communication.
       p->session().restart(bgp::Notification::shutdown(bgp::kSubAdminReset, "cleared by operator"),
                            std::chrono::seconds(1));

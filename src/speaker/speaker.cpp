@@ -333,6 +333,12 @@ void Speaker::bfd_down(const IpAddress& neighbor) {
   if (Peer* p = find(neighbor)) p->session().bfd_down();
 }
 
+void Speaker::set_gate(const std::string& neighbor, bool open, const std::string& why,
+                       bool bfd_cause) {
+  if (stopping_) return;  // stop() ended every session; nothing may start one again
+  if (Peer* p = find(neighbor)) p->set_gate(open, why, bfd_cause);
+}
+
 std::string Speaker::peer_name(rib::PeerId id) const {
   auto it = by_id_.find(rib::to_int(id));
   return it == by_id_.end() ? std::string() : it->second->cfg().name;

@@ -66,6 +66,8 @@ class Speaker {
 
   // BFD detected the path to this neighbour down: drop the session now.
   void bfd_down(const IpAddress& neighbor);
+  // Fate sharing: see Peer::set_gate. Unknown names are ignored.
+  void set_gate(const std::string& neighbor, bool open, const std::string& why, bool bfd_cause);
 
   // Graceful restart (see above). preserve: forwarding state outlives this
   // process (kernel routes and TUN kept), so the capability lists our families.

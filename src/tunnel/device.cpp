@@ -107,7 +107,11 @@ std::vector<PeerStats> Device::stats() const {
     s.endpoint = p->endpoint.load();
     {
       std::lock_guard l(p->state.timers_mutex());
-      if (auto t = p->state.timers().last_handshake()) {
+      const auto& timers = p->state.timers();
+      s.handshake_in_flight = timers.retransmit_armed();
+      s.handshake_retries = timers.handshake_attempts();
+      if (auto t = timers.last_handshake()) {
+        s.since_handshake = steady_now - *t;
         auto wall = wall_now - std::chrono::duration_cast<std::chrono::system_clock::duration>(
                                    steady_now - *t);
         s.last_handshake_unix =

@@ -77,6 +77,12 @@ struct PeerStats {
   Key public_key{};
   std::optional<UdpEndpoint> endpoint;
   std::optional<int64_t> last_handshake_unix;  // seconds since the epoch
+  // Liveness inputs (whitepaper §6): time since the last completed handshake,
+  // whether an initiation is awaiting its response, and how many retries of it
+  // went unanswered (reset by a completed handshake or a fresh initiation).
+  std::optional<std::chrono::nanoseconds> since_handshake;
+  bool handshake_in_flight = false;
+  int handshake_retries = 0;
   uint64_t rx_bytes = 0, tx_bytes = 0, rx_packets = 0, tx_packets = 0;
   // Sessions established (as initiator on the response, as responder on the
   // first transport message under the new keypair).

@@ -56,8 +56,21 @@ std::string neighbors(const Json& res) {
   for (const auto& n : res.value("neighbors", Json::array())) {
     std::string prefixes = str(n, "prefixes_received") + "/" + str(n, "prefixes_accepted") + "/" +
                            str(n, "prefixes_advertised");
+    // The shared liveness of the tunnel peer the session runs across (docs/liveness.md).
+    std::string path = "-";
+    if (n.contains("liveness") && n["liveness"].is_object()) {
+      const Json& l = n["liveness"];
+      path = l.value("peer", std::string("?")) + " " + l.value("state", std::string("?")) + " " +
+             (l.value("for_s", int64_t{0}) > 0 ? duration(l.value("for_s", int64_t{0})) : "0m00s");
+      if (l.value("state", std::string()) != "up" && l.value("state", std::string()) != "unknown")
+        notes.push_back(str(n, "name") + ": tunnel peer " + l.value("peer", std::string("?")) +
+                        " " + l.value("state", std::string("?")) + ": " +
+                        l.value("reason", std::string()));
+    }
+    if (n.value("held_down", false)) path += " (held)";
     rows.push_back({str(n, "name"), str(n, "address"), str(n, "remote_asn"), str(n, "state"),
-                    duration(n.value("uptime", int64_t{0})), prefixes, n.value("last_error", "")});
+                    duration(n.value("uptime", int64_t{0})), prefixes, path,
+                    n.value("last_error", "")});
     if (n.contains("export_budget") && n["export_budget"].is_object()) {
       const Json& b = n["export_budget"];
       std::string line = str(n, "name") + ": export budget " + str(b, "used") + "/" + str(b, "max");
@@ -72,7 +85,8 @@ std::string neighbors(const Json& res) {
     }
   }
   std::string out = table(
-      {"name", "address", "asn", "state", "uptime", "rcvd/accepted/sent", "last error"}, rows);
+      {"name", "address", "asn", "state", "uptime", "rcvd/accepted/sent", "path", "last error"},
+      rows);
   for (const auto& s : notes) out += s + "\n";
   return out;
 }

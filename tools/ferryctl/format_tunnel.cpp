@@ -85,6 +85,19 @@ std::string drops(const Json& d) {
   return s;
 }
 
+// The peer's shared liveness (docs/liveness.md): "down 12s ago: bfd ... (hold-down 2000 ms)".
+std::string liveness_line(const Json& l) {
+  if (!l.is_object()) return "";
+  std::string s = l.value("state", std::string("?")) + " since " + ago(l["since"]);
+  if (auto why = l.value("reason", std::string()); !why.empty()) s += ": " + why;
+  const auto remaining = l.value("hold_remaining_ms", int64_t{0});
+  if (remaining > 0) s += "; " + std::to_string(remaining) + " ms of hold-down left";
+  if (const auto n = l.value("failures", uint64_t{0}); n > 0)
+    s += " (" + std::to_string(n) + " failures, last hold-down " +
+         std::to_string(l.value("hold_down_ms", int64_t{0})) + " ms)";
+  return s;
+}
+
 std::string format_tunnels(const Json& r) {
   std::ostringstream out;
   out << "interface: " << r.value("interface", std::string("?"));
@@ -109,11 +122,16 @@ std::string format_tunnels(const Json& r) {
                       p["endpoint"].is_string() ? p["endpoint"].get<std::string>() : "(none)",
                       ago(p["latest_handshake"]), bytes(p.value("rx_bytes", uint64_t{0})),
                       bytes(p.value("tx_bytes", uint64_t{0})),
-                      ka ? std::to_string(ka) + "s" : "off"});
+                      ka ? std::to_string(ka) + "s" : "off",
+                      p.contains("liveness") && p["liveness"].is_object()
+                          ? p["liveness"].value("state", std::string("?"))
+                          : "-"});
     }
   }
   out << "\n"
-      << table({"peer", "endpoint", "latest handshake", "received", "sent", "keepalive"}, rows);
+      << table(
+             {"peer", "endpoint", "latest handshake", "received", "sent", "keepalive", "liveness"},
+             rows);
   if (peers.is_array()) {
     for (const auto& p : peers) {
       out << "\npeer " << p.value("name", std::string("?")) << " ("
@@ -121,6 +139,19 @@ std::string format_tunnels(const Json& r) {
       out << "  allowed ips: " << join(p["allowed_ips"], 16) << "\n";
       out << "  learned ips: " << join(learned_annotated(p), 16) << "\n";
       if (auto d = drops(p["drops"]); !d.empty()) out << "  drops: " << d << "\n";
+      if (p.contains("liveness")) {
+        const Json& l = p["liveness"];
+        if (auto line = liveness_line(l); !line.empty()) out << "  liveness: " << line << "\n";
+        if (l.is_object() && l["inputs"].is_array())
+          for (const auto& in : l["inputs"])
+            out << "    " << in.value("kind", std::string("?")) << " "
+                << in.value("name", std::string("?")) << ": "
+                << in.value("verdict", std::string("?")) << " since " << ago(in["since"])
+                << (in.value("reason", std::string()).empty()
+                        ? std::string()
+                        : " (" + in.value("reason", std::string()) + ")")
+                << "\n";
+      }
     }
   }
   return out.str();

@@ -60,6 +60,9 @@ sites__pair() { if (($1 < $2)); then echo "$1$2"; else echo "$2$1"; fi; }
 sites__host() { if (($1 < $2)); then echo 1; else echo 2; fi; }
 
 # sites_config i [EXTRA_BGP_TOML]: writes $FT_TMP/gw<i>.toml.
+# SITES_BFD: bfd key of the IPv4 sessions (default true); SITES_BFD6: bfd key of
+# the IPv6 sessions (default unset: on, as for every neighbour across a tunnel);
+# SITES_NEIGHBOR_EXTRA: more lines for every neighbour (e.g. "hold-time = 90").
 sites_config() {
   local i=$1 extra=${2:-} j
   local addrs=()
@@ -74,8 +77,9 @@ sites_config() {
     addrs+=("169.254.$p.$me/30" "fd99:$p::$me/64")
     ferry_toml_peer "site$j" "gw$j" "192.168.$p.$them" "169.254.$p.$them/32" "fd99:$p::$them/128"
     ferry_toml_neighbor "site$j" "169.254.$p.$them" $((65000 + j)) "ipv6 = false" \
-      "bfd = ${SITES_BFD:-true}"
-    ferry_toml_neighbor "site$j-v6" "fd99:$p::$them" $((65000 + j)) "ipv4 = false"
+      "bfd = ${SITES_BFD:-true}" "${SITES_NEIGHBOR_EXTRA:-}"
+    ferry_toml_neighbor "site$j-v6" "fd99:$p::$them" $((65000 + j)) "ipv4 = false" \
+      "${SITES_BFD6:+bfd = $SITES_BFD6}" "${SITES_NEIGHBOR_EXTRA:-}"
   done
   ferry_toml_tunnel "${addrs[@]}"
   ferry_toml_bgp "networks = [\"10.$i.0.0/16\", \"fd00:$i::/48\"]" \

@@ -275,3 +275,33 @@ TEST(ConfigErrors, NeverThrowsOnOddDocuments) {
     EXPECT_FALSE(r.ok()) << text;
   }
 }
+
+TEST(ConfigErrors, LivenessKeys) {
+  EXPECT_EQ(error_of(kRouter + "[liveness]\nhold-down-ms = 5000\nhold-down-max-ms = 1000\n"),
+            "ferry.toml:6: liveness.hold-down-max-ms: expected at least hold-down-ms (5000)");
+  EXPECT_EQ(error_of(kRouter + "[liveness]\nhandshake-timeouts = 0\n"),
+            "ferry.toml:5: liveness.handshake-timeouts: expected an integer 1..18, got 0");
+  // Strict mode waits for BFD on a session across a tunnel peer.
+  EXPECT_EQ(error_of(neighbor("name = \"b\"\naddress = \"10.0.0.2\"\nremote-asn = 2\n"
+                              "bfd-strict = true\n")),
+            "ferry.toml:8: bgp.neighbors[0].bfd-strict: expected false for a neighbor whose "
+            "address is not in a tunnel peer's allowed-ips");
+  const std::string tunnel =
+      "[tunnel]\nprivate-key-file = \"k\"\n[[tunnel.peers]]\nname = "
+      "\"b\"\npublic-key = \"" +
+      kKey + "\"\nallowed-ips = [\"169.254.12.2/32\"]\n";  // lines 4-9
+  EXPECT_EQ(error_of(kRouter + tunnel +
+                     "[[bgp.neighbors]]\nname = \"b\"\naddress = \"169.254.12.2\"\n"
+                     "remote-asn = 2\nbfd = false\nbfd-strict = true\n"),
+            "ferry.toml:15: bgp.neighbors[0].bfd-strict: expected false when bfd = false "
+            "(strict mode waits for BFD)");
+  auto ok = parse(kRouter + tunnel +
+                      "[[bgp.neighbors]]\nname = \"b\"\naddress = \"169.254.12.2\"\n"
+                      "remote-asn = 2\nbfd-strict = true\n[liveness]\nhold-down-ms = 0\n",
+                  "ferry.toml");
+  ASSERT_TRUE(ok.ok()) << ok.error();
+  EXPECT_TRUE(ok->bgp->neighbors[0].bfd_strict);
+  EXPECT_FALSE(ok->bgp->neighbors[0].bfd.has_value());  // unset: decided by the daemon
+  EXPECT_EQ(ok->liveness.hold_down_ms, 0u);
+  EXPECT_EQ(ok->liveness.hold_down_max_ms, 30000u);
+}

@@ -202,3 +202,37 @@ TEST(FromConfig, WithoutBgpOrKernelInstallThereIsNoSpeakerNorGracefulRestart) {
   EXPECT_TRUE(o->redistribute.empty());
   EXPECT_EQ(o->rib.max_paths, 1u);
 }
+
+// BFD is on by default for a neighbour reached through a tunnel peer (its
+// address is in the peer's allowed-ips), off otherwise; `bfd` overrides both.
+TEST(FromConfig, BfdDefaultsOnAcrossTheTunnelAndLivenessTimersArriveInMilliseconds) {
+  config::Config c = two_site_config();
+  config::TunnelPeerConfig tp;
+  tp.name = "site2";
+  tp.allowed_ips = {*Prefix::parse("169.254.12.2/32"), *Prefix::parse("fd99:12::2/128")};
+  c.tunnel->peers = {tp};
+  auto& ns = c.bgp->neighbors;
+  ns[0].bfd.reset();  // 169.254.12.2: across the tunnel
+  ns[1].bfd.reset();  // 169.254.13.2: not in any allowed-ips
+  config::BgpNeighborConfig v6 = ns[0];
+  v6.name = "site2-v6";
+  v6.address = *IpAddress::parse("fd99:12::2");
+  v6.bfd = false;  // the explicit off switch
+  ns.push_back(v6);
+  c.liveness.hold_down_ms = 250;
+  c.liveness.hold_down_max_ms = 4000;
+  c.liveness.reset_after_ms = 9000;
+  c.liveness.handshake_timeouts = 2;
+  auto o = daemon::from_config(c, [](const std::string&) -> uint32_t { return 0; });
+  ASSERT_TRUE(o.ok());
+  ASSERT_EQ(o->bfd.peers.size(), 3u);
+  EXPECT_TRUE(o->bfd.peers[0].enabled);
+  EXPECT_FALSE(o->bfd.peers[1].enabled);
+  EXPECT_FALSE(o->bfd.peers[2].enabled);
+  EXPECT_TRUE(daemon::reached_over_tunnel(c, *IpAddress::parse("fd99:12::2")));
+  EXPECT_FALSE(daemon::reached_over_tunnel(c, *IpAddress::parse("169.254.13.2")));
+  EXPECT_EQ(o->liveness.tracker.hold_down, std::chrono::milliseconds(250));
+  EXPECT_EQ(o->liveness.tracker.hold_down_max, std::chrono::milliseconds(4000));
+  EXPECT_EQ(o->liveness.tracker.reset_after, std::chrono::milliseconds(9000));
+  EXPECT_EQ(o->liveness.handshake_timeouts, 2u);
+}

@@ -14,6 +14,7 @@
 #include "../tunnel/hostile_fakes.hpp"
 #include "config/config.hpp"
 #include "fib/fake_kernel.hpp"
+#include "speaker/peer.hpp"
 #include "tunnel/keys.hpp"
 
 using namespace ferry;
@@ -166,6 +167,7 @@ passive = true
       tio.ifindex = [](const std::string& n) -> uint32_t { return n == "fake0" ? kTunIfindex : 0; };
       return tio;
     };
+    k.bfd_port = 0;  // BFD (on by default across the tunnel) on any free port
     k.tun_exists = [this](const std::string&) { return tun_existed_; };
     k.remove_tun = [this](const std::string& n) -> Result<void> {
       removed_tun_.push_back(n);
@@ -364,7 +366,8 @@ TEST_F(ModulesTest, ShowFibReportsRoutesAndTheLoopGuard) {
   EXPECT_TRUE(modules_->fib()->desired(pfx("10.50.0.1/32")));
   ASSERT_NE(registry_.find("show tunnels"), nullptr);
   ASSERT_NE(registry_.find("show neighbors"), nullptr);
-  EXPECT_EQ(run("show bfd")["sessions"].size(), 0u);
+  // BFD is on by default for a neighbour reached through a tunnel peer.
+  EXPECT_EQ(run("show bfd")["sessions"].size(), 1u);
 }
 
 TEST_F(ModulesTest, StopRemovesTheKernelRoutesAndStopsTheSources) {
@@ -459,3 +462,63 @@ TEST_F(ModulesTest, BmpStationsFollowTheConfigurationAndGetTheSpeakersSessions) 
 }
 
 }  // namespace
+
+// Fate sharing (docs/liveness.md): evidence that the tunnel peer is dead holds
+// down every session across it and makes next hops through it unresolvable;
+// after the inputs recover and the hold-down ends, both come back.
+TEST_F(ModulesTest, ADeadTunnelPeerHoldsItsSessionsDownUntilItsHoldDownEnds) {
+  // bfd = false: nothing but the test's reports feeds the peer's liveness.
+  start(toml("bfd = false\n\n[liveness]\nhold-down-ms = 30\n"));
+  liveness::InputSink* sink = modules_->liveness_input();
+  ASSERT_TRUE(sink);
+  auto peer = modules_->routing()->tunnel_peer_of(ip("169.254.12.2"));
+  ASSERT_TRUE(peer);
+  speaker::Peer* n = modules_->speaker()->find("site2");
+  ASSERT_TRUE(n);
+  EXPECT_TRUE(n->gate_open());
+  EXPECT_NE(n->session().state(), bgp::FsmState::Idle);  // passive: waiting in Active
+  EXPECT_TRUE(modules_->routing()->resolve(ip("169.254.12.2")).reachable);
+
+  const liveness::InputId ipsec{liveness::InputKind::Ipsec, "dpd"};
+  sink->report(*peer, ipsec, liveness::Verdict::Down, "3 DPD probes unanswered");
+  EXPECT_FALSE(n->gate_open());
+  EXPECT_EQ(n->session().state(), bgp::FsmState::Idle);
+  EXPECT_FALSE(modules_->routing()->resolve(ip("169.254.12.2")).reachable);
+  ctl::Json nb = run("show neighbors")["neighbors"][0];
+  EXPECT_TRUE(nb["held_down"].get<bool>());
+  EXPECT_EQ(nb["liveness"]["peer"], "site2");
+  EXPECT_EQ(nb["liveness"]["state"], "down");
+  EXPECT_EQ(nb["liveness"]["reason"], "ipsec dpd down: 3 DPD probes unanswered");
+  EXPECT_EQ(nb["last_error"],
+            "held down: tunnel peer site2 down (ipsec dpd down: 3 DPD probes unanswered)");
+  ctl::Json tp = run("show tunnels")["peers"][0];
+  EXPECT_EQ(tp["liveness"]["state"], "down");
+  EXPECT_EQ(tp["liveness"]["failures"], 1);
+
+  sink->report(*peer, ipsec, liveness::Verdict::Up, "probe answered");
+  EXPECT_FALSE(n->gate_open());  // holding down
+  EXPECT_EQ(run("show tunnels")["peers"][0]["liveness"]["state"], "hold-down");
+  ASSERT_TRUE(run_until([&] { return n->gate_open(); }));
+  EXPECT_NE(n->session().state(), bgp::FsmState::Idle);
+  EXPECT_TRUE(modules_->routing()->resolve(ip("169.254.12.2")).reachable);
+  EXPECT_EQ(run("show neighbors")["neighbors"][0]["liveness"]["state"], "up");
+}
+
+// Strict mode: the session stays Idle until its own BFD session is Up.
+TEST_F(ModulesTest, StrictModeWaitsForTheNeighboursBfdSession) {
+  start(toml("bfd-strict = true\n"));
+  speaker::Peer* n = modules_->speaker()->find("site2");
+  ASSERT_TRUE(n);
+  EXPECT_FALSE(n->gate_open());
+  EXPECT_EQ(n->session().state(), bgp::FsmState::Idle);
+  EXPECT_NE(run("show neighbors")["neighbors"][0]["held_down_reason"].get<std::string>().find(
+                "strict mode: waiting for BFD 169.254.12.2"),
+            std::string::npos);
+  auto peer = modules_->routing()->tunnel_peer_of(ip("169.254.12.2"));
+  ASSERT_TRUE(peer);
+  // What the BFD listener reports when the session comes up.
+  modules_->liveness_input()->report(*peer, {liveness::InputKind::Bfd, "169.254.12.2"},
+                                     liveness::Verdict::Up, "session up");
+  EXPECT_TRUE(n->gate_open());
+  EXPECT_NE(n->session().state(), bgp::FsmState::Idle);
+}

@@ -274,6 +274,44 @@ TEST_F(RoutingTest, Ipv6PrefixesFollowTheSameRules) {
   EXPECT_EQ(tunnel_.learned(pfx("fd00:2::/48")), S{0});
 }
 
+// Fate sharing: a tunnel peer whose liveness is down takes every route through
+// it with it, in both families and in one batch per change, whoever announced
+// the route; it comes back when the peer is usable again.
+TEST_F(RoutingTest, UnusablePeerMovesEveryRouteThroughItInBothFamilies) {
+  tunnel_.inner[ip("fd99:12::2")] = 0;
+  tunnel_.inner[ip("fd99:13::2")] = 1;
+  publish_tunnel();
+  announce(b_, "10.2.0.0/16", {65002}, "169.254.12.2");
+  announce(b_, "fd00:2::/48", {65002}, "fd99:12::2");
+  announce(c_, "10.2.0.0/16", {65003, 65002}, "169.254.13.2");
+  announce(c_, "fd00:2::/48", {65003, 65002}, "fd99:13::2");
+  ASSERT_EQ(tunnel_.learned(pfx("10.2.0.0/16")), S{0});
+  ASSERT_EQ(tunnel_.learned(pfx("fd00:2::/48")), S{0});
+  EXPECT_EQ(routing_->tunnel_peer_of(ip("169.254.12.2")), tunnel::PeerIndex{0});
+  EXPECT_EQ(routing_->tunnel_peer_of(ip("fd99:13::2")), tunnel::PeerIndex{1});
+  EXPECT_FALSE(routing_->tunnel_peer_of(ip("192.0.2.9")));
+
+  routing_->set_unusable_peers({0});
+  EXPECT_FALSE(routing_->resolve(ip("169.254.12.2")).reachable);
+  EXPECT_FALSE(routing_->resolve(ip("fd99:12::2")).reachable);
+  EXPECT_TRUE(routing_->resolve(ip("169.254.13.2")).reachable);
+  EXPECT_EQ(tunnel_.learned(pfx("10.2.0.0/16")), S{1});
+  EXPECT_EQ(tunnel_.learned(pfx("fd00:2::/48")), S{1});
+  EXPECT_TRUE(fib_.desired(pfx("10.2.0.0/16")));  // still into the tunnel device, via site3
+  EXPECT_TRUE(fib_.desired(pfx("fd00:2::/48")));
+
+  // A route with no other path is withdrawn from both sides.
+  announce(b_, "10.22.0.0/16", {65002}, "169.254.12.2");
+  EXPECT_FALSE(fib_.desired(pfx("10.22.0.0/16")));
+  EXPECT_TRUE(tunnel_.learned(pfx("10.22.0.0/16")).empty());
+
+  routing_->set_unusable_peers({});
+  EXPECT_EQ(tunnel_.learned(pfx("10.2.0.0/16")), S{0});
+  EXPECT_EQ(tunnel_.learned(pfx("fd00:2::/48")), S{0});
+  EXPECT_EQ(tunnel_.learned(pfx("10.22.0.0/16")), S{0});
+  EXPECT_TRUE(fib_.desired(pfx("10.22.0.0/16")));
+}
+
 // ---------------------------------------------------------------- ECMP over tunnel peers
 
 // max-paths 2; site2 is reachable through two gateways of the same AS (tunnel

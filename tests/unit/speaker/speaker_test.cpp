@@ -183,6 +183,55 @@ TEST_F(SpeakerTest, BfdDownDropsAndRecovers) {
       run_until(io, [&] { return both_up() && b.session("a").counters().established_count == 2; }));
 }
 
+// Fate sharing: a closed gate tears the session down with Cease / BFD Down
+// (RFC 9384 §2), withdraws its routes, keeps it Idle and refuses the peer's
+// reconnects; opening the gate starts it again.
+TEST_F(SpeakerTest, ClosedGateHoldsTheSessionDownUntilOpened) {
+  connect();
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  bgp::PathAttributes attrs;
+  a.rib.originate(rib::RouteSource::Static, P("10.1.0.0/16"), attrs);
+  ASSERT_TRUE(run_until(io, [&] { return b.has_route(P("10.1.0.0/16")); }));
+  b.sp.set_gate("a", false, "tunnel peer a down (bfd 127.0.0.1 down)", true);
+  EXPECT_EQ(b.state("a"), "Idle");
+  EXPECT_FALSE(b.has_route(P("10.1.0.0/16")));
+  EXPECT_EQ(b.neighbor_json("a")["last_error"],
+            "held down: tunnel peer a down (bfd 127.0.0.1 down)");
+  EXPECT_TRUE(b.neighbor_json("a")["held_down"].get<bool>());
+  ASSERT_TRUE(run_until(io, [&] { return a.session("b").counters().notifications_in > 0; }));
+  std::string err = a.neighbor_json("b")["last_error"];
+  EXPECT_NE(err.find("BFD"), std::string::npos) << err;
+  // a keeps trying; b refuses while held.
+  run_for(io, 2500ms);
+  EXPECT_EQ(b.state("a"), "Idle");
+  b.sp.set_gate("a", true, "tunnel peer a up", false);
+  EXPECT_FALSE(b.neighbor_json("a")["held_down"].get<bool>());
+  ASSERT_TRUE(run_until(
+      io, [&] { return both_up() && b.has_route(P("10.1.0.0/16")); }, 60s));
+}
+
+// With graceful restart negotiated, the hold drops the connection without a
+// NOTIFICATION: the peer's routes stay, stale (RFC 4724 §4.2, RFC 5882 §4.3.1).
+TEST_F(SpeakerTest, ClosedGateOnAGracefulRestartSessionKeepsRoutesStale) {
+  a.sp.set_restart_state(true, false);
+  connect([](config::BgpNeighborConfig& na, config::BgpNeighborConfig& nb) {
+    na.graceful_restart = nb.graceful_restart = true;
+  });
+  ASSERT_TRUE(run_until(io, [&] { return both_up(); }));
+  bgp::PathAttributes attrs;
+  a.rib.originate(rib::RouteSource::Static, P("10.1.0.0/16"), attrs);
+  ASSERT_TRUE(run_until(io, [&] { return b.has_route(P("10.1.0.0/16")); }));
+  const uint64_t sent = b.session("a").counters().notifications_out;  // e.g. a collision's Cease
+  b.sp.set_gate("a", false, "tunnel peer a down", true);
+  EXPECT_EQ(b.state("a"), "Idle");
+  auto paths = b.rib.show_route(P("10.1.0.0/16"));
+  ASSERT_EQ(paths.size(), 1u);
+  EXPECT_TRUE(paths[0].stale);
+  EXPECT_EQ(b.session("a").counters().notifications_out, sent);
+  EXPECT_EQ(b.neighbor_json("a")["last_error"],
+            "held down: tunnel peer a down (graceful restart: routes kept stale)");
+}
+
 TEST_F(SpeakerTest, GracefulRestartKeepsStaleRoutesUntilEndOfRib) {
   // a can preserve forwarding state: its capability lists its families, with the
   // F bit once its initial convergence is over (RFC 4724 §3).
