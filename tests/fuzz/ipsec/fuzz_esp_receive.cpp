@@ -3,7 +3,7 @@
 // window, ICV, decryption, trailer, cryptokey source check), with fake
 // TUN/UDP, no threads, nothing touches the system.
 //
-// Each input gets a fresh SAD holding two inbound SAs of peer 1 (allowed
+// Each input gets fresh SAs: two inbound SAs of peer 1 (allowed
 // 10.0.2.0/24): SPI 0x1001 AES-256-GCM with ESN, SPI 0x2001 AES-128-CBC +
 // HMAC-SHA-256-128 without. As ciphertext cannot be found by mutation, the
 // input describes what the peer sends and the harness seals it:
@@ -96,15 +96,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static auto seal_gcm = EspCrypto::create(gcm, true, 1);
   static auto seal_cbc = EspCrypto::create(cbc, true, 1);
 
-  Sad sad(1);
-  IkeInbox ike(8);
-  tunnel::DropCounters drops;
-  EspProtocol proto(sad, ike, drops, 1);
-  tunnel::CryptokeyTable routes;
-  routes.add_allowed(1, *Prefix::parse("10.0.2.0/24"));
-  Udp udp;
-  Tun tun;
-  tunnel::PacketPath path(proto, tun, udp, routes, tunnel::system_time(), drops, 1420, 1);
+  // Built once; every input re-installs both pairs, which gives it fresh SAs
+  // (replay windows, counters) under the same SPIs.
+  struct Node {
+    Sad sad{1};
+    IkeInbox ike{8};
+    tunnel::DropCounters drops;
+    EspProtocol proto{sad, ike, drops, 1};
+    tunnel::CryptokeyTable routes;
+    Udp udp;
+    Tun tun;
+    std::unique_ptr<tunnel::PacketPath> path;
+  };
+  static Node* node = [] {
+    auto* n = new Node;
+    n->routes.add_allowed(1, *Prefix::parse("10.0.2.0/24"));
+    n->path = std::make_unique<tunnel::PacketPath>(n->proto, n->tun, n->udp, n->routes,
+                                                   tunnel::system_time(), n->drops, 1420, 1);
+    return n;
+  }();
+  Sad& sad = node->sad;
+  Udp& udp = node->udp;
+  Tun& tun = node->tun;
+  tunnel::PacketPath& path = *node->path;
+  IkeInbox& ike = node->ike;
+  tun.out.clear();
+  udp.in.clear();
   for (const auto& [in, out, esn] : {std::tuple{gcm, keys(0x1002, gcm.cipher, gcm.integ), true},
                                      std::tuple{cbc, keys(0x2002, cbc.cipher, cbc.integ), false}}) {
     ChildSaPair p;
