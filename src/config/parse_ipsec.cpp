@@ -67,10 +67,10 @@ const std::map<std::string, Preset>& presets() {
 
 // Tokens of a strongSwan proposal this implementation knows (RFC 7296 §3.3.2 transforms).
 const std::set<std::string>& known_tokens(bool ike) {
-  static const std::set<std::string> kEsp = {"aes128",   "aes256",     "aes128gcm16", "aes256gcm16",
-                                             "sha256",   "sha384",     "sha512",      "modp2048",
-                                             "modp3072", "modp4096",   "ecp256",      "ecp384",
-                                             "ecp521",   "curve25519", "esn",         "noesn"};
+  // The DH groups the IKE engine implements: 14, 19, 20, 31 (RFC 7296 §3.3.2).
+  static const std::set<std::string> kEsp = {
+      "aes128",   "aes256", "aes128gcm16", "aes256gcm16", "sha256", "sha384", "sha512",
+      "modp2048", "ecp256", "ecp384",      "curve25519",  "esn",    "noesn"};
   static const std::set<std::string> kIke = [] {
     std::set<std::string> s = kEsp;
     s.erase("esn");
@@ -161,6 +161,11 @@ IpsecPeerConfig parse_ipsec_peer(const TableReader& t) {
     for (const char* k : {"cert-file", "key-file", "ca-file"})
       if (!t.has(k))
         t.fail(k, "missing; certificate authentication needs cert-file, key-file and ca-file");
+  if (p.local_id.empty())
+    t.fail("local-id", "missing; expected our IKE identity (an IP address or FQDN)");
+  if (p.remote_id.empty() && !p.endpoint)
+    t.fail("remote-id",
+           "missing; expected the peer's IKE identity (default: its endpoint address)");
   if (p.initiate && !p.endpoint)
     t.fail("endpoint", "missing; expected the peer's address to initiate (or initiate = false)");
   if (p.rekey_margin >= p.child_lifetime || p.rekey_margin >= p.ike_lifetime)

@@ -18,7 +18,7 @@ std::string error_of(const std::string& text) {
 
 // [ipsec] on line 4, one peer whose header is line 5 and whose keys start on line 6.
 std::string peer(const std::string& keys) {
-  return kRouter + "[ipsec]\n[[ipsec.peers]]\n" + keys;
+  return kRouter + "[ipsec]\n[[ipsec.peers]]\n" + keys + "local-id = \"gw.example.net\"\nremote-id = \"peer.example.net\"\n";
 }
 
 TEST(ConfigIpsec, PresetFillsProposalsLifetimesAndDpdAndExplicitKeysOverride) {
@@ -91,13 +91,23 @@ TEST(ConfigIpsec, ErrorsNameFileLineAndKey) {
             "ferry.toml:10: ipsec.peers[0].dpd-timeout: expected at least dpd-interval");
 }
 
+TEST(ConfigIpsec, IdentitiesAreRequiredUnlessTheEndpointGivesThePeers) {
+  const std::string base = kRouter + "[ipsec]\n[[ipsec.peers]]\nname = \"x\"\npsk-file = \"/k\"\n";
+  EXPECT_EQ(error_of(base + "endpoint = \"203.0.113.1:500\"\n"),
+            "ferry.toml:5: ipsec.peers[0].local-id: missing; expected our IKE identity (an IP "
+            "address or FQDN)");
+  EXPECT_EQ(error_of(base + "local-id = \"me\"\ninitiate = false\n"),
+            "ferry.toml:5: ipsec.peers[0].remote-id: missing; expected the peer's IKE identity "
+            "(default: its endpoint address)");
+}
+
 TEST(ConfigIpsec, NamesAndInterfacesMayNotCollideWithTheWireGuardTunnel) {
   const std::string wg =
       "[tunnel]\nprivate-key-file = \"/k\"\n[[tunnel.peers]]\nname = \"b\"\n"
       "public-key = \"wUnVId6j4Cl3aT2+ZxIO50E+UkMTCfOgdfRS3fIkBTw=\"\n";
   EXPECT_EQ(error_of(kRouter + wg +
                      "[ipsec]\n[[ipsec.peers]]\nname = \"b\"\npsk-file = \"/k\"\n"
-                     "initiate = false\n"),
+                     "initiate = false\nlocal-id = \"a\"\nremote-id = \"b\"\n"),
             "ferry.toml:9: ipsec.peers: duplicate peer name \"b\" (also a [[tunnel.peers]] name)");
   EXPECT_EQ(error_of(kRouter + wg + "[ipsec]\ninterface = \"ferry0\"\n"),
             "ferry.toml:9: ipsec.interface: expected an interface other than the [tunnel]'s "
@@ -112,7 +122,7 @@ TEST(ConfigIpsec, PrintsAFormThatParsesBackToTheSameConfig) {
                      "cert-file = \"/c\"\nkey-file = \"/k\"\nca-file = \"/ca\"\n"
                      "esp-proposals = [\"aes128-sha256-esn\"]\nallowed-ips = [\"10.9.0.0/16\"]\n"
                      "[[ipsec.peers]]\nname = \"b\"\npsk-file = \"/p\"\ninitiate = false\n"
-                     "dpd-interval = 0\n",
+                     "dpd-interval = 0\nlocal-id = \"10.0.0.1\"\nremote-id = \"peer.example\"\n",
                  "ferry.toml");
   ASSERT_TRUE(r.ok()) << r.error();
   const std::string text = print(*r);
