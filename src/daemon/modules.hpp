@@ -41,6 +41,7 @@
 #include "fib/kernel_fib.hpp"
 #include "fib/kernel_routes.hpp"
 #include "fib/nl_socket.hpp"
+#include "ipsec/ipsec_tunnel.hpp"
 #include "rib/rib.hpp"
 #include "routing/routing.hpp"
 #include "speaker/speaker.hpp"
@@ -79,6 +80,8 @@ struct ModulesIo {
   // its removal at a clean stop. Default: Linux.
   std::function<bool(const std::string& name)> tun_exists;
   std::function<Result<void>(const std::string& name)> remove_tun;
+  // The IPsec tunnel's TUN/UDP/interface access. Default: Linux.
+  std::function<ipsec::IpsecIo()> ipsec;
 };
 
 class Modules : public fib::RouteSourceListener {
@@ -131,6 +134,7 @@ class Modules : public fib::RouteSourceListener {
   std::unique_ptr<fib::RouteKernel> kernel_;
   std::unique_ptr<fib::Fib> fib_;
   std::unique_ptr<tunnel::Tunnel> tunnel_;
+  std::unique_ptr<ipsec::IpsecTunnel> ipsec_;  // [ipsec]: driven from io_ (IKE ticks)
   std::unique_ptr<TunnelLearned> tunnel_learned_;
   std::unique_ptr<RouteSource> kernel_routes_;
   std::unique_ptr<routing::Routing> routing_;

@@ -3,6 +3,7 @@
 #include <net/if.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -171,6 +172,7 @@ void IpsecTunnel::stop() {
   if (!device_) return;
   for (const auto& [name, idx] : peers_) engine_->remove_peer(name);  // Delete (RFC 7296 §1.4.1)
   if (timer_) timer_->cancel();
+  ike500_.reset();  // closes the dup; a pending wait completes with operation_aborted
   device_->stop();
   engine_.reset();
   device_.reset();
@@ -193,7 +195,19 @@ void IpsecTunnel::drive(asio::io_context& io) {
         if (device_) poll_ike(ike::Clock::now());
       });
     });
+  if (device_ && device_->ike500_fd() >= 0) {
+    ike500_ = std::make_unique<asio::posix::stream_descriptor>(io, ::dup(device_->ike500_fd()));
+    wait_ike500();
+  }
   arm_timer();
+}
+
+void IpsecTunnel::wait_ike500() {
+  ike500_->async_wait(asio::posix::stream_descriptor::wait_read, [this](const std::error_code& ec) {
+    if (ec || !device_ || !ike500_) return;
+    poll_ike(ike::Clock::now());
+    wait_ike500();
+  });
 }
 
 void IpsecTunnel::arm_timer() {
@@ -270,6 +284,7 @@ nlohmann::json IpsecTunnel::show(ike::TimePoint now) const {
     out["drops"] = device_->sad().drops().json();
     out["keepalives"] = device_->keepalives();
     out["ike_queue_drops"] = device_->ike_queue_drops();
+    out["install_failures"] = device_->sad().install_failures();  // pairs with bad keys
     Sad::Reader r(device_->sad());
     for (const auto& [name, idx] : peers_) {
       json p = device_->sad().show_peer(idx);

@@ -91,6 +91,7 @@ class IpsecTunnel {
  private:
   void publish_view();
   void arm_timer();
+  void wait_ike500();
 
   config::IpsecConfig cfg_;
   IpsecIo io_;
@@ -105,6 +106,7 @@ class IpsecTunnel {
   // drive(): the loop's timer and the workers' wake-up (coalesced by `wake_pending_`).
   asio::io_context* loop_ = nullptr;
   std::unique_ptr<asio::steady_timer> timer_;
+  std::unique_ptr<asio::posix::stream_descriptor> ike500_;  // a dup of the port-500 socket
   std::shared_ptr<std::atomic<bool>> wake_pending_ = std::make_shared<std::atomic<bool>>(false);
 };
 
