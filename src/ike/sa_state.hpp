@@ -33,9 +33,8 @@ struct ChildSa {
   bool rekeying = false;  // a CREATE_CHILD_SA for it is in flight
   bool deleting = false;  // replaced: its Delete exchange is in flight
   // Set when the peer rekeyed this pair while our own rekey of it was in flight
-  // (§2.8.1): the lower of that exchange's nonces, and the pair it created.
+  // (§2.8.1): the lower of that exchange's nonces.
   Bytes peer_rekey_nonce;
-  uint32_t peer_rekey_spi_in = 0;
 };
 
 // What our outstanding request is for, so its response is handled accordingly.
