@@ -302,9 +302,10 @@ void Engine::Impl::tick(TimePoint now) {
     Peer& p = *pp;
     for (size_t i = 0; i < p.sas.size(); ++i) tick_sa(p, *p.sas[i], now);
     std::erase_if(p.sas, [](const auto& s) { return s->state == IkeState::kDead; });
+    // Any SA with the peer, ours or its (half-open included), means no new attempt.
     bool busy = std::any_of(p.sas.begin(), p.sas.end(), [](const auto& s) {
-      return s->initiator && !s->rekeyed_away;
-    }) || p.current();
+      return s->state != IkeState::kDead && !s->rekeyed_away;
+    });
     if (p.cfg.initiate && !busy && now >= p.next_attempt && !p.ike.empty())
       start_initiator(p, now, p.ike.front().dh);
   }

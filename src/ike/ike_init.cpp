@@ -194,6 +194,18 @@ void Engine::Impl::on_init_request(const Message& m, std::span<const uint8_t> ra
       return;
     }
   }
+  for (auto& s : p->sas) {
+    if (!s->initiator || (s->state != IkeState::kInitSent && s->state != IkeState::kAuthSent))
+      continue;
+    // Both ends initiated at once. Both see both SPIi values, so both agree: the attempt
+    // with the lower SPIi goes on, the other is abandoned by its initiator.
+    if (s->spi_i < m.hdr.spi_i) {
+      ++counters.unexpected;
+      return;
+    }
+    s->state = IkeState::kDead;
+    s->pending.reset();
+  }
   const auto& ps = m.payloads;
   Header rh;
   rh.spi_i = m.hdr.spi_i;
@@ -310,7 +322,7 @@ void Engine::Impl::on_auth_request(Peer& p, IkeSa& sa, const Inbound& in) {
   if (in.notify(kInitialContact)) {
     // §2.4: the peer lost all its state; our other SAs with it are stale.
     for (auto& other : p.sas)
-      if (other.get() != &sa && other->state != IkeState::kDead)
+      if (other.get() != &sa && other->state == IkeState::kEstablished)
         kill_sa(p, *other, "INITIAL_CONTACT from the peer", in.now);
   }
   sa.child_spi_in = new_child_spi();

@@ -205,6 +205,27 @@ TEST(Engine, SimultaneousChildRekeyLeavesOnePair) {
   EXPECT_TRUE(t.b.up["to-a"]);
 }
 
+TEST(Engine, SimultaneousInitiationEndsWithOneSa) {
+  Pair t;
+  PeerSettings pa = settings("to-b", t.b, true);
+  PeerSettings pb = settings("to-a", t.a, true);  // both initiate, in the same tick
+  ASSERT_TRUE(t.a.engine.add_peer(pa));
+  ASSERT_TRUE(t.b.engine.add_peer(pb));
+  t.net.tick();
+  t.net.advance(std::chrono::seconds(2));
+  expect_matching_pairs(t.a, t.b);
+  auto ja = t.a.engine.show_peer("to-b", t.net.now)["ike_sas"];
+  auto jb = t.b.engine.show_peer("to-a", t.net.now)["ike_sas"];
+  ASSERT_EQ(ja.size(), 1u) << ja.dump();
+  ASSERT_EQ(jb.size(), 1u) << jb.dump();
+  EXPECT_EQ(ja[0]["spi_i"], jb[0]["spi_i"]);
+  EXPECT_NE(ja[0]["initiator"], jb[0]["initiator"]);
+  // Stays that way: no second attempt once the survivor is established.
+  t.net.advance(std::chrono::seconds(60));
+  EXPECT_EQ(t.a.engine.show_peer("to-b", t.net.now)["ike_sas"].size(), 1u);
+  expect_matching_pairs(t.a, t.b);
+}
+
 TEST(Engine, IkeRekeyKeepsChildSas) {
   Pair t;
   t.configure({"aes128-sha256-modp2048"}, {"aes128-sha256"});
