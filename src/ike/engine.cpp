@@ -75,6 +75,8 @@ Engine::Impl::Impl(ipsec::ChildSaSink& s, ipsec::IkeSender& o, Rng r)
     rng = [](std::span<uint8_t> b) {
       if (!b.empty()) RAND_bytes(b.data(), static_cast<int>(b.size()));
     };
+  cookie_secret.resize(32);
+  rng(cookie_secret);
 }
 
 uint64_t Engine::Impl::new_ike_spi() {
@@ -451,6 +453,7 @@ nlohmann::json Engine::show(TimePoint now) const {
                    {"auth_failures", c.auth_failures},
                    {"no_proposal", c.no_proposal},
                    {"invalid_ke", c.invalid_ke},
+                   {"cookies_sent", c.cookies_sent},
                    {"dpd_dead", c.dpd_dead},
                    {"established", c.established},
                    {"child_installs", c.child_installs},

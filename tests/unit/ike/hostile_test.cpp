@@ -98,8 +98,8 @@ TEST(EngineHostile, HalfOpenSasFromForgedInitsExpire) {
   Three t;
   t.net.tick();
   ASSERT_EQ(t.b.sink.pairs.size(), 1u);
-  // Replays of a's IKE_SA_INIT with fresh SPIs: b answers each (no cookies yet) but keeps
-  // them half-open only until kHalfOpenTimeout.
+  // Replays of a's IKE_SA_INIT with fresh SPIs (forged: the sender never sees the answers):
+  // b keeps the first ten half-open, then demands cookies (§2.6) and keeps no more state.
   Datagram init = t.seen[0];
   for (int i = 0; i < 50; ++i) {
     std::vector<uint8_t> d = init.data;
@@ -107,11 +107,42 @@ TEST(EngineHostile, HalfOpenSasFromForgedInitsExpire) {
     t.b.engine.on_datagram(d, init.from, false, t.net.now);
   }
   t.net.q.clear();
-  EXPECT_EQ(t.b.engine.show_peer("to-a", t.net.now)["ike_sas"].size(), 51u);
+  EXPECT_EQ(t.b.engine.show_peer("to-a", t.net.now)["ike_sas"].size(), 1u + 10u);
+  EXPECT_EQ(t.b.engine.show(t.net.now)["counters"]["cookies_sent"], 40);
   t.net.filter = nullptr;
   t.net.advance(std::chrono::seconds(31));
   EXPECT_EQ(t.b.engine.show_peer("to-a", t.net.now)["ike_sas"].size(), 1u);
   EXPECT_EQ(t.b.sink.pairs.size(), 1u);
+}
+
+TEST(EngineHostile, InitiatorGetsThroughWithCookieUnderFlood) {
+  Net net;
+  Node a{"10.0.0.1", 21, net.q};
+  Node b{"10.0.0.2", 22, net.q};
+  Node c{"10.0.0.3", 23, net.q};
+  net.nodes = {&a, &b, &c};
+  PeerSettings pb_a = settings("to-a", a, false);
+  PeerSettings pb_c = settings("to-c", c, false);
+  ASSERT_TRUE(b.engine.add_peer(pb_a));
+  ASSERT_TRUE(b.engine.add_peer(pb_c));
+  // A flood of IKE_SA_INITs "from c" whose answers never reach c (forged sources) fills
+  // b's half-open set: a fresh initiator each round, only what goes to b is delivered.
+  for (int i = 0; i < 12; ++i) {
+    ASSERT_TRUE(c.engine.add_peer(settings("to-b", b, true)));
+    c.engine.tick(net.now);
+    c.engine.remove_peer("to-b");
+    net.filter = [&](Datagram& d) { return d.to.addr == b.ep.addr; };
+    net.pump();
+  }
+  EXPECT_GE(b.engine.show(net.now)["counters"]["cookies_sent"].get<int>(), 1);
+  // a, a real initiator, gets a cookie, echoes it and gets through.
+  net.filter = nullptr;
+  ASSERT_TRUE(a.engine.add_peer(settings("to-b", b, true)));
+  a.engine.tick(net.now);
+  net.pump();
+  ASSERT_EQ(a.sink.pairs.size(), 1u);
+  ASSERT_EQ(b.sink.pairs.size(), 1u);
+  EXPECT_EQ(a.sink.pairs.begin()->second.out.spi, b.sink.pairs.begin()->second.in.spi);
 }
 
 }  // namespace
