@@ -10,9 +10,10 @@
 // are still accepted until the peer has confirmed.
 //
 // Simultaneous CHILD rekeys (§2.8.1): when both ends rekey the same CHILD_SA,
-// both new pairs get installed; the pair created with the lowest of the four
-// nonces is redundant and is deleted by the end that initiated it, the other
-// end deletes the old pair as usual.
+// the pair created with the lowest of the four nonces is redundant and is
+// deleted by the end that initiated it (which never installs it, so the
+// winner's pair stays its current outbound SA); the other end deletes the old
+// pair as usual.
 #include <algorithm>
 
 #include "ike/engine_impl.hpp"
@@ -279,7 +280,6 @@ void Engine::Impl::on_create_child_request(Peer& p, IkeSa& sa, const Inbound& in
     if (collision) {
       // Remember the peer's exchange for the lowest-nonce rule once our response arrives.
       o->peer_rekey_nonce = min_nonce(np->body, nr);
-      o->peer_rekey_spi_in = new_in;
     }
   }
   rs = {make_payload(kPayloadSa, encode_sa({answer})), make_payload(kPayloadNonce, nr)};
@@ -366,19 +366,15 @@ void Engine::Impl::on_create_child_response(Peer& p, IkeSa& sa, Pending& req, co
   }
   uint32_t spi_out = static_cast<uint32_t>(from_be((*props)[0].spi));
   Bytes peer_nonce = old->peer_rekey_nonce;
-  uint32_t peer_new_in = old->peer_rekey_spi_in;
   uint32_t old_in = old->spi_in;
-  install_child(p, sa, *suite, req.new_spi_in, spi_out, shared, req.nonce, nr, true, in.now);
-  if (!peer_nonce.empty()) {
-    // §2.8.1: both ends rekeyed. The pair whose exchange had the lowest nonce is
-    // redundant; the end that initiated it deletes it. The old pair is deleted by the
-    // winner (here: the peer, if ours lost).
-    if (nonce_less(min_nonce(req.nonce, nr), peer_nonce)) {
-      start_delete_child(sa, req.new_spi_in, in.now);
-      return;
-    }
-    (void)peer_new_in;
+  if (!peer_nonce.empty() && nonce_less(min_nonce(req.nonce, nr), peer_nonce)) {
+    // §2.8.1: both ends rekeyed and our exchange had the lowest nonce: our new pair is
+    // redundant and ours to delete; the peer deletes the old one. It never reaches the
+    // data plane, so the pair the peer created stays the current outbound SA here.
+    start_delete_child(sa, req.new_spi_in, in.now);
+    return;
   }
+  install_child(p, sa, *suite, req.new_spi_in, spi_out, shared, req.nonce, nr, true, in.now);
   start_delete_child(sa, old_in, in.now);  // make-before-break: the new pair is in place
 }
 

@@ -57,6 +57,12 @@ const EVP_CIPHER* cipher_of(const Suite& s) {
 
 constexpr size_t kGcmIvLen = 8, kGcmSaltLen = 4, kGcmIcvLen = 16, kCbcBlock = 16;
 
+// RFC 4868 §2.1.2: the ICV is the HMAC truncated to half its output.
+size_t integ_icv_len(uint16_t id) {
+  const EVP_MD* md = integ_md(id);
+  return md ? static_cast<size_t>(EVP_MD_get_size(md)) / 2 : 0;
+}
+
 size_t iv_len(const Suite& s) { return s.aead() ? kGcmIvLen : kCbcBlock; }
 size_t icv_len(const Suite& s) { return s.aead() ? kGcmIcvLen : integ_icv_len(s.integ); }
 
@@ -88,18 +94,6 @@ std::string Suite::str() const {
   return out;
 }
 
-bool prf_supported(uint16_t id) { return prf_md(id) != nullptr; }
-bool integ_supported(uint16_t id) { return integ_md(id) != nullptr; }
-bool encr_supported(uint16_t id, uint16_t key_bits) {
-  Suite s;
-  s.encr = id;
-  s.key_bits = key_bits;
-  return cipher_of(s) != nullptr;
-}
-bool dh_supported(uint16_t g) {
-  return g == kModp2048 || g == kEcp256 || g == kEcp384 || g == kCurve25519;
-}
-
 size_t prf_len(uint16_t id) {
   const EVP_MD* md = prf_md(id);
   return md ? static_cast<size_t>(EVP_MD_get_size(md)) : 0;
@@ -108,7 +102,6 @@ size_t integ_key_len(uint16_t id) {
   const EVP_MD* md = integ_md(id);  // RFC 4868 §2.1.1: key length = hash output length
   return md ? static_cast<size_t>(EVP_MD_get_size(md)) : 0;
 }
-size_t integ_icv_len(uint16_t id) { return integ_key_len(id) / 2; }  // RFC 4868 §2.1.2 truncation
 size_t encr_keymat_len(const Suite& s) {
   return s.key_bits / 8 + (s.aead() ? kGcmSaltLen : 0);
 }
@@ -303,10 +296,5 @@ Bytes nat_detection_hash(uint64_t spi_i, uint64_t spi_r, const IpAddress& ip, ui
   return out;
 }
 
-Bytes sha256(std::span<const uint8_t> data) {
-  Bytes out(SHA256_DIGEST_LENGTH);
-  EVP_Digest(data.data(), data.size(), out.data(), nullptr, EVP_sha256(), nullptr);
-  return out;
-}
 
 }  // namespace ferry::ike

@@ -37,14 +37,8 @@ struct Suite {
   std::string str() const;  // "aes256gcm16-prfsha256-ecp256" style
 };
 
-bool prf_supported(uint16_t id);
-bool integ_supported(uint16_t id);
-bool encr_supported(uint16_t id, uint16_t key_bits);
-bool dh_supported(uint16_t group);
-
 size_t prf_len(uint16_t prf);
 size_t integ_key_len(uint16_t integ);
-size_t integ_icv_len(uint16_t integ);
 // SK_e / ESP encryption key material: key plus the 4-octet GCM salt (RFC 5282 §7.1).
 size_t encr_keymat_len(const Suite& s);
 
@@ -107,7 +101,5 @@ Result<Bytes> sk_decrypt(const SkKeys& k, const Message& m, std::span<const uint
 
 // NAT_DETECTION_*_IP data: SHA-1(SPIi | SPIr | IP | Port) (RFC 7296 §2.23).
 Bytes nat_detection_hash(uint64_t spi_i, uint64_t spi_r, const IpAddress& ip, uint16_t port);
-// Hash of arbitrary data with SHA-256 (cookie secrets, RFC 7296 §2.6).
-Bytes sha256(std::span<const uint8_t> data);
 
 }  // namespace ferry::ike

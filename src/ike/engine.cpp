@@ -75,6 +75,8 @@ Engine::Impl::Impl(ipsec::ChildSaSink& s, ipsec::IkeSender& o, Rng r)
     rng = [](std::span<uint8_t> b) {
       if (!b.empty()) RAND_bytes(b.data(), static_cast<int>(b.size()));
     };
+  cookie_secret.resize(32);
+  rng(cookie_secret);
 }
 
 uint64_t Engine::Impl::new_ike_spi() {
@@ -302,9 +304,10 @@ void Engine::Impl::tick(TimePoint now) {
     Peer& p = *pp;
     for (size_t i = 0; i < p.sas.size(); ++i) tick_sa(p, *p.sas[i], now);
     std::erase_if(p.sas, [](const auto& s) { return s->state == IkeState::kDead; });
+    // Any SA with the peer, ours or its (half-open included), means no new attempt.
     bool busy = std::any_of(p.sas.begin(), p.sas.end(), [](const auto& s) {
-      return s->initiator && !s->rekeyed_away;
-    }) || p.current();
+      return s->state != IkeState::kDead && !s->rekeyed_away;
+    });
     if (p.cfg.initiate && !busy && now >= p.next_attempt && !p.ike.empty())
       start_initiator(p, now, p.ike.front().dh);
   }
@@ -450,6 +453,7 @@ nlohmann::json Engine::show(TimePoint now) const {
                    {"auth_failures", c.auth_failures},
                    {"no_proposal", c.no_proposal},
                    {"invalid_ke", c.invalid_ke},
+                   {"cookies_sent", c.cookies_sent},
                    {"dpd_dead", c.dpd_dead},
                    {"established", c.established},
                    {"child_installs", c.child_installs},

@@ -15,6 +15,8 @@ inline constexpr std::chrono::seconds kRetransmitBase{1}, kRetransmitMax{8};
 inline constexpr std::chrono::seconds kBackoffMax{60};
 // A responder half-open SA (IKE_SA_INIT answered, no IKE_AUTH) is dropped after this.
 inline constexpr std::chrono::seconds kHalfOpenTimeout{30};
+// §2.6: with this many half-open SAs, IKE_SA_INIT requests must bring a cookie.
+inline constexpr size_t kCookieThreshold = 10;
 
 struct Engine::Impl {
   Impl(ipsec::ChildSaSink& sink, ipsec::IkeSender& out, Rng rng);
@@ -25,6 +27,7 @@ struct Engine::Impl {
   std::function<void(const std::string&, bool, const std::string&)> listener;
   std::map<std::string, std::unique_ptr<Peer>> peers;
   Counters counters;
+  Bytes cookie_secret;  // §2.6, drawn once at construction
 
   // ---- engine.cpp: dispatch, timers
   void on_datagram(std::span<const uint8_t> raw, const tunnel::UdpEndpoint& from, bool natt,
@@ -57,7 +60,9 @@ struct Engine::Impl {
                               TimePoint now);
 
   // ---- ike_init.cpp: IKE_SA_INIT and IKE_AUTH (§1.2)
-  void start_initiator(Peer& p, TimePoint now, uint16_t group, Bytes cookie = {});
+  void start_initiator(Peer& p, TimePoint now, uint16_t group);
+  size_t half_open() const;
+  Bytes make_cookie(std::span<const uint8_t> ni, const IpAddress& ip, uint64_t spi_i);
   void on_init_request(const Message& m, std::span<const uint8_t> raw,
                        const tunnel::UdpEndpoint& from, bool natt, TimePoint now);
   void on_init_response(Peer& p, IkeSa& sa, const Message& m, std::span<const uint8_t> raw,

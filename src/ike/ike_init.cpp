@@ -44,7 +44,7 @@ bool id_matches(const std::string& want, const IdPayload& got) {
 
 }  // namespace
 
-void Engine::Impl::start_initiator(Peer& p, TimePoint now, uint16_t group, Bytes cookie) {
+void Engine::Impl::start_initiator(Peer& p, TimePoint now, uint16_t group) {
   auto dh = dh_generate(group);
   if (!dh) {
     p.last_error = dh.error();
@@ -59,10 +59,8 @@ void Engine::Impl::start_initiator(Peer& p, TimePoint now, uint16_t group, Bytes
   sa->dh = std::move(*dh);
   sa->ni = new_nonce();
   sa->created = now;
-  sa->cookie = cookie;
 
   std::vector<Payload> ps;
-  if (!cookie.empty()) ps.push_back(make_notify(kCookie, cookie));  // §2.6: first payload
   ps.push_back(make_payload(kPayloadSa, encode_sa(to_proposals(p.ike, kProtoIke, {}, true))));
   ps.push_back(make_payload(kPayloadKe, encode_ke({group, sa->dh->public_value()})));
   ps.push_back(make_payload(kPayloadNonce, sa->ni));
@@ -107,18 +105,26 @@ void Engine::Impl::on_init_response(Peer& p, IkeSa& sa, const Message& m,
     }
     sa.state = IkeState::kDead;  // replaced by the retry
     sa.pending.reset();
-    start_initiator(p, now, g, sa.cookie);
+    start_initiator(p, now, g);
     return;
   }
   if (auto n = find_notify(ps, kCookie)) {
-    // §2.6: the same request again with the cookie first.
-    if (n->data.empty() || n->data.size() > 64 || !sa.cookie.empty()) {
+    // §2.6: the same request again, unchanged, with the cookie as the first payload (the
+    // cookie is bound to our SPIi and Ni, so the SA, nonce and KE stay).
+    auto first = decode_message(sa.init_request);
+    if (n->data.empty() || n->data.size() > 64 || !sa.cookie.empty() || !first) {
       attempt_failed(p, sa, "bad or repeated COOKIE", now);
       return;
     }
-    sa.state = IkeState::kDead;
-    sa.pending.reset();
-    start_initiator(p, now, sa.ke_group, n->data);
+    std::vector<Payload> again = {make_notify(kCookie, n->data)};
+    again.insert(again.end(), first->payloads.begin(), first->payloads.end());
+    sa.cookie = n->data;
+    sa.init_request = encode_message(first->hdr, again);
+    sa.pending->wire = sa.init_request;
+    sa.pending->tries = 0;
+    sa.pending->first_sent = now;
+    sa.pending->next_retx = now + kRetransmitBase;
+    send_wire(sa, sa.init_request);
     return;
   }
   if (auto n = error_notify(ps)) {
@@ -194,6 +200,42 @@ void Engine::Impl::on_init_request(const Message& m, std::span<const uint8_t> ra
       return;
     }
   }
+  const Payload* np = find_payload(m.payloads, kPayloadNonce);
+  if (!np || np->body.size() < 16 || np->body.size() > 256) {
+    ++counters.malformed;
+    return;
+  }
+  if (half_open() >= kCookieThreshold) {
+    // §2.6: under many half-open SAs, state (and a DH computation) only for initiators
+    // that prove they receive at their address: the cookie must come back first.
+    Bytes want = make_cookie(np->body, from.addr, m.hdr.spi_i);
+    bool ok = false;
+    if (!m.payloads.empty() && m.payloads[0].type == kPayloadNotify) {
+      auto n = decode_notify(m.payloads[0].body);
+      ok = n && n->type == kCookie && auth_equal(n->data, want);
+    }
+    if (!ok) {
+      ++counters.cookies_sent;
+      Header ch;
+      ch.spi_i = m.hdr.spi_i;
+      ch.exchange = kIkeSaInit;
+      ch.flags = kFlagResponse;
+      out.send_ike(encode_message(ch, {make_notify(kCookie, want)}), from, natt);
+      return;
+    }
+  }
+  for (auto& s : p->sas) {
+    if (!s->initiator || (s->state != IkeState::kInitSent && s->state != IkeState::kAuthSent))
+      continue;
+    // Both ends initiated at once. Both see both SPIi values, so both agree: the attempt
+    // with the lower SPIi goes on, the other is abandoned by its initiator.
+    if (s->spi_i < m.hdr.spi_i) {
+      ++counters.unexpected;
+      return;
+    }
+    s->state = IkeState::kDead;
+    s->pending.reset();
+  }
   const auto& ps = m.payloads;
   Header rh;
   rh.spi_i = m.hdr.spi_i;
@@ -201,14 +243,13 @@ void Engine::Impl::on_init_request(const Message& m, std::span<const uint8_t> ra
   rh.flags = kFlagResponse;
   const Payload* sap = find_payload(ps, kPayloadSa);
   const Payload* kep = find_payload(ps, kPayloadKe);
-  const Payload* np = find_payload(ps, kPayloadNonce);
-  if (!sap || !kep || !np) {
+  if (!sap || !kep) {
     ++counters.malformed;
     return;
   }
   auto props = decode_sa(sap->body);
   auto ke = decode_ke(kep->body);
-  if (!props || !ke || np->body.size() < 16 || np->body.size() > 256) {
+  if (!props || !ke) {
     ++counters.malformed;
     return;
   }
@@ -262,6 +303,26 @@ void Engine::Impl::on_init_request(const Message& m, std::span<const uint8_t> ra
   p->sas.push_back(std::move(sa));
 }
 
+size_t Engine::Impl::half_open() const {
+  size_t n = 0;
+  for (const auto& [_, p] : peers)
+    for (const auto& s : p->sas) n += s->state == IkeState::kResponderInit;
+  return n;
+}
+
+Bytes Engine::Impl::make_cookie(std::span<const uint8_t> ni, const IpAddress& ip, uint64_t spi_i) {
+  // §2.6: Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>).
+  Bytes in(ni.begin(), ni.end());
+  in.insert(in.end(), ip.bytes(), ip.bytes() + ip.byte_len());
+  Bytes spi = be64(spi_i);
+  in.insert(in.end(), spi.begin(), spi.end());
+  in.insert(in.end(), cookie_secret.begin(), cookie_secret.end());
+  Bytes out = {0};
+  Bytes h = prf(kPrfHmacSha256, cookie_secret, in);
+  out.insert(out.end(), h.begin(), h.end());
+  return out;
+}
+
 void Engine::Impl::on_auth_request(Peer& p, IkeSa& sa, const Inbound& in) {
   uint32_t id = in.msg->hdr.msg_id;
   const uint16_t prf_id = sa.keys.suite.prf;
@@ -310,7 +371,7 @@ void Engine::Impl::on_auth_request(Peer& p, IkeSa& sa, const Inbound& in) {
   if (in.notify(kInitialContact)) {
     // §2.4: the peer lost all its state; our other SAs with it are stale.
     for (auto& other : p.sas)
-      if (other.get() != &sa && other->state != IkeState::kDead)
+      if (other.get() != &sa && other->state == IkeState::kEstablished)
         kill_sa(p, *other, "INITIAL_CONTACT from the peer", in.now);
   }
   sa.child_spi_in = new_child_spi();

@@ -33,9 +33,8 @@ struct ChildSa {
   bool rekeying = false;  // a CREATE_CHILD_SA for it is in flight
   bool deleting = false;  // replaced: its Delete exchange is in flight
   // Set when the peer rekeyed this pair while our own rekey of it was in flight
-  // (§2.8.1): the lower of that exchange's nonces, and the pair it created.
+  // (§2.8.1): the lower of that exchange's nonces.
   Bytes peer_rekey_nonce;
-  uint32_t peer_rekey_spi_in = 0;
 };
 
 // What our outstanding request is for, so its response is handled accordingly.
@@ -69,7 +68,7 @@ struct IkeSa {
   std::unique_ptr<DhKey> dh;  // IKE_SA_INIT only; cleared once keys exist
   uint16_t ke_group = 0;      // the group our KEi used (INVALID_KE_PAYLOAD retry, §1.2)
   Bytes init_request, init_response;  // RealMessage1/2 for AUTH (§2.15)
-  Bytes cookie;                       // §2.6, echoed in a retried IKE_SA_INIT
+  Bytes cookie;                       // §2.6: the responder's cookie we echoed (once)
   uint32_t child_spi_in = 0;          // the CHILD_SA SPI our IKE_AUTH offers/answers
   std::string peer_id;                // IDi/IDr the peer presented (show)
 
@@ -115,7 +114,7 @@ struct Peer {
 struct Counters {
   uint64_t malformed = 0, unknown_spi = 0, bad_integrity = 0, unexpected = 0, no_peer = 0,
            retransmits = 0, duplicate_requests = 0, auth_failures = 0, no_proposal = 0,
-           invalid_ke = 0, dpd_dead = 0, established = 0, child_installs = 0, child_removes = 0;
+           invalid_ke = 0, cookies_sent = 0, dpd_dead = 0, established = 0, child_installs = 0, child_removes = 0;
 };
 
 // A request's decrypted content.

@@ -175,6 +175,57 @@ TEST(Engine, ChildRekeyWithPfsInstallsBeforeRemoving) {
   EXPECT_EQ(t.a.events.size(), 1u);  // never went down
 }
 
+TEST(Engine, SimultaneousChildRekeyLeavesOnePair) {
+  Pair t;
+  t.configure({"aes256gcm16-prfsha256-ecp256"}, {"aes256gcm16-ecp256"});
+  t.net.tick();
+  expect_matching_pairs(t.a, t.b);
+  // Both ends start a rekey of the same CHILD_SA before either request arrives (§2.8.1).
+  ASSERT_TRUE(t.a.engine.clear("to-b", false));
+  ASSERT_TRUE(t.b.engine.clear("to-a", false));
+  t.net.advance(std::chrono::seconds(3));
+  expect_matching_pairs(t.a, t.b);
+  // The loser never installed its redundant pair; the winner installed both new pairs and
+  // removed the old one and the redundant one. Neither end removed its current pair.
+  size_t ia = 0, ib = 0;
+  for (const auto& e : t.a.sink.log) ia += e.kind == SinkEvent::kInstall;
+  for (const auto& e : t.b.sink.log) ib += e.kind == SinkEvent::kInstall;
+  EXPECT_EQ(std::min(ia, ib), 2u);
+  EXPECT_EQ(std::max(ia, ib), 3u);
+  for (const Node* n : {&t.a, &t.b}) {
+    uint32_t last_install = 0;
+    for (const auto& e : n->sink.log) {
+      if (e.kind == SinkEvent::kInstall) last_install = e.spi_in;
+      if (e.kind == SinkEvent::kRemove) {
+        EXPECT_NE(e.spi_in, last_install);
+      }
+    }
+  }
+  EXPECT_TRUE(t.a.up["to-b"]);
+  EXPECT_TRUE(t.b.up["to-a"]);
+}
+
+TEST(Engine, SimultaneousInitiationEndsWithOneSa) {
+  Pair t;
+  PeerSettings pa = settings("to-b", t.b, true);
+  PeerSettings pb = settings("to-a", t.a, true);  // both initiate, in the same tick
+  ASSERT_TRUE(t.a.engine.add_peer(pa));
+  ASSERT_TRUE(t.b.engine.add_peer(pb));
+  t.net.tick();
+  t.net.advance(std::chrono::seconds(2));
+  expect_matching_pairs(t.a, t.b);
+  auto ja = t.a.engine.show_peer("to-b", t.net.now)["ike_sas"];
+  auto jb = t.b.engine.show_peer("to-a", t.net.now)["ike_sas"];
+  ASSERT_EQ(ja.size(), 1u) << ja.dump();
+  ASSERT_EQ(jb.size(), 1u) << jb.dump();
+  EXPECT_EQ(ja[0]["spi_i"], jb[0]["spi_i"]);
+  EXPECT_NE(ja[0]["initiator"], jb[0]["initiator"]);
+  // Stays that way: no second attempt once the survivor is established.
+  t.net.advance(std::chrono::seconds(60));
+  EXPECT_EQ(t.a.engine.show_peer("to-b", t.net.now)["ike_sas"].size(), 1u);
+  expect_matching_pairs(t.a, t.b);
+}
+
 TEST(Engine, IkeRekeyKeepsChildSas) {
   Pair t;
   t.configure({"aes128-sha256-modp2048"}, {"aes128-sha256"});
