@@ -160,6 +160,8 @@ Result<void> IpsecTunnel::start() {
     std::fill(settings[i].psk.begin(), settings[i].psk.end(), 0);
   }
   device_->routes().apply(routes);
+  // Installed before the workers run, so they never see it change.
+  device_->set_ike_notify([this] { wake_from_worker(); });
   if (io_.threads) device_->start();
   ifindex_ = io_.ifindex(ifname);
   publish_view();
@@ -182,19 +184,22 @@ void IpsecTunnel::stop() {
   publish_view();
 }
 
-void IpsecTunnel::drive(asio::io_context& io) {
-  loop_ = &io;
-  timer_ = std::make_unique<asio::steady_timer>(io);
+void IpsecTunnel::wake_from_worker() {
+  asio::io_context* io = loop_.load(std::memory_order_acquire);
+  if (io == nullptr) return;  // not driven (tests): the caller polls
+  // Run the engine soon, once per burst of datagrams.
   auto pending = wake_pending_;
-  if (device_)
-    device_->set_ike_notify([&io, pending, this] {
-      // A worker queued an IKE datagram: run the engine soon (once per burst).
-      if (pending->exchange(true)) return;
-      asio::post(io, [this, pending] {
-        pending->store(false);
-        if (device_) poll_ike(ike::Clock::now());
-      });
-    });
+  if (pending->exchange(true)) return;
+  std::weak_ptr<int> alive = alive_;
+  asio::post(*io, [this, pending, alive] {
+    pending->store(false);
+    if (alive.lock() && device_) poll_ike(ike::Clock::now());
+  });
+}
+
+void IpsecTunnel::drive(asio::io_context& io) {
+  loop_.store(&io, std::memory_order_release);
+  timer_ = std::make_unique<asio::steady_timer>(io);
   if (device_ && device_->ike500_fd() >= 0) {
     ike500_ = std::make_unique<asio::posix::stream_descriptor>(io, ::dup(device_->ike500_fd()));
     wait_ike500();

@@ -92,6 +92,7 @@ class IpsecTunnel {
   void publish_view();
   void arm_timer();
   void wait_ike500();
+  void wake_from_worker();  // a worker queued an IKE datagram (any thread)
 
   config::IpsecConfig cfg_;
   IpsecIo io_;
@@ -104,10 +105,12 @@ class IpsecTunnel {
   std::function<void(const tunnel::View&)> on_view_;
   std::function<void(const std::string&, bool)> on_liveness_;
   // drive(): the loop's timer and the workers' wake-up (coalesced by `wake_pending_`).
-  asio::io_context* loop_ = nullptr;
+  // Set by drive(); read by the workers' wake-up (installed before they start).
+  std::atomic<asio::io_context*> loop_{nullptr};
   std::unique_ptr<asio::steady_timer> timer_;
   std::unique_ptr<asio::posix::stream_descriptor> ike500_;  // a dup of the port-500 socket
   std::shared_ptr<std::atomic<bool>> wake_pending_ = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // posted handlers check it
 };
 
 }  // namespace ferry::ipsec
