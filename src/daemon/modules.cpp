@@ -107,6 +107,19 @@ Result<void> Modules::start() {
   if (opts_.ipsec) {
     ipsec_ = std::make_unique<ipsec::IpsecTunnel>(*opts_.ipsec,
                                                   kio_.ipsec ? kio_.ipsec() : ipsec::IpsecIo{});
+    const std::string ifname = opts_.ipsec->interface;
+    ipsec_->set_liveness_listener([ifname](const std::string& peer, bool up,
+                                           const std::string& reason) {
+      // The same events as the WireGuard peers' (docs/logging.md), kind ipsec.
+      if (up)
+        log_event(spdlog::level::info, "tunnel_peer_up",
+                  {{"interface", ifname}, {"peer", peer}, {"kind", "ipsec"}},
+                  fmt::format("ipsec {}: peer {} up ({})", ifname, peer, reason));
+      else
+        log_event(spdlog::level::warn, "tunnel_peer_down",
+                  {{"interface", ifname}, {"peer", peer}, {"kind", "ipsec"}, {"reason", reason}},
+                  fmt::format("ipsec {}: peer {} down ({})", ifname, peer, reason));
+    });
     if (auto r = ipsec_->start(); !r.ok()) return make_error(r.error());
     ipsec_->drive(io_);
   }

@@ -138,10 +138,12 @@ Result<void> IpsecTunnel::start() {
   engine_ = std::make_unique<ike::Engine>(device_->sa_sink(), device_->ike_sender());
   engine_->set_liveness_listener(
       [this](const std::string& peer, bool up, const std::string& reason) {
-        spdlog::info("ipsec: peer {} {}{}{}", peer, up ? "up" : "down", reason.empty() ? "" : ": ",
-                     reason);
         up_[peer] = up;
-        if (on_liveness_) on_liveness_(peer, up);
+        if (on_liveness_)
+          on_liveness_(peer, up, reason);
+        else
+          spdlog::info("ipsec: peer {} {}{}{}", peer, up ? "up" : "down",
+                       reason.empty() ? "" : ": ", reason);
       });
   peers_.clear();
   std::vector<tunnel::AllowedChange> routes;

@@ -77,7 +77,9 @@ class IpsecTunnel {
   const tunnel::View& view() const { return view_; }
   void set_view_listener(std::function<void(const tunnel::View&)> fn) { on_view_ = std::move(fn); }
   // A peer's IKE/CHILD SA came up or went down (DPD, Delete, auth failure).
-  void set_liveness_listener(std::function<void(const std::string&, bool up)> fn) {
+  // (peer, up, reason); without a listener the change is logged here.
+  void set_liveness_listener(
+      std::function<void(const std::string&, bool up, const std::string& reason)> fn) {
     on_liveness_ = std::move(fn);
   }
   bool peer_up(const std::string& name) const;
@@ -103,7 +105,7 @@ class IpsecTunnel {
   uint32_t ifindex_ = 0;
   tunnel::View view_;
   std::function<void(const tunnel::View&)> on_view_;
-  std::function<void(const std::string&, bool)> on_liveness_;
+  std::function<void(const std::string&, bool, const std::string&)> on_liveness_;
   // drive(): the loop's timer and the workers' wake-up (coalesced by `wake_pending_`).
   // Set by drive(); read by the workers' wake-up (installed before they start).
   std::atomic<asio::io_context*> loop_{nullptr};
