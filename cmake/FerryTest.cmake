@@ -24,7 +24,8 @@ endfunction()
 # gtest_discover_tests cannot pass a label list through PROPERTIES (CMake 3.25
 # splits it), so a ctest include file that runs after the discovered tests'
 # include sets both labels on the test list it defined (<target>_TESTS).
-set(FERRY_TSAN_TESTS test_tunnel_keypair test_tunnel_replay test_tunnel_tunnel test_tunnel_hostile_learned)
+set(FERRY_TSAN_TESTS test_tunnel_keypair test_tunnel_replay test_tunnel_tunnel test_tunnel_hostile_learned
+    test_ipsec_esp_replay)
 function(ferry_tsan_label name)
   if(NOT (name MATCHES "^test_[a-z]+_tsan_" OR name IN_LIST FERRY_TSAN_TESTS))
     return()

@@ -2,7 +2,7 @@
 """Every configuration key the parser accepts is documented.
 
 The parser accepts exactly the keys listed in its TableReader constructors
-(src/config/parse.cpp: a TableReader rejects every key not in its list), so
+(src/config/parse*.cpp: a TableReader rejects every key not in its list), so
 those lists are read from the source. Each key must appear as a word inside a
 `code span` of the schema (examples/README.md), and, when a generated
 ferry.toml(5) is given, in that man page too.
@@ -13,7 +13,8 @@ import re
 import sys
 
 repo = sys.argv[1]
-src = open(f"{repo}/src/config/parse.cpp", encoding="utf-8").read()
+import glob
+src = "".join(open(f, encoding="utf-8").read() for f in sorted(glob.glob(f"{repo}/src/config/parse*.cpp")))
 keys = set()
 for m in re.finditer(r"TableReader\s*\w*\(\s*ctx\s*,[^;{]*\{([^}]*)\}", src, re.S):
     keys.update(re.findall(r'"([a-z0-9-]+)"', m.group(1)))

@@ -73,6 +73,36 @@ struct TunnelConfig {
   bool operator==(const TunnelConfig&) const = default;
 };
 
+// [ipsec]: IKEv2 + ESP-in-UDP tunnels to IPsec gateways (docs/ipsec.md). A
+// preset ("aws", "azure", "gcp") fills proposals, lifetimes and DPD with the
+// values that cloud documents; keys given explicitly override it. Secrets are
+// files, read (with the permission checks of WireGuard keys) when the tunnel
+// starts.
+struct IpsecPeerConfig {
+  std::string name;
+  std::string preset;                // "", "aws", "azure" or "gcp"
+  std::optional<Endpoint> endpoint;  // the peer's IKE address and port (500); required to initiate
+  std::string local_id, remote_id;   // IDi/IDr (RFC 7296 §3.5): an IP address or FQDN
+  std::string psk_file;              // pre-shared key, or certificates:
+  std::string cert_file, key_file, ca_file;
+  std::vector<std::string> ike_proposals, esp_proposals;  // strongSwan notation, preferred first
+  uint32_t ike_lifetime = 28800, child_lifetime = 3600, rekey_margin = 540;  // seconds
+  uint32_t dpd_interval = 10, dpd_timeout = 30;  // seconds; interval 0 = no DPD
+  bool initiate = true;
+  uint32_t replay_window = 1024;  // packets (RFC 4303 §3.4.3)
+  std::vector<Prefix> allowed_ips;
+  bool operator==(const IpsecPeerConfig&) const = default;
+};
+
+struct IpsecConfig {
+  std::string interface = "ferry-ipsec0";  // its own TUN device (docs/architecture.md)
+  std::vector<InterfaceAddress> addresses;
+  uint32_t mtu = 1400;
+  uint32_t workers = 0;  // data-plane threads; 0 = one per core
+  std::vector<IpsecPeerConfig> peers;
+  bool operator==(const IpsecConfig&) const = default;
+};
+
 enum class MaxPrefixAction { Warn, Restart };
 
 struct BgpNeighborConfig {
@@ -285,6 +315,7 @@ struct Config {
   std::string path;  // the file this was loaded from
   RouterConfig router;
   std::optional<TunnelConfig> tunnel;
+  std::optional<IpsecConfig> ipsec;
   std::optional<BgpConfig> bgp;
   std::vector<StaticRouteConfig> static_routes;
   std::vector<PolicyConfig> policies;

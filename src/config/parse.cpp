@@ -25,19 +25,6 @@ namespace detail {
 // parse_health.cpp
 std::vector<HealthCheckConfig> parse_health_checks(const Ctx& ctx, const Value& v,
                                                    const Config& c);
-}  // namespace detail
-
-namespace {
-
-using detail::ConfigError;
-using detail::Ctx;
-using detail::quote;
-using detail::TableReader;
-using detail::Value;
-
-constexpr uint64_t kU16 = 0xffff;
-constexpr uint64_t kU32 = 0xffffffff;
-const std::string kAsnRange = "an integer 1..4294967295";
 
 // Names that appear in policies and on the ferryctl command line.
 std::string check_name(const Value& v) {
@@ -83,6 +70,25 @@ std::vector<Prefix> prefixes(const Value& v) {
   }
   return out;
 }
+
+}  // namespace detail
+
+namespace {
+
+using detail::address;
+using detail::check_ifname;
+using detail::check_name;
+using detail::ConfigError;
+using detail::Ctx;
+using detail::prefix;
+using detail::prefixes;
+using detail::quote;
+using detail::TableReader;
+using detail::Value;
+
+constexpr uint64_t kU16 = 0xffff;
+constexpr uint64_t kU32 = 0xffffffff;
+const std::string kAsnRange = "an integer 1..4294967295";
 
 uint32_t community(const Value& v) {
   return v.parsed("a community \"ASN:VALUE\" (each 0..65535) or a well-known name",
@@ -596,8 +602,8 @@ BmpConfig parse_bmp(const TableReader& t) {
 Config parse_document(const Ctx& ctx, const toml::table& root) {
   Config c;
   TableReader top(ctx, root, "",
-                  {"router", "tunnel", "bgp", "static-routes", "fib", "policies", "liveness",
-                   "metrics", "health-checks", "bmp"});
+                  {"router", "tunnel", "ipsec", "bgp", "static-routes", "fib", "policies",
+                   "liveness", "metrics", "health-checks", "bmp"});
   auto sub = [&](std::string_view key) -> std::optional<Value> {
     auto v = top.get(key);
     if (v && !v->node.is_table()) v->fail("expected a table, got " + detail::type_name(v->node));
@@ -616,6 +622,21 @@ Config parse_document(const Ctx& ctx, const toml::table& root) {
                                       {"interface", "private-key-file", "listen-port", "addresses",
                                        "mtu", "workers", "timer-scale", "learned-override-static",
                                        "peers"}));
+  }
+
+  if (auto v = sub("ipsec")) {
+    c.ipsec = detail::parse_ipsec(
+        ctx, TableReader(ctx, v->table(), "ipsec",
+                         {"interface", "addresses", "mtu", "workers", "peers"}));
+    if (c.tunnel && c.tunnel->interface == c.ipsec->interface)
+      ctx.fail(detail::line_of(v->table(), 1), "ipsec.interface",
+               "expected an interface other than the [tunnel]'s " + quote(c.ipsec->interface));
+    // Peer names are shared by both kinds (ferryctl show/clear tunnel NAME, routing).
+    for (const auto& ip : c.ipsec->peers)
+      if (c.tunnel && std::any_of(c.tunnel->peers.begin(), c.tunnel->peers.end(),
+                                  [&](const auto& wp) { return wp.name == ip.name; }))
+        ctx.fail(detail::line_of(v->table(), 1), "ipsec.peers",
+                 "duplicate peer name " + quote(ip.name) + " (also a [[tunnel.peers]] name)");
   }
 
   std::vector<NeighborRef> refs;

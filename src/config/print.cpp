@@ -127,6 +127,41 @@ void print_tunnel(Printer& p, const TunnelConfig& t) {
   }
 }
 
+void print_ipsec(Printer& p, const IpsecConfig& c) {
+  p.section("[ipsec]");
+  p.str("interface", c.interface);
+  p.list("addresses", c.addresses, [](const InterfaceAddress& a) { return a.str(); });
+  p.num("mtu", c.mtu);
+  p.num("workers", c.workers);
+  auto text = [](const std::string& s) { return s; };
+  for (const auto& peer : c.peers) {
+    p.section("[[ipsec.peers]]");
+    p.str("name", peer.name);
+    // Empty strings are absent keys (an empty identity or path is not valid).
+    auto opt = [&](const char* k, const std::string& v) {
+      if (!v.empty()) p.str(k, v);
+    };
+    opt("preset", peer.preset);
+    if (peer.endpoint) p.str("endpoint", peer.endpoint->str());
+    opt("local-id", peer.local_id);
+    opt("remote-id", peer.remote_id);
+    opt("psk-file", peer.psk_file);
+    opt("cert-file", peer.cert_file);
+    opt("key-file", peer.key_file);
+    opt("ca-file", peer.ca_file);
+    p.list("ike-proposals", peer.ike_proposals, text);
+    p.list("esp-proposals", peer.esp_proposals, text);
+    p.num("ike-lifetime", peer.ike_lifetime);
+    p.num("child-lifetime", peer.child_lifetime);
+    p.num("rekey-margin", peer.rekey_margin);
+    p.num("dpd-interval", peer.dpd_interval);
+    p.num("dpd-timeout", peer.dpd_timeout);
+    p.boolean("initiate", peer.initiate);
+    p.num("replay-window", peer.replay_window);
+    p.list("allowed-ips", peer.allowed_ips, prefix_text);
+  }
+}
+
 void print_neighbor(Printer& p, const BgpNeighborConfig& n) {
   p.section("[[bgp.neighbors]]");
   p.str("name", n.name);
@@ -404,6 +439,7 @@ std::string print(const Config& c) {
   Printer p;
   print_router(p, c.router);
   if (c.tunnel) print_tunnel(p, *c.tunnel);
+  if (c.ipsec) print_ipsec(p, *c.ipsec);
   if (c.bgp) print_bgp(p, *c.bgp);
   for (const auto& s : c.static_routes) {
     p.section("[[static-routes]]");

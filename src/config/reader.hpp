@@ -18,6 +18,12 @@
 #include <type_traits>
 #include <vector>
 
+#include "common/ip.hpp"
+
+namespace ferry::config {
+struct IpsecConfig;
+}
+
 namespace ferry::config::detail {
 
 struct ConfigError {
@@ -102,6 +108,16 @@ class TableReader {
   std::string path_;
   uint32_t line_;
 };
+
+// Schema checks shared by the section parsers (parse.cpp, parse_ipsec.cpp).
+std::string check_name(const Value& v);    // 1..64 of [A-Za-z0-9._-]
+std::string check_ifname(const Value& v);  // a valid Linux interface name
+IpAddress address(const Value& v);
+Prefix prefix(const Value& v);                 // no host bits
+std::vector<Prefix> prefixes(const Value& v);  // an array, no duplicates
+
+// The [ipsec] section (parse_ipsec.cpp).
+IpsecConfig parse_ipsec(const Ctx& ctx, const TableReader& t);
 
 // Edit distance, for "did you mean" hints on unknown keys.
 size_t edit_distance(std::string_view a, std::string_view b);

@@ -155,6 +155,7 @@ Result<ModulesOptions> from_config(const config::Config& c, const IfIndexFn& ifi
   o.route_sources = std::move(*filter);
   if (c.bgp) o.redistribute = c.bgp->redistribute;
   o.tunnel = c.tunnel;
+  o.ipsec = c.ipsec;
   if (c.bgp) o.speaker = speaker_options(c);
   o.bfd = bfd_options(c);
   o.liveness = liveness_options(c);

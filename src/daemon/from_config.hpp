@@ -65,6 +65,7 @@ struct ModulesOptions {
   fib::RouteSourceFilter route_sources;
   std::vector<config::RedistributeConfig> redistribute;
   std::optional<config::TunnelConfig> tunnel;  // [tunnel]: the tunnel's own section
+  std::optional<config::IpsecConfig> ipsec;    // [ipsec]: IPsec tunnels (their own TUN)
   std::optional<speaker::Options> speaker;     // [bgp]
   BfdOptions bfd;
   LivenessOptions liveness;

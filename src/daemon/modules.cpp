@@ -110,6 +110,25 @@ Result<void> Modules::start() {
     if (auto r = tunnel_->start(); !r.ok()) return make_error("tunnel: " + r.error());
     tunnel_learned_ = std::make_unique<TunnelLearned>(*tunnel_);
   }
+  if (opts_.ipsec) {
+    ipsec_ = std::make_unique<ipsec::IpsecTunnel>(*opts_.ipsec,
+                                                  kio_.ipsec ? kio_.ipsec() : ipsec::IpsecIo{});
+    const std::string ifname = opts_.ipsec->interface;
+    ipsec_->set_liveness_listener([ifname](const std::string& peer, bool up,
+                                           const std::string& reason) {
+      // The same events as the WireGuard peers' (docs/logging.md), kind ipsec.
+      if (up)
+        log_event(spdlog::level::info, "tunnel_peer_up",
+                  {{"interface", ifname}, {"peer", peer}, {"kind", "ipsec"}},
+                  fmt::format("ipsec {}: peer {} up ({})", ifname, peer, reason));
+      else
+        log_event(spdlog::level::warn, "tunnel_peer_down",
+                  {{"interface", ifname}, {"peer", peer}, {"kind", "ipsec"}, {"reason", reason}},
+                  fmt::format("ipsec {}: peer {} down ({})", ifname, peer, reason));
+    });
+    if (auto r = ipsec_->start(); !r.ok()) return make_error(r.error());
+    ipsec_->drive(io_);
+  }
   routing_ = std::make_unique<routing::Routing>(rib_, fib_.get(), tunnel_learned_.get());
   routing_->apply(opts_.routing);
   if (tunnel_) {
@@ -446,6 +465,7 @@ Result<void> Modules::apply(const ModulesOptions& next) {
     return make_error("fib table and protocol changes need a restart");
   if (next.speaker.has_value() != opts_.speaker.has_value())
     return make_error("adding or removing the [bgp] section needs a restart");
+  if (next.ipsec != opts_.ipsec) return make_error("changing the [ipsec] section needs a restart");
   if (tunnel_ && next.tunnel) {
     if (auto r = tunnel_->apply(*next.tunnel); !r.ok()) return make_error("tunnel: " + r.error());
   } else if (next.tunnel.has_value() != opts_.tunnel.has_value()) {
@@ -492,6 +512,7 @@ void Modules::stop(const std::string& reason, std::function<void()> done) {
     if (bfd_) bfd_->stop();
     if (kernel_routes_) kernel_routes_->stop();
     if (tunnel_) tunnel_->stop();
+    if (ipsec_) ipsec_->stop();  // Delete to every IPsec peer (RFC 7296 §1.4.1)
     // A clean stop that does not keep forwarding state removes the persistent interface.
     auto remove_tun = [this] {
       if (persistent_tun_.empty() || opts_.fib.keep_on_shutdown) return;
@@ -555,6 +576,27 @@ ctl::Json Modules::metrics_snapshot() const {
 void Modules::register_commands(ctl::Registry& r) {
   if (speaker_) speaker_->register_commands(r);
   if (tunnel_) tunnel_->register_commands(r);
+  if (ipsec_) {
+    // IPsec peers next to the WireGuard ones (replaces the tunnel's own command).
+    r.add(
+        "show tunnels",
+        [this](const ctl::Json&) -> Result<ctl::Json> {
+          ctl::Json j = tunnel_ ? tunnel_->show()
+                                : ctl::Json{{"running", false}, {"peers", ctl::Json::array()}};
+          j["ipsec"] = ipsec_->show(ike::Clock::now());
+          return j;
+        },
+        false, "WireGuard and IPsec peers: endpoints, SAs, transfer, allowed/learned IPs, drops");
+    r.add(
+        "clear tunnel",
+        [this](const ctl::Json& a) -> Result<ctl::Json> {
+          const std::string name = a.value("name", std::string());
+          if (auto res = ipsec_->clear(name, a.value("hard", false)); !res.ok())
+            return make_error(res.error());
+          return ctl::Json{{"cleared", name}};
+        },
+        true, "IPsec peer: rekey its CHILD_SA, or re-establish (args: name, hard: bool)");
+  }
   // The shared liveness state goes next to the tunnel peers and the neighbours.
   if (liveness_) {
     if (const ctl::Command* c = r.find("show tunnels")) {

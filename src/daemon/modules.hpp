@@ -50,6 +50,7 @@
 #include "fib/kernel_routes.hpp"
 #include "fib/nl_socket.hpp"
 #include "liveness/liveness.hpp"
+#include "ipsec/ipsec_tunnel.hpp"
 #include "rib/rib.hpp"
 #include "routing/routing.hpp"
 #include "speaker/speaker.hpp"
@@ -95,6 +96,8 @@ struct ModulesIo {
   // BFD's UDP port (RFC 5881 §4: 3784); unit tests use 0 (any free port) so
   // that parallel tests do not compete for it.
   uint16_t bfd_port = 3784;
+  // The IPsec tunnel's TUN/UDP/interface access. Default: Linux.
+  std::function<ipsec::IpsecIo()> ipsec;
 };
 
 class Modules : public fib::RouteSourceListener {
@@ -160,6 +163,7 @@ class Modules : public fib::RouteSourceListener {
   std::unique_ptr<fib::RouteKernel> kernel_;
   std::unique_ptr<fib::Fib> fib_;
   std::unique_ptr<tunnel::Tunnel> tunnel_;
+  std::unique_ptr<ipsec::IpsecTunnel> ipsec_;  // [ipsec]: driven from io_ (IKE ticks)
   std::unique_ptr<TunnelLearned> tunnel_learned_;
   std::unique_ptr<RouteSource> kernel_routes_;
   std::unique_ptr<routing::Routing> routing_;

@@ -60,20 +60,28 @@ inline constexpr bool is_aead(EspCipher c) {
 // Key material the cipher takes from KEYMAT (GCM: key then 4-byte salt, RFC 4106 §8.1).
 inline constexpr size_t cipher_keymat_len(EspCipher c) {
   switch (c) {
-    case EspCipher::kAesGcm16_128: return 16 + 4;
-    case EspCipher::kAesGcm16_256: return 32 + 4;
-    case EspCipher::kAesCbc128: return 16;
-    case EspCipher::kAesCbc256: return 32;
+    case EspCipher::kAesGcm16_128:
+      return 16 + 4;
+    case EspCipher::kAesGcm16_256:
+      return 32 + 4;
+    case EspCipher::kAesCbc128:
+      return 16;
+    case EspCipher::kAesCbc256:
+      return 32;
   }
   return 0;
 }
 // HMAC key lengths equal the hash output (RFC 4868 §2.1.1).
 inline constexpr size_t integ_keymat_len(EspInteg i) {
   switch (i) {
-    case EspInteg::kNone: return 0;
-    case EspInteg::kHmacSha256_128: return 32;
-    case EspInteg::kHmacSha384_192: return 48;
-    case EspInteg::kHmacSha512_256: return 64;
+    case EspInteg::kNone:
+      return 0;
+    case EspInteg::kHmacSha256_128:
+      return 32;
+    case EspInteg::kHmacSha384_192:
+      return 48;
+    case EspInteg::kHmacSha512_256:
+      return 64;
   }
   return 0;
 }
@@ -89,10 +97,10 @@ struct EspSaKeys {
 
 // A negotiated CHILD_SA pair, as installed into the data plane.
 struct ChildSaPair {
-  tunnel::PeerIndex peer;  // the tunnel peer whose traffic this pair carries
-  EspSaKeys in;            // peer -> us
-  EspSaKeys out;           // us -> peer
-  bool esn = false;        // extended sequence numbers negotiated (RFC 4304, RFC 7296 §3.3.2)
+  tunnel::PeerIndex peer;      // the tunnel peer whose traffic this pair carries
+  EspSaKeys in;                // peer -> us
+  EspSaKeys out;               // us -> peer
+  bool esn = false;            // extended sequence numbers negotiated (RFC 4304, RFC 7296 §3.3.2)
   tunnel::UdpEndpoint remote;  // where ESP-in-UDP goes (peer address, its NAT-T port)
   // Replay window in packets (RFC 4303 §3.4.3); at least 1024 (AWS's default).
   uint32_t replay_window = 1024;

@@ -98,7 +98,54 @@ std::string liveness_line(const Json& l) {
   return s;
 }
 
+// The [ipsec] part: per peer its state, SAs (SPIs, algorithms, counters) and drops.
+std::string format_ipsec(const Json& r) {
+  std::ostringstream out;
+  out << "\nipsec interface: " << r.value("interface", std::string("?"));
+  if (!r.value("running", false)) return out.str() + " (not running)\n";
+  out << "\n";
+  if (auto d = drops(r["drops"]); !d.empty()) out << "  drops: " << d << "\n";
+  std::vector<std::vector<std::string>> rows;
+  const Json& peers = r["peers"];
+  if (!peers.is_array()) return out.str();
+  for (const auto& p : peers) {
+    const Json& sas = p["child_sas"];
+    std::string alg = "-";
+    if (sas.is_array() && !sas.empty()) {
+      alg = sas[0].value("encryption", std::string("?"));
+      if (auto i = sas[0].value("integrity", std::string()); !i.empty()) alg += "-" + i;
+    }
+    rows.push_back({p.value("name", std::string("?")), p.value("up", false) ? "up" : "down",
+                    p.value("esp_endpoint", std::string("(none)")), alg,
+                    bytes(p.value("rx_bytes", uint64_t{0})),
+                    bytes(p.value("tx_bytes", uint64_t{0}))});
+  }
+  out << "\n" << table({"peer", "state", "endpoint", "esp", "received", "sent"}, rows);
+  for (const auto& p : peers) {
+    out << "\nipsec peer " << p.value("name", std::string("?")) << "\n";
+    const Json& sas = p["child_sas"];
+    if (sas.is_array())
+      for (const auto& s : sas)
+        out << "  child sa " << s.value("spi_in", std::string("?")) << "/"
+            << s.value("spi_out", std::string("?"))
+            << (s.value("current", false) ? " (current)" : "") << ": "
+            << s.value("rx_packets", uint64_t{0}) << " in, " << s.value("tx_packets", uint64_t{0})
+            << " out\n";
+    out << "  allowed ips: " << join(p["allowed_ips"], 16) << "\n";
+    out << "  learned ips: " << join(p["learned_ips"], 16) << "\n";
+    if (auto d = drops(p["drops"]); !d.empty()) out << "  drops: " << d << "\n";
+  }
+  return out.str();
+}
+
 std::string format_tunnels(const Json& r) {
+  if (r.contains("ipsec") && !r.value("running", false) && !r.contains("interface"))
+    return format_ipsec(r["ipsec"]).substr(1);
+  if (r.contains("ipsec")) {
+    Json wg = r;
+    wg.erase("ipsec");
+    return format_tunnels(wg) + format_ipsec(r["ipsec"]);
+  }
   std::ostringstream out;
   out << "interface: " << r.value("interface", std::string("?"));
   if (!r.value("running", false)) {

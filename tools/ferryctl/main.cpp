@@ -133,7 +133,7 @@ int main(int argc, char** argv) {
     args["prefix"] = route_prefix;
   });
 
-  show->add_subcommand("tunnels", "WireGuard tunnel peers")->callback([&] {
+  show->add_subcommand("tunnels", "WireGuard and IPsec tunnel peers")->callback([&] {
     command = "show tunnels";
   });
   show->add_subcommand("fib", "kernel FIB state")->callback([&] { command = "show fib"; });
@@ -182,6 +182,17 @@ int main(int argc, char** argv) {
     command = "clear neighbor";
     args["name"] = clear_name;
     args["soft"] = soft;
+  });
+
+  auto* clear_tunnel = clear->add_subcommand("tunnel", "rekey an IPsec peer's CHILD_SA");
+  std::string tunnel_name;
+  bool hard = false;
+  clear_tunnel->add_option("name", tunnel_name, "IPsec peer name")->required();
+  clear_tunnel->add_flag("--hard", hard, "re-establish the IKE SA instead");
+  clear_tunnel->callback([&] {
+    command = "clear tunnel";
+    args["name"] = tunnel_name;
+    args["hard"] = hard;
   });
 
   auto* dump = app.add_subcommand("dump", "write state to a file")->require_subcommand(1);

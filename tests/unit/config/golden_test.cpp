@@ -67,7 +67,7 @@ TEST(ConfigGolden, PrintsNormalisedForm) {
 }
 
 TEST(ConfigGolden, ExamplesCheckAndRoundTrip) {
-  for (const char* name : {"site-a.toml", "site-b.toml"}) {
+  for (const char* name : {"site-a.toml", "site-b.toml", "aws-ipsec.toml"}) {
     SCOPED_TRACE(name);
     auto c = load(std::string(FERRY_EXAMPLES_DIR) + "/" + name);
     ASSERT_TRUE(c.ok()) << c.error();

@@ -168,6 +168,20 @@ passive = true
       return tio;
     };
     k.bfd_port = 0;  // BFD (on by default across the tunnel) on any free port
+    k.ipsec = [this] {
+      ipsec::IpsecIo io;
+      io.open_tun = [](const std::string&, size_t) -> Result<std::unique_ptr<tunnel::TunDevice>> {
+        return std::unique_ptr<tunnel::TunDevice>(std::make_unique<tunnel::hostile::FakeTun>());
+      };
+      io.open_udp = [this](uint16_t port, size_t) -> Result<std::unique_ptr<tunnel::UdpTransport>> {
+        return std::unique_ptr<tunnel::UdpTransport>(std::make_unique<tunnel::hostile::FakeUdp>(
+            net_, tunnel::hostile::ep("192.0.2.1", port)));
+      };
+      io.iface = std::make_unique<NullIface>();
+      io.ifindex = [](const std::string&) -> uint32_t { return 43; };
+      io.threads = false;
+      return io;
+    };
     k.tun_exists = [this](const std::string&) { return tun_existed_; };
     k.remove_tun = [this](const std::string& n) -> Result<void> {
       removed_tun_.push_back(n);
@@ -348,6 +362,45 @@ blackhole = true
   r = modules_->apply(options(table));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().find("fib table"), std::string::npos);
+}
+
+TEST_F(ModulesTest, IpsecTunnelIsStartedAndShownNextToTheWireGuardPeers) {
+  const std::string psk = key_ + ".psk";
+  std::ofstream(psk) << "shared secret\n";
+  ::chmod(psk.c_str(), 0600);
+  const std::string ipsec = R"(
+[ipsec]
+interface = "fake-ipsec"
+[[ipsec.peers]]
+name = "cloud"
+preset = "aws"
+endpoint = "192.0.2.9:500"
+local-id = "192.0.2.1"
+psk-file = ")" + psk + R"("
+allowed-ips = ["10.60.0.0/16"]
+)";
+  start(toml(ipsec));
+  ctl::Json j = run("show tunnels");
+  EXPECT_EQ(j["peers"][0]["name"], "site2");  // the WireGuard peer, as before
+  EXPECT_EQ(j["ipsec"]["interface"], "fake-ipsec");
+  ASSERT_EQ(j["ipsec"]["peers"].size(), 1u);
+  EXPECT_EQ(j["ipsec"]["peers"][0]["name"], "cloud");
+  EXPECT_EQ(j["ipsec"]["peers"][0]["up"], false);  // nobody answers at 192.0.2.9
+  EXPECT_EQ(j["ipsec"]["peers"][0]["allowed_ips"], ctl::Json::array({"10.60.0.0/16"}));
+  // The engine runs from the loop: its IKE_SA_INIT went out on port 500.
+  ASSERT_TRUE(run_until([&] {
+    return std::any_of(net_.log.begin(), net_.log.end(),
+                       [](const auto& d) { return d.to == tunnel::hostile::ep("192.0.2.9", 500); });
+  }));
+  auto r = registry_.find("clear tunnel")->handler(ctl::Json{{"name", "nobody"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("no peer nobody"), std::string::npos);
+  std::string changed = toml(ipsec);
+  changed.replace(changed.find("10.60.0.0/16"), 12, "10.61.0.0/16");
+  auto a = modules_->apply(options(changed));
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.error().find("[ipsec]"), std::string::npos);
+  ::unlink(psk.c_str());
 }
 
 TEST_F(ModulesTest, ShowFibReportsRoutesAndTheLoopGuard) {
