@@ -38,11 +38,12 @@ gw1_config() {
   ferry_toml_peer site2 gw2 192.168.12.2 169.254.12.2/32
   FERRY_TOML_PEERS=${FERRY_TOML_PEERS/persistent-keepalive = 5/persistent-keepalive = $keepalive}
   ferry_toml_bgp 'networks = ["10.1.0.0/16"]' 'redistribute = ["static"]'
-  # No BFD on the tunnel session: with a large table ferryd's control plane has
+  # No BFD on the tunnel session (BFD is on by default across a tunnel, so it is
+  # turned off explicitly): with a large table ferryd's control plane has
   # pauses longer than a 300 ms detection time on a loaded 2-core machine (see
   # the BGP hold time instead, which any flap would show in established_count).
   ferry_toml_section "[[bgp.neighbors]]" 'name = "site2"' 'address = "169.254.12.2"' \
-    'remote-asn = 65002' 'ipv6 = false' 'hold-time = 9' 'connect-retry = 1' \
+    'remote-asn = 65002' 'ipv6 = false' 'hold-time = 9' 'connect-retry = 1' 'bfd = false' \
     'import = ["accept-all"]' 'export = ["site-out"]'
   ferry_toml_section "[[bgp.neighbors]]" 'name = "feeder"' 'address = "172.31.9.2"' \
     'remote-asn = 65100' 'passive = true' 'ipv6 = false' 'hold-time = 30' \
@@ -67,7 +68,7 @@ ferry_toml_new gw2 65002 10.255.0.2
 ferry_toml_tunnel 169.254.12.2/30
 ferry_toml_peer site1 gw1 192.168.12.1 169.254.12.1/32
 ferry_toml_bgp 'networks = ["10.2.0.0/16"]'
-ferry_toml_neighbor site1 169.254.12.1 65001 "ipv6 = false"
+ferry_toml_neighbor site1 169.254.12.1 65001 "ipv6 = false" "bfd = false"
 ferry_toml_write
 
 sites_start 1
