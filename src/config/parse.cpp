@@ -23,8 +23,7 @@ namespace ferry::config {
 
 namespace detail {
 // parse_health.cpp
-std::vector<HealthCheckConfig> parse_health_checks(const Ctx& ctx, const Value& v,
-                                                   const Config& c);
+std::vector<HealthCheckConfig> parse_health_checks(const Ctx& ctx, const Value& v, const Config& c);
 
 // Names that appear in policies and on the ferryctl command line.
 std::string check_name(const Value& v) {
@@ -617,11 +616,10 @@ Config parse_document(const Ctx& ctx, const toml::table& root) {
                                {"asn", "router-id", "control-socket", "control-group", "user"}));
 
   if (auto v = sub("tunnel")) {
-    c.tunnel =
-        parse_tunnel(ctx, TableReader(ctx, v->table(), "tunnel",
-                                      {"interface", "private-key-file", "listen-port", "addresses",
-                                       "mtu", "workers", "timer-scale", "learned-override-static",
-                                       "peers"}));
+    c.tunnel = parse_tunnel(
+        ctx, TableReader(ctx, v->table(), "tunnel",
+                         {"interface", "private-key-file", "listen-port", "addresses", "mtu",
+                          "workers", "timer-scale", "learned-override-static", "peers"}));
   }
 
   if (auto v = sub("ipsec")) {
@@ -650,12 +648,13 @@ Config parse_document(const Ctx& ctx, const toml::table& root) {
   }
 
   if (auto v = sub("bgp")) {
-    c.bgp = parse_bgp(ctx,
-                      TableReader(ctx, v->table(), "bgp",
-                                  {"networks", "redistribute", "neighbors", "max-paths", "multipath-relax",
-                                   "always-compare-med", "cluster-id", "listen-port",
-                                   "listen-address", "graceful-restart-time", "bfd"}),
-                      c);
+    c.bgp =
+        parse_bgp(ctx,
+                  TableReader(ctx, v->table(), "bgp",
+                              {"networks", "redistribute", "neighbors", "max-paths",
+                               "multipath-relax", "always-compare-med", "cluster-id", "listen-port",
+                               "listen-address", "graceful-restart-time", "bfd"}),
+                  c);
   }
   for (const auto& r : refs) {
     const bool found =

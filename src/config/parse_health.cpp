@@ -31,8 +31,9 @@ std::vector<HealthCheckConfig> parse_health_checks(const Ctx& ctx, const Value& 
       else
         tv->fail("expected \"icmp\" or \"tcp\", got " + quote(s));
     }
-    h.target = t.require("target", "an IP address on the site's LAN")
-                   .parsed("an IP address", [](const std::string& s) { return IpAddress::parse(s); });
+    h.target =
+        t.require("target", "an IP address on the site's LAN")
+            .parsed("an IP address", [](const std::string& s) { return IpAddress::parse(s); });
     if (h.target.is_unspecified()) t.fail("target", "expected a unicast address");
     t.uint_into("port", 1, 0xffff, h.port);
     if (h.probe == HealthProbe::Tcp && h.port == 0)
@@ -50,9 +51,8 @@ std::vector<HealthCheckConfig> parse_health_checks(const Ctx& ctx, const Value& 
         Prefix p = x.parsed("a prefix without host bits", [](const std::string& s) {
           return s.find('/') == std::string::npos ? std::nullopt : Prefix::parse_strict(s);
         });
-        const bool known =
-            c.bgp && std::find(c.bgp->networks.begin(), c.bgp->networks.end(), p) !=
-                         c.bgp->networks.end();
+        const bool known = c.bgp && std::find(c.bgp->networks.begin(), c.bgp->networks.end(), p) !=
+                                        c.bgp->networks.end();
         if (!known) x.fail("expected an entry of [bgp] networks, got " + quote(p.str()));
         h.networks.push_back(p);
       }

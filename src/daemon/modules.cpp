@@ -486,8 +486,8 @@ Result<void> Modules::apply(const ModulesOptions& next) {
 // Conditional advertisement: the checker runs while checks are configured;
 // each change makes the speaker re-evaluate what depends on checks.
 void Modules::apply_health_checks() {
-  const auto& checks = opts_.speaker ? opts_.speaker->health_checks
-                                     : std::vector<config::HealthCheckConfig>{};
+  const auto& checks =
+      opts_.speaker ? opts_.speaker->health_checks : std::vector<config::HealthCheckConfig>{};
   if (checks.empty() && !health_) return;
   if (!health_) {
     prober_ = kio_.prober ? kio_.prober() : health::make_socket_prober(io_);

@@ -39,7 +39,6 @@
 #include <memory>
 #include <string>
 
-#include "health/checker.hpp"
 #include "bfd/bfd.hpp"
 #include "bmp/exporter.hpp"
 #include "common/result.hpp"
@@ -49,8 +48,9 @@
 #include "fib/kernel_fib.hpp"
 #include "fib/kernel_routes.hpp"
 #include "fib/nl_socket.hpp"
-#include "liveness/liveness.hpp"
+#include "health/checker.hpp"
 #include "ipsec/ipsec_tunnel.hpp"
+#include "liveness/liveness.hpp"
 #include "rib/rib.hpp"
 #include "routing/routing.hpp"
 #include "speaker/speaker.hpp"

@@ -64,22 +64,22 @@ void Checker::run(Check& c) {
   if (c.in_flight) return;  // the previous probe has not answered yet (timeout > interval)
   c.in_flight = true;
   ++c.probes;
-  prober_.probe(c.cfg, [this, &c, alive = std::weak_ptr<bool>(c.alive)](bool ok,
-                                                                        const std::string& d) {
-    auto a = alive.lock();
-    if (!a || !*a) return;
-    c.in_flight = false;
-    if (!ok) ++c.failures;
-    c.last_detail = d;
-    if (!c.state.record(ok)) return;
-    ++c.transitions;
-    c.since = std::chrono::system_clock::now();
-    const bool up = c.state.up();
-    log_event(up ? spdlog::level::info : spdlog::level::warn, "health_check_changed",
-              {{"check", c.cfg.name}, {"up", up}, {"detail", d}},
-              fmt::format("health check {}: {} ({})", c.cfg.name, up ? "up" : "down", d));
-    if (listener_) listener_(c.cfg.name, up, d);
-  });
+  prober_.probe(
+      c.cfg, [this, &c, alive = std::weak_ptr<bool>(c.alive)](bool ok, const std::string& d) {
+        auto a = alive.lock();
+        if (!a || !*a) return;
+        c.in_flight = false;
+        if (!ok) ++c.failures;
+        c.last_detail = d;
+        if (!c.state.record(ok)) return;
+        ++c.transitions;
+        c.since = std::chrono::system_clock::now();
+        const bool up = c.state.up();
+        log_event(up ? spdlog::level::info : spdlog::level::warn, "health_check_changed",
+                  {{"check", c.cfg.name}, {"up", up}, {"detail", d}},
+                  fmt::format("health check {}: {} ({})", c.cfg.name, up ? "up" : "down", d));
+        if (listener_) listener_(c.cfg.name, up, d);
+      });
 }
 
 bool Checker::up(const std::string& name) const {
@@ -98,8 +98,8 @@ nlohmann::json Checker::show() const {
         {"target", c->cfg.target.str()},
         {"port", c->cfg.port},
         {"up", c->state.up()},
-        {"since", std::chrono::duration_cast<std::chrono::seconds>(c->since.time_since_epoch())
-                      .count()},
+        {"since",
+         std::chrono::duration_cast<std::chrono::seconds>(c->since.time_since_epoch()).count()},
         {"probes", c->probes},
         {"failures", c->failures},
         {"transitions", c->transitions},

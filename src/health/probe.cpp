@@ -91,7 +91,7 @@ class SocketProber final : public Prober {
     std::unique_ptr<asio::posix::stream_descriptor> sd;
     bool raw = false;
     bool reading = false;
-    std::string error;  // why the socket could not be opened
+    std::string error;                    // why the socket could not be opened
     std::map<uint16_t, Pending> pending;  // by sequence number
   };
 
@@ -140,8 +140,8 @@ class SocketProber final : public Prober {
     sockaddr_storage ss;
     socklen_t len = 0;
     to_sockaddr(c.target, ss, len);
-    if (::sendto(s.sd->native_handle(), pkt.data(), pkt.size(), 0,
-                 reinterpret_cast<sockaddr*>(&ss), len) < 0) {
+    if (::sendto(s.sd->native_handle(), pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&ss),
+                 len) < 0) {
       asio::post(io_, [done = std::move(done), e = std::string("send: ") + std::strerror(errno)] {
         done(false, e);
       });

@@ -23,15 +23,18 @@ namespace ferry::ike {
 namespace {
 
 ipsec::EspCipher esp_cipher(const Suite& s) {
-  if (s.aead()) return s.key_bits == 128 ? ipsec::EspCipher::kAesGcm16_128
-                                         : ipsec::EspCipher::kAesGcm16_256;
+  if (s.aead())
+    return s.key_bits == 128 ? ipsec::EspCipher::kAesGcm16_128 : ipsec::EspCipher::kAesGcm16_256;
   return s.key_bits == 128 ? ipsec::EspCipher::kAesCbc128 : ipsec::EspCipher::kAesCbc256;
 }
 ipsec::EspInteg esp_integ(const Suite& s) {
   switch (s.integ) {
-    case kIntegHmacSha256_128: return ipsec::EspInteg::kHmacSha256_128;
-    case kIntegHmacSha384_192: return ipsec::EspInteg::kHmacSha384_192;
-    case kIntegHmacSha512_256: return ipsec::EspInteg::kHmacSha512_256;
+    case kIntegHmacSha256_128:
+      return ipsec::EspInteg::kHmacSha256_128;
+    case kIntegHmacSha384_192:
+      return ipsec::EspInteg::kHmacSha384_192;
+    case kIntegHmacSha512_256:
+      return ipsec::EspInteg::kHmacSha512_256;
   }
   return ipsec::EspInteg::kNone;
 }
@@ -118,8 +121,8 @@ void Engine::Impl::start_child_rekey(Peer& p, IkeSa& sa, ChildSa& c, TimePoint n
   std::vector<Payload> inner = {
       // §1.3.3: REKEY_SA names the SA being rekeyed (our inbound SPI, like strongSwan).
       make_notify(kRekeySa, {}, kProtoEsp, be32(c.spi_in)),
-      make_payload(kPayloadSa, encode_sa(to_proposals(p.esp, kProtoEsp, be32(req.new_spi_in),
-                                                      true))),
+      make_payload(kPayloadSa,
+                   encode_sa(to_proposals(p.esp, kProtoEsp, be32(req.new_spi_in), true))),
       make_payload(kPayloadNonce, req.nonce)};
   if (req.dh) inner.push_back(make_payload(kPayloadKe, encode_ke({group, req.dh->public_value()})));
   inner.push_back(make_payload(kPayloadTsi, encode_ts(ts_any())));
@@ -166,8 +169,9 @@ void Engine::Impl::start_delete_ike(Peer& p, IkeSa& sa, TimePoint now) {
   Pending req;
   req.kind = RequestKind::kDeleteIke;
   sa.state = IkeState::kDeleting;
-  send_request(sa, kInformational, {make_payload(kPayloadDelete, encode_delete({kProtoIke, 0, {}}))},
-               std::move(req), now);
+  send_request(sa, kInformational,
+               {make_payload(kPayloadDelete, encode_delete({kProtoIke, 0, {}}))}, std::move(req),
+               now);
 }
 
 void Engine::Impl::start_dpd(IkeSa& sa, TimePoint now) {
@@ -314,8 +318,9 @@ void Engine::Impl::on_create_child_response(Peer& p, IkeSa& sa, Pending& req, co
   const Payload* np = in.find(kPayloadNonce);
   const Payload* kep = in.find(kPayloadKe);
   auto props = sap ? decode_sa(sap->body) : Result<std::vector<Proposal>>(make_error("no SA"));
-  auto suite = props ? accept_answer(*props, ike ? p.ike : p.esp, ike ? kProtoIke : kProtoEsp, false)
-                     : std::nullopt;
+  auto suite = props
+                   ? accept_answer(*props, ike ? p.ike : p.esp, ike ? kProtoIke : kProtoEsp, false)
+                   : std::nullopt;
   if (!suite || !np || np->body.size() < 16 || np->body.size() > 256) {
     ++counters.malformed;
     retry_later("malformed CREATE_CHILD_SA response");
@@ -405,7 +410,8 @@ void Engine::Impl::on_informational_request(Peer& p, IkeSa& sa, const Inbound& i
     return;
   }
   std::vector<Payload> rs;
-  if (!ours.empty()) rs.push_back(make_payload(kPayloadDelete, encode_delete({kProtoEsp, 4, ours})));
+  if (!ours.empty())
+    rs.push_back(make_payload(kPayloadDelete, encode_delete({kProtoEsp, 4, ours})));
   send_response(sa, kInformational, id, rs);
   for (const auto& spi : ours) remove_child(p, static_cast<uint32_t>(from_be(spi)));
   if (!ours.empty() && sa.children.empty() && !sa.pending) {

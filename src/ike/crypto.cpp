@@ -14,17 +14,23 @@ namespace {
 
 const EVP_MD* prf_md(uint16_t id) {
   switch (id) {
-    case kPrfHmacSha256: return EVP_sha256();
-    case kPrfHmacSha384: return EVP_sha384();
-    case kPrfHmacSha512: return EVP_sha512();
+    case kPrfHmacSha256:
+      return EVP_sha256();
+    case kPrfHmacSha384:
+      return EVP_sha384();
+    case kPrfHmacSha512:
+      return EVP_sha512();
   }
   return nullptr;
 }
 const EVP_MD* integ_md(uint16_t id) {
   switch (id) {
-    case kIntegHmacSha256_128: return EVP_sha256();
-    case kIntegHmacSha384_192: return EVP_sha384();
-    case kIntegHmacSha512_256: return EVP_sha512();
+    case kIntegHmacSha256_128:
+      return EVP_sha256();
+    case kIntegHmacSha384_192:
+      return EVP_sha384();
+    case kIntegHmacSha512_256:
+      return EVP_sha512();
   }
   return nullptr;
 }
@@ -63,8 +69,12 @@ size_t integ_icv_len(uint16_t id) {
   return md ? static_cast<size_t>(EVP_MD_get_size(md)) / 2 : 0;
 }
 
-size_t iv_len(const Suite& s) { return s.aead() ? kGcmIvLen : kCbcBlock; }
-size_t icv_len(const Suite& s) { return s.aead() ? kGcmIcvLen : integ_icv_len(s.integ); }
+size_t iv_len(const Suite& s) {
+  return s.aead() ? kGcmIvLen : kCbcBlock;
+}
+size_t icv_len(const Suite& s) {
+  return s.aead() ? kGcmIcvLen : integ_icv_len(s.integ);
+}
 
 }  // namespace
 
@@ -75,20 +85,40 @@ std::string Suite::str() const {
   else
     out = "aes" + std::to_string(key_bits);
   switch (integ) {
-    case kIntegHmacSha256_128: out += "-sha256"; break;
-    case kIntegHmacSha384_192: out += "-sha384"; break;
-    case kIntegHmacSha512_256: out += "-sha512"; break;
+    case kIntegHmacSha256_128:
+      out += "-sha256";
+      break;
+    case kIntegHmacSha384_192:
+      out += "-sha384";
+      break;
+    case kIntegHmacSha512_256:
+      out += "-sha512";
+      break;
   }
   switch (prf) {
-    case kPrfHmacSha256: out += "-prfsha256"; break;
-    case kPrfHmacSha384: out += "-prfsha384"; break;
-    case kPrfHmacSha512: out += "-prfsha512"; break;
+    case kPrfHmacSha256:
+      out += "-prfsha256";
+      break;
+    case kPrfHmacSha384:
+      out += "-prfsha384";
+      break;
+    case kPrfHmacSha512:
+      out += "-prfsha512";
+      break;
   }
   switch (dh) {
-    case kModp2048: out += "-modp2048"; break;
-    case kEcp256: out += "-ecp256"; break;
-    case kEcp384: out += "-ecp384"; break;
-    case kCurve25519: out += "-curve25519"; break;
+    case kModp2048:
+      out += "-modp2048";
+      break;
+    case kEcp256:
+      out += "-ecp256";
+      break;
+    case kEcp384:
+      out += "-ecp384";
+      break;
+    case kCurve25519:
+      out += "-curve25519";
+      break;
   }
   if (esn) out += "-esn";
   return out;
@@ -295,6 +325,5 @@ Bytes nat_detection_hash(uint64_t spi_i, uint64_t spi_r, const IpAddress& ip, ui
   EVP_Digest(in.data(), in.size(), out.data(), nullptr, EVP_sha1(), nullptr);
   return out;
 }
-
 
 }  // namespace ferry::ike

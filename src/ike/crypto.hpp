@@ -70,7 +70,8 @@ struct IkeKeys {
 };
 // SKEYSEED = prf(Ni | Nr, g^ir) for a new IKE SA (§2.14), or
 // prf(SK_d(old), g^ir | Ni | Nr) when rekeying (§2.18, old_sk_d non-empty);
-// then {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr).
+// then {SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr} = prf+(SKEYSEED, Ni | Nr | SPIi |
+// SPIr).
 IkeKeys derive_ike_keys(const Suite& s, std::span<const uint8_t> shared,
                         std::span<const uint8_t> ni, std::span<const uint8_t> nr, uint64_t spi_i,
                         uint64_t spi_r, std::span<const uint8_t> old_sk_d = {},

@@ -35,8 +35,12 @@ using Pkey = std::unique_ptr<EVP_PKEY, PkeyDeleter>;
 using Ctx = std::unique_ptr<EVP_PKEY_CTX, CtxDeleter>;
 using Bn = std::unique_ptr<BIGNUM, BnDeleter>;
 
-const char* curve_name(uint16_t g) { return g == kEcp256 ? "P-256" : "P-384"; }
-size_t coord_len(uint16_t g) { return g == kEcp256 ? 32 : 48; }
+const char* curve_name(uint16_t g) {
+  return g == kEcp256 ? "P-256" : "P-384";
+}
+size_t coord_len(uint16_t g) {
+  return g == kEcp256 ? 32 : 48;
+}
 
 // Builds a public-only key of our key's type from an OSSL_PARAM list.
 Pkey from_params(const char* type, OSSL_PARAM* params) {
@@ -50,7 +54,8 @@ Pkey from_params(const char* type, OSSL_PARAM* params) {
 
 class OsslDh final : public DhKey {
  public:
-  OsslDh(uint16_t group, Pkey key, Bytes pub) : group_(group), key_(std::move(key)), pub_(std::move(pub)) {}
+  OsslDh(uint16_t group, Pkey key, Bytes pub)
+      : group_(group), key_(std::move(key)), pub_(std::move(pub)) {}
   uint16_t group() const override { return group_; }
   const Bytes& public_value() const override { return pub_; }
 
@@ -61,8 +66,7 @@ class OsslDh final : public DhKey {
     Pkey pk = peer_key(peer);
     if (!pk) return make_error("peer's KE value is not a valid group element");
     Ctx ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
-    if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1)
-      return make_error("DH derive init failed");
+    if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1) return make_error("DH derive init failed");
     if (group_ == kModp2048) EVP_PKEY_CTX_set_dh_pad(ctx.get(), 1);  // RFC 7296 §2.14 padding
     if (EVP_PKEY_derive_set_peer(ctx.get(), pk.get()) != 1)
       return make_error("peer's KE value rejected");
@@ -88,8 +92,7 @@ class OsslDh final : public DhKey {
     } else {
       point.push_back(0x04);  // RFC 5903 §7: x | y without the SEC1 prefix on the wire
       point.insert(point.end(), peer.begin(), peer.end());
-      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve_name(group_),
-                                      0);
+      OSSL_PARAM_BLD_push_utf8_string(bld.get(), OSSL_PKEY_PARAM_GROUP_NAME, curve_name(group_), 0);
       OSSL_PARAM_BLD_push_octet_string(bld.get(), OSSL_PKEY_PARAM_PUB_KEY, point.data(),
                                        point.size());
     }
@@ -123,8 +126,8 @@ Result<Bytes> public_of(uint16_t group, EVP_PKEY* k) {
   }
   size_t len = 0;
   Bytes enc(1 + 2 * coord_len(group));
-  if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, enc.data(),
-                                      enc.size(), &len) != 1 ||
+  if (EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, enc.data(), enc.size(),
+                                      &len) != 1 ||
       len != enc.size() || enc[0] != 0x04)
     return make_error("EC public key");
   return Bytes(enc.begin() + 1, enc.end());  // RFC 5903 §7: x | y
@@ -134,10 +137,14 @@ Result<Bytes> public_of(uint16_t group, EVP_PKEY* k) {
 
 size_t dh_public_len(uint16_t g) {
   switch (g) {
-    case kModp2048: return 256;
-    case kEcp256: return 64;
-    case kEcp384: return 96;
-    case kCurve25519: return 32;
+    case kModp2048:
+      return 256;
+    case kEcp256:
+      return 64;
+    case kEcp384:
+      return 96;
+    case kCurve25519:
+      return 32;
   }
   return 0;
 }

@@ -35,7 +35,8 @@ Result<std::unique_ptr<Peer>> make_peer(const PeerSettings& cfg) {
   auto esp = parse_proposals(cfg.esp_proposals, kProtoEsp);
   if (!esp) return make_error("peer " + cfg.name + ": esp proposals: " + esp.error());
   if (cfg.psk.empty())
-    return make_error("peer " + cfg.name + ": certificate authentication is not implemented; set a PSK");
+    return make_error("peer " + cfg.name +
+                      ": certificate authentication is not implemented; set a PSK");
   if (cfg.local_id.empty()) return make_error("peer " + cfg.name + ": local id is empty");
   if (!cfg.remote.valid()) return make_error("peer " + cfg.name + ": remote endpoint unset");
   if (cfg.rekey_margin >= cfg.child_lifetime || cfg.rekey_margin >= cfg.ike_lifetime)
@@ -50,12 +51,18 @@ Result<std::unique_ptr<Peer>> make_peer(const PeerSettings& cfg) {
 
 const char* state_name(IkeState s) {
   switch (s) {
-    case IkeState::kInitSent: return "IKE_SA_INIT sent";
-    case IkeState::kAuthSent: return "IKE_AUTH sent";
-    case IkeState::kResponderInit: return "half-open";
-    case IkeState::kEstablished: return "established";
-    case IkeState::kDeleting: return "deleting";
-    case IkeState::kDead: return "dead";
+    case IkeState::kInitSent:
+      return "IKE_SA_INIT sent";
+    case IkeState::kAuthSent:
+      return "IKE_AUTH sent";
+    case IkeState::kResponderInit:
+      return "half-open";
+    case IkeState::kEstablished:
+      return "established";
+    case IkeState::kDeleting:
+      return "deleting";
+    case IkeState::kDead:
+      return "dead";
   }
   return "?";
 }
@@ -197,7 +204,8 @@ void Engine::Impl::on_datagram(std::span<const uint8_t> raw, const tunnel::UdpEn
     return;
   }
   if (h.is_response()) {
-    if (!sa->pending || sa->pending->msg_id != h.msg_id || sa->pending->kind == RequestKind::kInit) {
+    if (!sa->pending || sa->pending->msg_id != h.msg_id ||
+        sa->pending->kind == RequestKind::kInit) {
       ++counters.unexpected;  // §2.3: not the answer to our outstanding request
       return;
     }
@@ -341,7 +349,9 @@ nlohmann::json Engine::Impl::show_peer(const Peer& p, TimePoint now) const {
       s["child_sas"].push_back({{"spi_in", hex32(c.spi_in)},
                                 {"spi_out", hex32(c.spi_out)},
                                 {"algorithms", c.suite.str()},
-                                {"state", c.deleting ? "deleting" : c.rekeying ? "rekeying" : "installed"},
+                                {"state", c.deleting   ? "deleting"
+                                          : c.rekeying ? "rekeying"
+                                                       : "installed"},
                                 {"rekey_in_s", secs_until(c.rekey_at, now)},
                                 {"expire_in_s", secs_until(c.expire_at, now)}});
     }
@@ -378,9 +388,10 @@ void Engine::remove_peer(const std::string& name) {
       h.exchange = kInformational;
       h.flags = sa->initiator ? kFlagInitiator : 0;
       h.msg_id = sa->next_msg_id++;
-      impl_->send_wire(*sa, sk_seal(sa->send_keys(), h,
-                                    {make_payload(kPayloadDelete, encode_delete({kProtoIke, 0, {}}))},
-                                    impl_->rng));
+      impl_->send_wire(
+          *sa,
+          sk_seal(sa->send_keys(), h,
+                  {make_payload(kPayloadDelete, encode_delete({kProtoIke, 0, {}}))}, impl_->rng));
     }
     impl_->kill_sa(p, *sa, "peer removed", TimePoint{});
   }
@@ -411,7 +422,9 @@ void Engine::on_datagram(std::span<const uint8_t> msg, const tunnel::UdpEndpoint
   impl_->on_datagram(msg, from, natt, now);
 }
 
-void Engine::tick(TimePoint now) { impl_->tick(now); }
+void Engine::tick(TimePoint now) {
+  impl_->tick(now);
+}
 
 Result<void> Engine::clear(const std::string& name, bool hard) {
   auto it = impl_->peers.find(name);

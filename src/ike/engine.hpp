@@ -52,7 +52,7 @@ struct PeerSettings {
   std::chrono::seconds rekey_margin{540};  // rekey this long before the lifetime ends (jittered)
   std::chrono::seconds dpd_interval{10};   // empty INFORMATIONAL when no traffic was seen
   std::chrono::seconds dpd_timeout{30};    // peer declared dead after this long unanswered
-  bool initiate = true;  // false: responder only (wait for the peer)
+  bool initiate = true;                    // false: responder only (wait for the peer)
   uint32_t replay_window = 1024;
 };
 
@@ -63,8 +63,8 @@ class Engine {
          std::function<void(std::span<uint8_t>)> rng = {});
   ~Engine();
 
-  Result<void> add_peer(const PeerSettings& p);  // starts initiating at the next tick
-  void remove_peer(const std::string& name);     // sends Delete, removes its SAs
+  Result<void> add_peer(const PeerSettings& p);     // starts initiating at the next tick
+  void remove_peer(const std::string& name);        // sends Delete, removes its SAs
   Result<void> update_peer(const PeerSettings& p);  // reload: re-establishes if keys/ids changed
 
   // A datagram received on local port 500 (natt false) or 4500 (natt true, marker stripped).
@@ -77,8 +77,8 @@ class Engine {
 
   // A peer's liveness changed: up once the CHILD_SA is installed; down when the IKE
   // SA dies (DPD timeout, Delete, retransmits exhausted, auth failure).
-  void set_liveness_listener(std::function<void(const std::string& peer, bool up,
-                                                const std::string& reason)> fn);
+  void set_liveness_listener(
+      std::function<void(const std::string& peer, bool up, const std::string& reason)> fn);
 
   // IKE/CHILD SA state, negotiated algorithms, SPIs, rekey countdowns (stable JSON fields).
   nlohmann::json show(TimePoint now) const;

@@ -30,8 +30,8 @@ void Engine::Impl::send_wire(IkeSa& sa, const Bytes& wire) {
   out.send_ike(wire, sa.remote, sa.natt);
 }
 
-void Engine::Impl::send_request(IkeSa& sa, Exchange x, const std::vector<Payload>& inner,
-                                Pending p, TimePoint now) {
+void Engine::Impl::send_request(IkeSa& sa, Exchange x, const std::vector<Payload>& inner, Pending p,
+                                TimePoint now) {
   Header h;
   h.spi_i = sa.spi_i;
   h.spi_r = sa.spi_r;
@@ -70,8 +70,8 @@ void Engine::Impl::retransmit(Peer& p, IkeSa& sa, TimePoint now) {
   if (now - r.first_sent >= p.cfg.dpd_timeout) {
     // §2.4: no answer after retransmitting: the peer is considered dead.
     if (r.kind == RequestKind::kDpd || sa.state == IkeState::kEstablished) ++counters.dpd_dead;
-    std::string why = r.kind == RequestKind::kDpd ? "DPD timeout: peer not answering"
-                                                  : "retransmits exhausted";
+    std::string why =
+        r.kind == RequestKind::kDpd ? "DPD timeout: peer not answering" : "retransmits exhausted";
     if (sa.state == IkeState::kEstablished || sa.state == IkeState::kDeleting)
       kill_sa(p, sa, why, now);
     else
@@ -101,8 +101,8 @@ bool Engine::Impl::accept_request(IkeSa& sa, const Message& m) {
   return true;
 }
 
-std::optional<Inbound> Engine::Impl::open(IkeSa& sa, const Message& m,
-                                          std::span<const uint8_t> raw, TimePoint now) {
+std::optional<Inbound> Engine::Impl::open(IkeSa& sa, const Message& m, std::span<const uint8_t> raw,
+                                          TimePoint now) {
   if (!m.sk_offset || m.sk_type != kPayloadSk) {
     ++counters.malformed;  // after IKE_SA_INIT everything is inside SK (§3.14)
     return std::nullopt;

@@ -98,7 +98,8 @@ void Engine::Impl::on_init_response(Peer& p, IkeSa& sa, const Message& m,
     // §1.2: retry with the group the responder asks for, if we offered it.
     ++counters.invalid_ke;
     uint16_t g = n->data.size() == 2 ? static_cast<uint16_t>(n->data[0] << 8 | n->data[1]) : 0;
-    bool offered = std::any_of(p.ike.begin(), p.ike.end(), [&](const Suite& s) { return s.dh == g; });
+    bool offered =
+        std::any_of(p.ike.begin(), p.ike.end(), [&](const Suite& s) { return s.dh == g; });
     if (!offered || g == sa.ke_group) {
       attempt_failed(p, sa, "INVALID_KE_PAYLOAD asks for group " + std::to_string(g), now);
       return;
@@ -173,8 +174,8 @@ void Engine::Impl::on_init_response(Peer& p, IkeSa& sa, const Message& m,
   if (!p.cfg.remote_id.empty())
     inner.push_back(make_payload(kPayloadIdr, encode_id(id_from_string(p.cfg.remote_id))));
   Bytes octets = signed_octets(suite->prf, sa.init_request, sa.nr, sa.keys.sk_pi, idi);
-  inner.push_back(make_payload(kPayloadAuth,
-                               encode_auth({kAuthPsk, psk_auth(suite->prf, p.cfg.psk, octets)})));
+  inner.push_back(
+      make_payload(kPayloadAuth, encode_auth({kAuthPsk, psk_auth(suite->prf, p.cfg.psk, octets)})));
   inner.push_back(make_payload(
       kPayloadSa, encode_sa(to_proposals(p.esp, kProtoEsp, be32(sa.child_spi_in), false))));
   inner.push_back(make_payload(kPayloadTsi, encode_ts(ts_any())));

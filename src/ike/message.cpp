@@ -14,14 +14,14 @@ bool known_payload(uint8_t t) {
 Result<Header> decode_header(ByteReader& r) {
   if (r.remaining() < kHeaderLen) return make_error("short IKE header");
   Header h;
-  auto spi_i = r.u64();          // §3.1 IKE SA Initiator's SPI
-  auto spi_r = r.u64();          // §3.1 IKE SA Responder's SPI
-  auto next = r.u8();            // §3.1 Next Payload
-  auto version = r.u8();         // §3.1 MjVer | MnVer
-  auto exchange = r.u8();        // §3.1 Exchange Type
-  auto flags = r.u8();           // §3.1 Flags
-  auto msg_id = r.u32();         // §3.1 Message ID
-  auto length = r.u32();         // §3.1 Length
+  auto spi_i = r.u64();    // §3.1 IKE SA Initiator's SPI
+  auto spi_r = r.u64();    // §3.1 IKE SA Responder's SPI
+  auto next = r.u8();      // §3.1 Next Payload
+  auto version = r.u8();   // §3.1 MjVer | MnVer
+  auto exchange = r.u8();  // §3.1 Exchange Type
+  auto flags = r.u8();     // §3.1 Flags
+  auto msg_id = r.u32();   // §3.1 Message ID
+  auto length = r.u32();   // §3.1 Length
   h.spi_i = *spi_i;
   h.spi_r = *spi_r;
   h.next = *next;
@@ -73,8 +73,8 @@ Result<std::vector<Payload>> decode_chain(uint8_t first, std::span<const uint8_t
 uint8_t encode_chain(const std::vector<Payload>& ps, ByteWriter& w) {
   for (size_t i = 0; i < ps.size(); ++i) {
     w.u8(i + 1 < ps.size() ? ps[i + 1].type : uint8_t{kPayloadNone});  // §3.2 Next Payload
-    w.u8(ps[i].critical ? 0x80 : 0);                         // §3.2 C flag
-    w.u16(static_cast<uint16_t>(ps[i].body.size() + 4));     // §3.2 Payload Length
+    w.u8(ps[i].critical ? 0x80 : 0);                                   // §3.2 C flag
+    w.u16(static_cast<uint16_t>(ps[i].body.size() + 4));               // §3.2 Payload Length
     w.bytes(ps[i].body);
   }
   return ps.empty() ? uint8_t{kPayloadNone} : ps.front().type;

@@ -89,9 +89,9 @@ enum ProtocolId : uint8_t { kProtoIke = 1, kProtoAh = 2, kProtoEsp = 3 };
 
 // RFC 7296 §3.1: the 28-octet IKE header.
 struct Header {
-  uint64_t spi_i = 0;  // Initiator's SPI
-  uint64_t spi_r = 0;  // Responder's SPI (zero in the first IKE_SA_INIT request)
-  uint8_t next = 0;    // Next Payload
+  uint64_t spi_i = 0;      // Initiator's SPI
+  uint64_t spi_r = 0;      // Responder's SPI (zero in the first IKE_SA_INIT request)
+  uint8_t next = 0;        // Next Payload
   uint8_t version = 0x20;  // Major 2, Minor 0
   uint8_t exchange = 0;
   uint8_t flags = 0;

@@ -7,7 +7,9 @@
 namespace ferry::ike {
 namespace {
 
-Bytes to_bytes(std::span<const uint8_t> s) { return Bytes(s.begin(), s.end()); }
+Bytes to_bytes(std::span<const uint8_t> s) {
+  return Bytes(s.begin(), s.end());
+}
 
 Result<std::vector<Transform>> decode_transforms(ByteReader& r, uint8_t count) {
   std::vector<Transform> out;
@@ -22,9 +24,9 @@ Result<std::vector<Transform>> decode_transforms(ByteReader& r, uint8_t count) {
     bool is_last = i + 1 == count;
     if (*last != (is_last ? 0 : 3)) return make_error("transform Last Substruc inconsistent");
     Transform t;
-    auto type = body->u8();   // Transform Type
-    body->u8();               // RESERVED
-    auto id = body->u16();    // Transform ID
+    auto type = body->u8();  // Transform Type
+    body->u8();              // RESERVED
+    auto id = body->u16();   // Transform ID
     if (!id) return make_error("short transform");
     t.type = *type;
     t.id = *id;
@@ -58,10 +60,10 @@ Result<std::vector<Proposal>> decode_sa(std::span<const uint8_t> body) {
     auto p = r.sub(*len - 4u);
     if (!p) return make_error("proposal length past the SA payload");
     Proposal prop;
-    auto num = p->u8();        // Proposal Num
-    auto proto = p->u8();      // Protocol ID
-    auto spi_size = p->u8();   // SPI Size
-    auto ntrans = p->u8();     // Num Transforms
+    auto num = p->u8();       // Proposal Num
+    auto proto = p->u8();     // Protocol ID
+    auto spi_size = p->u8();  // SPI Size
+    auto ntrans = p->u8();    // Num Transforms
     if (!ntrans) return make_error("short proposal");
     auto spi = p->bytes(*spi_size);
     if (!spi) return make_error("proposal SPI past the proposal");
@@ -132,7 +134,7 @@ Bytes encode_ke(const KePayload& k) {
 
 Result<IdPayload> decode_id(std::span<const uint8_t> body) {
   ByteReader r(body);
-  auto type = r.u8();  // §3.5 ID Type
+  auto type = r.u8();                                              // §3.5 ID Type
   if (!type || !r.skip(3)) return make_error("short ID payload");  // RESERVED
   if (r.empty()) return make_error("empty identification data");
   return IdPayload{*type, to_bytes(r.rest())};

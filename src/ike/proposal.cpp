@@ -41,9 +41,12 @@ constexpr Token kTokens[] = {
 
 uint16_t prf_for_integ(uint16_t integ) {
   switch (integ) {
-    case kIntegHmacSha256_128: return kPrfHmacSha256;
-    case kIntegHmacSha384_192: return kPrfHmacSha384;
-    case kIntegHmacSha512_256: return kPrfHmacSha512;
+    case kIntegHmacSha256_128:
+      return kPrfHmacSha256;
+    case kIntegHmacSha384_192:
+      return kPrfHmacSha384;
+    case kIntegHmacSha512_256:
+      return kPrfHmacSha512;
   }
   return 0;
 }
@@ -91,10 +94,19 @@ Result<Suite> parse_proposal(const std::string& str, uint8_t protocol) {
     if (!found) return make_error("unknown algorithm '" + tok + "' in proposal '" + str + "'");
     uint16_t* slot = nullptr;
     switch (found->type) {
-      case kEncr: slot = &s.encr; s.key_bits = found->key_bits; break;
-      case kInteg: slot = &s.integ; break;
-      case kPrf: slot = &s.prf; break;
-      case kDh: slot = &s.dh; break;
+      case kEncr:
+        slot = &s.encr;
+        s.key_bits = found->key_bits;
+        break;
+      case kInteg:
+        slot = &s.integ;
+        break;
+      case kPrf:
+        slot = &s.prf;
+        break;
+      case kDh:
+        slot = &s.dh;
+        break;
       case kEsn:
         if (protocol != kProtoEsp) return make_error("ESN in an IKE proposal '" + str + "'");
         if (have_esn) return make_error("two ESN settings in proposal '" + str + "'");

@@ -65,8 +65,8 @@ struct IkeSa {
   bool natt = false;  // talking on port 4500 (§2.23)
   IkeKeys keys;
   Bytes ni, nr;
-  std::unique_ptr<DhKey> dh;  // IKE_SA_INIT only; cleared once keys exist
-  uint16_t ke_group = 0;      // the group our KEi used (INVALID_KE_PAYLOAD retry, §1.2)
+  std::unique_ptr<DhKey> dh;          // IKE_SA_INIT only; cleared once keys exist
+  uint16_t ke_group = 0;              // the group our KEi used (INVALID_KE_PAYLOAD retry, §1.2)
   Bytes init_request, init_response;  // RealMessage1/2 for AUTH (§2.15)
   Bytes cookie;                       // §2.6: the responder's cookie we echoed (once)
   uint32_t child_spi_in = 0;          // the CHILD_SA SPI our IKE_AUTH offers/answers
@@ -103,18 +103,19 @@ struct Peer {
   std::vector<Suite> ike, esp;
   IdPayload local_id;
   std::vector<std::unique_ptr<IkeSa>> sas;
-  bool up = false;                 // reported to the liveness listener
-  TimePoint next_attempt{};        // initiator: when to (re)start IKE_SA_INIT
-  std::chrono::seconds backoff{1}; // doubles after each failed attempt, capped
+  bool up = false;                  // reported to the liveness listener
+  TimePoint next_attempt{};         // initiator: when to (re)start IKE_SA_INIT
+  std::chrono::seconds backoff{1};  // doubles after each failed attempt, capped
   std::string last_error;
-  IkeSa* current() const;          // the established SA that owns the CHILD_SAs
+  IkeSa* current() const;  // the established SA that owns the CHILD_SAs
 };
 
 // Counters of dropped input (hostile or stale), reported by show().
 struct Counters {
   uint64_t malformed = 0, unknown_spi = 0, bad_integrity = 0, unexpected = 0, no_peer = 0,
            retransmits = 0, duplicate_requests = 0, auth_failures = 0, no_proposal = 0,
-           invalid_ke = 0, cookies_sent = 0, dpd_dead = 0, established = 0, child_installs = 0, child_removes = 0;
+           invalid_ke = 0, cookies_sent = 0, dpd_dead = 0, established = 0, child_installs = 0,
+           child_removes = 0;
 };
 
 // A request's decrypted content.
@@ -130,9 +131,12 @@ struct Inbound {
 }  // namespace ferry::ike
 
 namespace ferry::ike {
-inline Payload make_payload(uint8_t type, Bytes body) { return Payload{type, false, std::move(body)}; }
+inline Payload make_payload(uint8_t type, Bytes body) {
+  return Payload{type, false, std::move(body)};
+}
 inline Payload make_notify(uint16_t type, Bytes data = {}, uint8_t proto = 0, Bytes spi = {}) {
-  return make_payload(kPayloadNotify, encode_notify(Notify{proto, std::move(spi), type, std::move(data)}));
+  return make_payload(kPayloadNotify,
+                      encode_notify(Notify{proto, std::move(spi), type, std::move(data)}));
 }
 inline Bytes be32(uint32_t v) {
   return {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};

@@ -59,7 +59,8 @@ const DecisionResult& Decider::run(std::span<const Candidate> c, const DecisionO
   auto lp = [&](int i) { return c[i].attrs->local_pref_or(kDefaultLocalPref); };
   auto nas = [&](int i) { return c[i].attrs->neighbor_as; };
   // Local deviation (see decision.hpp): highest weight first.
-  eliminate(alive, r.reasons, LossReason::Weight, [&](int i) { return c[i].weight; }, true);
+  eliminate(
+      alive, r.reasons, LossReason::Weight, [&](int i) { return c[i].weight; }, true);
   // §9.1.1: degree of preference = LOCAL_PREF.
   eliminate(alive, r.reasons, LossReason::LocalPref, lp, true);
   // §9.1.2.2 (a) shortest AS_PATH.

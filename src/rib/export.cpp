@@ -72,7 +72,8 @@ AttrRef ExportRules::apply(uint32_t to_id, const Prefix& prefix, const Path& bes
   // Sender-side loop detection: the peer would drop it anyway (RFC 4271 §9.1.2).
   if (to_ebgp && as_path_contains(src, to.cfg.remote_asn.value())) return fail("as_path_loop");
 
-  if (chain.empty() && to_ebgp) return fail("rfc8212_no_export_policy");  // RFC 8212 §3: send nothing
+  if (chain.empty() && to_ebgp)
+    return fail("rfc8212_no_export_policy");  // RFC 8212 §3: send nothing
 
   std::optional<IpAddress> self;
   if (fam == Family::V4)

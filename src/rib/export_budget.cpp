@@ -51,7 +51,8 @@ bgp::PathAttributes aggregate_attrs(std::span<const AttrRef> parts, uint32_t loc
     a.as_path.clear();
     if (!common.empty()) a.as_path.push_back({bgp::SegmentType::Sequence, common});
     if (!all_as.empty())
-      a.as_path.push_back({bgp::SegmentType::Set, std::vector<uint32_t>(all_as.begin(), all_as.end())});
+      a.as_path.push_back(
+          {bgp::SegmentType::Set, std::vector<uint32_t>(all_as.begin(), all_as.end())});
   }
   if (!same_med) a.med.reset();
   a.communities.assign(comms.begin(), comms.end());

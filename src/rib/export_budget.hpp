@@ -29,8 +29,8 @@
 namespace ferry::rib {
 
 struct BudgetPlan {
-  std::map<Prefix, AttrRef> out;  // what the peer should hold
-  std::vector<Prefix> held;       // exportable but not sent (over budget)
+  std::map<Prefix, AttrRef> out;   // what the peer should hold
+  std::vector<Prefix> held;        // exportable but not sent (over budget)
   std::vector<Prefix> aggregated;  // exportable, covered by an aggregate that is sent
   std::vector<Prefix> aggregates;  // candidates in use
 };

@@ -121,8 +121,7 @@ class Rib::Impl {
 
   uint32_t cluster_id() const { return opts.cluster_id.value_or(opts.router_id).value(); }
   ImportStamp import_stamp(const PeerState& ps) const {
-    return {ps.cfg.import_policies, policy.versions(ps.cfg.import_policies), ps.ibgp,
-            cluster_id()};
+    return {ps.cfg.import_policies, policy.versions(ps.cfg.import_policies), ps.ibgp, cluster_id()};
   }
   // Import: returns the post-policy attributes or null (rejected).
   AttrRef import_attrs(PeerState& ps, const Prefix& prefix, const AttrRef& base,
@@ -292,31 +291,32 @@ void Rib::reapply_policies() {
     any = any || redo[i];
     ps.imported = std::move(now);
   }
-  if (any) m.loc.for_each([&](const Prefix& prefix, PathList& paths) {
-    LocRib::BestState old = m.loc.best_state(paths);
-    bool changed = false;
-    for (Path& p : paths) {
-      PeerState& ps = m.peers[p.peer];
-      if (ps.local || !redo[p.peer]) continue;
-      changed = true;
-      ++ps.counters.reevaluated;
-      AttrRef post;
-      uint64_t key = (uint64_t{p.peer} << 48) ^ reinterpret_cast<uintptr_t>(p.pre.id());
-      auto it = per_prefix[p.peer] ? cache.end() : cache.find(key);
-      if (it != cache.end()) {
-        post = it->second;
-      } else {
-        AttrRef base = m.import_base(ps, p.pre);
-        const bgp::PathAttributes base_val = *base;
-        if (!m.import_loop(ps, base_val)) post = m.import_attrs(ps, prefix, base, base_val);
-        if (!per_prefix[p.peer]) cache.emplace(key, post);
+  if (any)
+    m.loc.for_each([&](const Prefix& prefix, PathList& paths) {
+      LocRib::BestState old = m.loc.best_state(paths);
+      bool changed = false;
+      for (Path& p : paths) {
+        PeerState& ps = m.peers[p.peer];
+        if (ps.local || !redo[p.peer]) continue;
+        changed = true;
+        ++ps.counters.reevaluated;
+        AttrRef post;
+        uint64_t key = (uint64_t{p.peer} << 48) ^ reinterpret_cast<uintptr_t>(p.pre.id());
+        auto it = per_prefix[p.peer] ? cache.end() : cache.find(key);
+        if (it != cache.end()) {
+          post = it->second;
+        } else {
+          AttrRef base = m.import_base(ps, p.pre);
+          const bgp::PathAttributes base_val = *base;
+          if (!m.import_loop(ps, base_val)) post = m.import_attrs(ps, prefix, base, base_val);
+          if (!per_prefix[p.peer]) cache.emplace(key, post);
+        }
+        if (p.post) --ps.counters.accepted;
+        p.post = std::move(post);
+        if (p.post) ++ps.counters.accepted;
       }
-      if (p.post) --ps.counters.accepted;
-      p.post = std::move(post);
-      if (p.post) ++ps.counters.accepted;
-    }
-    if (changed) m.loc.recompute(prefix, paths, old);
-  });
+      if (changed) m.loc.recompute(prefix, paths, old);
+    });
   // Export side: a peer whose export settings or export policies changed
   // gets the whole table re-evaluated and re-sent (the Adj-RIB-Out keeps
   // which prefixes were sent, not their attributes, so everything exportable

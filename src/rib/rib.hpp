@@ -217,9 +217,9 @@ struct PeerCounters {
 // Export budget use (max-prefixes-out) of one peer.
 struct BudgetStatus {
   uint64_t max = 0;
-  uint64_t used = 0;              // prefixes the peer holds, aggregates included
-  uint64_t held = 0;              // exportable, not sent
-  uint64_t aggregated = 0;        // exportable, covered by an aggregate that is sent
+  uint64_t used = 0;               // prefixes the peer holds, aggregates included
+  uint64_t held = 0;               // exportable, not sent
+  uint64_t aggregated = 0;         // exportable, covered by an aggregate that is sent
   std::vector<Prefix> aggregates;  // aggregate candidates in use
 };
 

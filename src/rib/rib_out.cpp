@@ -459,10 +459,9 @@ void AdjRibOut::replan(uint32_t id, PullResult& res) {
   BudgetOut& b = *o.budget;
   const PeerState& ps = peers_[id];
   const size_t max = ps.cfg.max_prefixes_out.value_or(SIZE_MAX);
-  BudgetPlan plan = plan_budget(b.want, max, ps.cfg.aggregate_candidates,
-                                [&](const Prefix&, std::span<const AttrRef> parts) {
-                                  return rules_.aggregate(parts);
-                                });
+  BudgetPlan plan = plan_budget(
+      b.want, max, ps.cfg.aggregate_candidates,
+      [&](const Prefix&, std::span<const AttrRef> parts) { return rules_.aggregate(parts); });
   std::unordered_map<const void*, size_t> batch_of;
   for (const auto& [prefix, attrs] : plan.out) {
     auto it = b.sent.find(prefix);

@@ -111,8 +111,8 @@ class AdjRibOut final : public ChangeSink {
     std::shared_ptr<const std::vector<Prefix>> list;  // set while active
   };
   struct BudgetOut {
-    std::map<Prefix, AttrRef> want;  // what the export rules would send now
-    std::map<Prefix, AttrRef> sent;  // what the peer holds (null attrs: re-announce)
+    std::map<Prefix, AttrRef> want;     // what the export rules would send now
+    std::map<Prefix, AttrRef> sent;     // what the peer holds (null attrs: re-announce)
     std::vector<Prefix> withdraw_next;  // leaving budget mode: aggregates to withdraw
     bool dirty = false;
     BudgetStatus status;

@@ -382,9 +382,10 @@ void Routing::install(const Prefix& p, Installed& want, std::vector<Change>& tun
     auto other = [&](tunnel::PeerIndex x) { return x != *owner; };
     if (owner && std::any_of(v.begin(), v.end(), other)) {
       if (!kept_by_static_.count(p) && guard_log_.allow())
-        spdlog::warn("routing: {} lies inside a static allowed-ip of tunnel peer {}: not learned "
-                     "by another peer ([tunnel] learned-override-static = false)",
-                     p.str(), peer_name(*owner));
+        spdlog::warn(
+            "routing: {} lies inside a static allowed-ip of tunnel peer {}: not learned "
+            "by another peer ([tunnel] learned-override-static = false)",
+            p.str(), peer_name(*owner));
       kept_by_static_[p] = KeptByStatic{*owner, want};
       v.erase(std::remove_if(v.begin(), v.end(), other), v.end());
     } else {

@@ -59,9 +59,7 @@ class Speaker {
   // Conditional advertisement: `up(check)` says whether a health check is up
   // (unknown checks are down); health_changed() re-evaluates the networks and
   // neighbours that depend on checks.
-  void set_health_source(std::function<bool(const std::string&)> up) {
-    health_up_ = std::move(up);
-  }
+  void set_health_source(std::function<bool(const std::string&)> up) { health_up_ = std::move(up); }
   void health_changed();
 
   // BFD detected the path to this neighbour down: drop the session now.

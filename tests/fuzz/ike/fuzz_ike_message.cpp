@@ -37,16 +37,26 @@ void decode_bodies(const std::vector<ike::Payload>& ps) {
         }
         break;
       }
-      case kPayloadKe: (void)decode_ke(p.body); break;
+      case kPayloadKe:
+        (void)decode_ke(p.body);
+        break;
       case kPayloadIdi:
       case kPayloadIdr:
         if (auto id = decode_id(p.body)) (void)id_to_string(*id);
         break;
-      case kPayloadAuth: (void)decode_auth(p.body); break;
+      case kPayloadAuth:
+        (void)decode_auth(p.body);
+        break;
       case kPayloadCert:
-      case kPayloadCertReq: (void)decode_cert(p.body); break;
-      case kPayloadNotify: (void)decode_notify(p.body); break;
-      case kPayloadDelete: (void)decode_delete(p.body); break;
+      case kPayloadCertReq:
+        (void)decode_cert(p.body);
+        break;
+      case kPayloadNotify:
+        (void)decode_notify(p.body);
+        break;
+      case kPayloadDelete:
+        (void)decode_delete(p.body);
+        break;
       case kPayloadTsi:
       case kPayloadTsr:
         if (auto ts = decode_ts(p.body)) {
@@ -54,8 +64,11 @@ void decode_bodies(const std::vector<ike::Payload>& ps) {
           if (!again || *again != *ts) __builtin_trap();
         }
         break;
-      case kPayloadSkf: (void)decode_fragment_header(p.body); break;
-      default: break;
+      case kPayloadSkf:
+        (void)decode_fragment_header(p.body);
+        break;
+      default:
+        break;
     }
   }
 }

@@ -52,19 +52,27 @@ std::string hex32(uint32_t v) {
 
 const char* cipher_name(ipsec::EspCipher c) {
   switch (c) {
-    case ipsec::EspCipher::kAesGcm16_128: return "AES_GCM_16_128";
-    case ipsec::EspCipher::kAesGcm16_256: return "AES_GCM_16_256";
-    case ipsec::EspCipher::kAesCbc128: return "AES_CBC_128";
-    case ipsec::EspCipher::kAesCbc256: return "AES_CBC_256";
+    case ipsec::EspCipher::kAesGcm16_128:
+      return "AES_GCM_16_128";
+    case ipsec::EspCipher::kAesGcm16_256:
+      return "AES_GCM_16_256";
+    case ipsec::EspCipher::kAesCbc128:
+      return "AES_CBC_128";
+    case ipsec::EspCipher::kAesCbc256:
+      return "AES_CBC_256";
   }
   return "?";
 }
 const char* integ_name(ipsec::EspInteg i) {
   switch (i) {
-    case ipsec::EspInteg::kNone: return "";
-    case ipsec::EspInteg::kHmacSha256_128: return "HMAC_SHA2_256_128";
-    case ipsec::EspInteg::kHmacSha384_192: return "HMAC_SHA2_384_192";
-    case ipsec::EspInteg::kHmacSha512_256: return "HMAC_SHA2_512_256";
+    case ipsec::EspInteg::kNone:
+      return "";
+    case ipsec::EspInteg::kHmacSha256_128:
+      return "HMAC_SHA2_256_128";
+    case ipsec::EspInteg::kHmacSha384_192:
+      return "HMAC_SHA2_384_192";
+    case ipsec::EspInteg::kHmacSha512_256:
+      return "HMAC_SHA2_512_256";
   }
   return "?";
 }
@@ -154,20 +162,35 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--local") local = next();
-    else if (a == "--remote") p.remote = {*IpAddress::parse(next()), 500};
-    else if (a == "--psk") { auto s = next(); p.psk.assign(s.begin(), s.end()); }
-    else if (a == "--local-id") p.local_id = next();
-    else if (a == "--remote-id") p.remote_id = next();
-    else if (a == "--ike") p.ike_proposals = split(next());
-    else if (a == "--esp") p.esp_proposals = split(next());
-    else if (a == "--responder") p.initiate = false;
-    else if (a == "--status") status = next();
-    else if (a == "--ike-lifetime") p.ike_lifetime = std::chrono::seconds(std::stoi(next()));
-    else if (a == "--child-lifetime") p.child_lifetime = std::chrono::seconds(std::stoi(next()));
-    else if (a == "--rekey-margin") p.rekey_margin = std::chrono::seconds(std::stoi(next()));
-    else if (a == "--dpd-interval") p.dpd_interval = std::chrono::seconds(std::stoi(next()));
-    else if (a == "--dpd-timeout") p.dpd_timeout = std::chrono::seconds(std::stoi(next()));
+    if (a == "--local")
+      local = next();
+    else if (a == "--remote")
+      p.remote = {*IpAddress::parse(next()), 500};
+    else if (a == "--psk") {
+      auto s = next();
+      p.psk.assign(s.begin(), s.end());
+    } else if (a == "--local-id")
+      p.local_id = next();
+    else if (a == "--remote-id")
+      p.remote_id = next();
+    else if (a == "--ike")
+      p.ike_proposals = split(next());
+    else if (a == "--esp")
+      p.esp_proposals = split(next());
+    else if (a == "--responder")
+      p.initiate = false;
+    else if (a == "--status")
+      status = next();
+    else if (a == "--ike-lifetime")
+      p.ike_lifetime = std::chrono::seconds(std::stoi(next()));
+    else if (a == "--child-lifetime")
+      p.child_lifetime = std::chrono::seconds(std::stoi(next()));
+    else if (a == "--rekey-margin")
+      p.rekey_margin = std::chrono::seconds(std::stoi(next()));
+    else if (a == "--dpd-interval")
+      p.dpd_interval = std::chrono::seconds(std::stoi(next()));
+    else if (a == "--dpd-timeout")
+      p.dpd_timeout = std::chrono::seconds(std::stoi(next()));
     else {
       std::cerr << "unknown argument " << a << "\n";
       return 2;
@@ -203,8 +226,8 @@ int main(int argc, char** argv) {
       for (;;) {
         sockaddr_in from{};
         socklen_t fl = sizeof from;
-        ssize_t n = recvfrom(fds[k].fd, buf.data(), buf.size(), 0,
-                             reinterpret_cast<sockaddr*>(&from), &fl);
+        ssize_t n =
+            recvfrom(fds[k].fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &fl);
         if (n <= 0) break;
         tunnel::UdpEndpoint ep{IpAddress::v4_bytes(reinterpret_cast<uint8_t*>(&from.sin_addr)),
                                ntohs(from.sin_port)};

@@ -607,8 +607,8 @@ TEST_F(SessionTest, GtsmRefusesAConnectionWhoseSynHadALowTtl) {
 // ---- RFC 8538: graceful restart for NOTIFICATIONs --------------------------
 
 // The peer sends `n` after a GR handshake; returns whether the loss was graceful.
-bool peer_notification_is_graceful(asio::io_context& io, Recorder& rec, ScriptPeer& peer,
-                                   bool nbit, const Notification& n) {
+bool peer_notification_is_graceful(asio::io_context& io, Recorder& rec, ScriptPeer& peer, bool nbit,
+                                   const Notification& n) {
   auto cfg = make_cfg(peer.port());
   cfg.graceful_restart = true;
   Session s(io, cfg, rec);

@@ -18,7 +18,8 @@ std::string error_of(const std::string& text) {
 
 // [ipsec] on line 4, one peer whose header is line 5 and whose keys start on line 6.
 std::string peer(const std::string& keys) {
-  return kRouter + "[ipsec]\n[[ipsec.peers]]\n" + keys + "local-id = \"gw.example.net\"\nremote-id = \"peer.example.net\"\n";
+  return kRouter + "[ipsec]\n[[ipsec.peers]]\n" + keys +
+         "local-id = \"gw.example.net\"\nremote-id = \"peer.example.net\"\n";
 }
 
 TEST(ConfigIpsec, PresetFillsProposalsLifetimesAndDpdAndExplicitKeysOverride) {

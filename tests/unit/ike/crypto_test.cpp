@@ -20,7 +20,9 @@ Bytes hex(const char* s) {
   }
   return out;
 }
-Bytes str(const char* s) { return Bytes(s, s + std::strlen(s)); }
+Bytes str(const char* s) {
+  return Bytes(s, s + std::strlen(s));
+}
 
 Rng counter_rng() {
   return [n = uint8_t{0}](std::span<uint8_t> b) mutable {

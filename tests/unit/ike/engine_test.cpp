@@ -83,19 +83,18 @@ TEST_P(EngineSuites, EstablishesAndKeysAgree) {
 
 INSTANTIATE_TEST_SUITE_P(
     Required, EngineSuites,
-    ::testing::Values(
-        SuiteCase{"aes128gcm16-prfsha256-ecp256", "aes128gcm16", ipsec::EspCipher::kAesGcm16_128,
-                  ipsec::EspInteg::kNone},
-        SuiteCase{"aes256gcm16-prfsha384-ecp384", "aes256gcm16", ipsec::EspCipher::kAesGcm16_256,
-                  ipsec::EspInteg::kNone},
-        SuiteCase{"aes128-sha256-prfsha256-modp2048", "aes128-sha256", ipsec::EspCipher::kAesCbc128,
-                  ipsec::EspInteg::kHmacSha256_128},
-        SuiteCase{"aes256-sha384-prfsha384-ecp384", "aes256-sha384", ipsec::EspCipher::kAesCbc256,
-                  ipsec::EspInteg::kHmacSha384_192},
-        SuiteCase{"aes256-sha512-prfsha512-curve25519", "aes256-sha512",
-                  ipsec::EspCipher::kAesCbc256, ipsec::EspInteg::kHmacSha512_256},
-        SuiteCase{"aes256gcm16-prfsha512-modp2048", "aes128-sha512", ipsec::EspCipher::kAesCbc128,
-                  ipsec::EspInteg::kHmacSha512_256}));
+    ::testing::Values(SuiteCase{"aes128gcm16-prfsha256-ecp256", "aes128gcm16",
+                                ipsec::EspCipher::kAesGcm16_128, ipsec::EspInteg::kNone},
+                      SuiteCase{"aes256gcm16-prfsha384-ecp384", "aes256gcm16",
+                                ipsec::EspCipher::kAesGcm16_256, ipsec::EspInteg::kNone},
+                      SuiteCase{"aes128-sha256-prfsha256-modp2048", "aes128-sha256",
+                                ipsec::EspCipher::kAesCbc128, ipsec::EspInteg::kHmacSha256_128},
+                      SuiteCase{"aes256-sha384-prfsha384-ecp384", "aes256-sha384",
+                                ipsec::EspCipher::kAesCbc256, ipsec::EspInteg::kHmacSha384_192},
+                      SuiteCase{"aes256-sha512-prfsha512-curve25519", "aes256-sha512",
+                                ipsec::EspCipher::kAesCbc256, ipsec::EspInteg::kHmacSha512_256},
+                      SuiteCase{"aes256gcm16-prfsha512-modp2048", "aes128-sha512",
+                                ipsec::EspCipher::kAesCbc128, ipsec::EspInteg::kHmacSha512_256}));
 
 TEST(Engine, InvalidKePayloadRetry) {
   Pair t;

@@ -110,7 +110,8 @@ class Net {
     pump();
   }
   // Advances the manual clock in steps, ticking and delivering after each.
-  void advance(std::chrono::seconds total, std::chrono::milliseconds step = std::chrono::milliseconds(500)) {
+  void advance(std::chrono::seconds total,
+               std::chrono::milliseconds step = std::chrono::milliseconds(500)) {
     for (auto t = std::chrono::milliseconds(0); t < total; t += step) {
       now += step;
       tick();

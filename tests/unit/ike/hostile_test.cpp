@@ -52,7 +52,8 @@ TEST(EngineHostile, MutatedAndForgedInputIsDroppedAndCounted) {
         d.resize(gen() % d.size());
         break;
       case 1:  // a few bit flips
-        for (int k = 0; k < 1 + static_cast<int>(gen() % 3); ++k) d[gen() % d.size()] ^= 1 << (gen() % 8);
+        for (int k = 0; k < 1 + static_cast<int>(gen() % 3); ++k)
+          d[gen() % d.size()] ^= 1 << (gen() % 8);
         break;
       case 2:  // random garbage of a plausible size
         d.resize(gen() % 600);

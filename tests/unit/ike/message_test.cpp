@@ -23,8 +23,8 @@ TEST(IkeMessage, HeaderAndChainGolden) {
   h.spi_i = 0x0102030405060708ull;
   h.exchange = kIkeSaInit;
   h.flags = kFlagInitiator;
-  Bytes m = encode_message(h, {Payload{kPayloadNonce, false, {0xaa, 0xbb}},
-                               Payload{kPayloadVendor, false, {0xcc}}});
+  Bytes m = encode_message(
+      h, {Payload{kPayloadNonce, false, {0xaa, 0xbb}}, Payload{kPayloadVendor, false, {0xcc}}});
   EXPECT_EQ(m, hex("0102030405060708 0000000000000000 28 20 22 08 00000000 00000027"
                    "2b 00 0006 aabb 00 00 0005 cc"));
   auto d = decode_message(m);
@@ -40,8 +40,9 @@ TEST(IkeMessage, HeaderAndChainGolden) {
 }
 
 TEST(IkeMessage, SkPayloadIsLastAndNamesFirstInner) {
-  Bytes m = hex("0000000000000001 0000000000000002 2e 20 25 20 00000007 00000024"
-                "29 00 0008 01020304");
+  Bytes m =
+      hex("0000000000000001 0000000000000002 2e 20 25 20 00000007 00000024"
+          "29 00 0008 01020304");
   auto d = decode_message(m);
   ASSERT_TRUE(d) << d.error();
   ASSERT_TRUE(d->sk_offset);
@@ -130,8 +131,8 @@ TEST(IkeMessage, TypedPayloadsGolden) {
 TEST(IkeMessage, TypedPayloadsRejectMalformed) {
   EXPECT_FALSE(decode_ke(hex("0013 00")));
   EXPECT_FALSE(decode_id(hex("01 0000")));
-  EXPECT_FALSE(decode_id(hex("01 000000")));  // no identification data
-  EXPECT_FALSE(decode_notify(hex("03 04 4009 0000")));  // SPI past the end
+  EXPECT_FALSE(decode_id(hex("01 000000")));                // no identification data
+  EXPECT_FALSE(decode_notify(hex("03 04 4009 0000")));      // SPI past the end
   EXPECT_FALSE(decode_delete(hex("03 04 0002 00000009")));  // 2 SPIs announced, 1 present
   EXPECT_FALSE(decode_delete(hex("01 04 0001 00000009")));  // IKE delete with SPIs
   EXPECT_FALSE(decode_ts(hex("01 000000 09 00 0010 0000 ffff 00000000 ffffffff")));  // type 9

@@ -21,21 +21,21 @@ TEST(IkeProposal, ParsesStrongSwanStrings) {
   auto e = parse_proposal("aes128-sha256", kProtoEsp);
   ASSERT_TRUE(e) << e.error();
   EXPECT_EQ(e->dh, 0);
-  EXPECT_FALSE(parse_proposal("aes128-sha256", kProtoIke));          // no DH group
-  EXPECT_FALSE(parse_proposal("aes256gcm16-ecp256", kProtoIke));     // no PRF
-  EXPECT_FALSE(parse_proposal("aes256gcm16-sha256", kProtoEsp));     // AEAD + integrity
-  EXPECT_FALSE(parse_proposal("3des-sha1-modp1024", kProtoIke));     // not implemented
-  EXPECT_FALSE(parse_proposal("aes128-aes256-sha256", kProtoEsp));   // two ciphers
+  EXPECT_FALSE(parse_proposal("aes128-sha256", kProtoIke));            // no DH group
+  EXPECT_FALSE(parse_proposal("aes256gcm16-ecp256", kProtoIke));       // no PRF
+  EXPECT_FALSE(parse_proposal("aes256gcm16-sha256", kProtoEsp));       // AEAD + integrity
+  EXPECT_FALSE(parse_proposal("3des-sha1-modp1024", kProtoIke));       // not implemented
+  EXPECT_FALSE(parse_proposal("aes128-aes256-sha256", kProtoEsp));     // two ciphers
   EXPECT_FALSE(parse_proposal("aes128-sha256-prfsha256", kProtoEsp));  // PRF in ESP
 }
 
 TEST(IkeProposal, ResponderPicksInitiatorsFirstAcceptable) {
-  auto ours = parse_proposals({"aes128-sha256-modp2048", "aes256gcm16-prfsha256-ecp256"},
-                              kProtoIke);
+  auto ours =
+      parse_proposals({"aes128-sha256-modp2048", "aes256gcm16-prfsha256-ecp256"}, kProtoIke);
   ASSERT_TRUE(ours);
-  auto theirs = parse_proposals({"aes256-sha512-curve25519", "aes256gcm16-prfsha256-ecp256",
-                                 "aes128-sha256-modp2048"},
-                                kProtoIke);
+  auto theirs = parse_proposals(
+      {"aes256-sha512-curve25519", "aes256gcm16-prfsha256-ecp256", "aes128-sha256-modp2048"},
+      kProtoIke);
   ASSERT_TRUE(theirs);
   auto offered = decode_sa(encode_sa(to_proposals(*theirs, kProtoIke, {}, true)));
   ASSERT_TRUE(offered);

@@ -38,7 +38,8 @@ std::vector<Vector> load() {
 
 Bytes hex(const std::string& s) {
   Bytes out;
-  for (size_t i = 0; i + 1 < s.size(); i += 2) out.push_back(std::stoi(s.substr(i, 2), nullptr, 16));
+  for (size_t i = 0; i + 1 < s.size(); i += 2)
+    out.push_back(std::stoi(s.substr(i, 2), nullptr, 16));
   return out;
 }
 

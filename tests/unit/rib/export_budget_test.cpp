@@ -25,7 +25,9 @@ struct BudgetFixture : ::testing::Test {
     ++aggregates_built;
     return table.intern(aggregate_attrs(parts, 65000, ip("10.0.0.1")));
   };
-  AttrRef a(std::vector<uint32_t> path) { return table.intern(attrs(std::move(path), "192.0.2.1")); }
+  AttrRef a(std::vector<uint32_t> path) {
+    return table.intern(attrs(std::move(path), "192.0.2.1"));
+  }
   void add(const std::string& p, std::vector<uint32_t> path = {65000, 65001}) {
     want[pfx(p)] = a(std::move(path));
   }
@@ -138,7 +140,7 @@ TEST(AggregateAttrs, Rfc4271Section9_2_2_2) {
   EXPECT_EQ(a.as_path[0].asns, (std::vector<uint32_t>{65000}));
   EXPECT_EQ(a.as_path[1].type, bgp::SegmentType::Set);
   EXPECT_EQ(a.as_path[1].asns, (std::vector<uint32_t>{65001, 65002, 65010}));
-  EXPECT_FALSE(a.med);             // MEDs differ
+  EXPECT_FALSE(a.med);              // MEDs differ
   EXPECT_TRUE(a.atomic_aggregate);  // one part had it
   EXPECT_EQ(a.communities, (std::vector<uint32_t>{0xfde80001, 0xfde80002}));
   ASSERT_TRUE(a.aggregator);

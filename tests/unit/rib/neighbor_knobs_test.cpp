@@ -56,7 +56,7 @@ TEST_F(KnobsFixture, NeighborLocalPrefAppliesToItsRoutesAndDecides) {
   PeerId a = up(ca, 2);
   PeerId b = up(peer_cfg("backup", "192.0.2.3", 65002), 3);
   Prefix p = pfx("10.9.0.0/16");
-  announce(b, attrs({65002}, "192.0.2.3"), p);             // shorter-equal path
+  announce(b, attrs({65002}, "192.0.2.3"), p);                // shorter-equal path
   announce(a, attrs({65001, 65001, 65001}, "192.0.2.2"), p);  // longer AS_PATH
   auto v = rib.show_route(p);
   ASSERT_EQ(v.size(), 2u);
