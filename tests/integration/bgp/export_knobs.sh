@@ -45,28 +45,14 @@ rl_ferry_nbr "$CONF" c 10.9.2.2 64512 "${T[@]}" 'local-address = "10.9.2.1"' \
 rl_ferry_nbr "$CONF" s 10.9.3.2 64513 "${T[@]}" 'local-address = "10.9.3.1"' "prepend = 2"
 rl_ferry_start d "$CONF"
 
-bird_conf() {  # FILE RID ASN ROUTES PROTOCOL
-  cat >"$1" <<EOF
-router id $2;
-log "${1%.conf}.log" all;
-protocol device {}
-protocol static s4 { ipv4; $4 }
-template bgp dut {
-  local as $3;
-  hold time 6; keepalive time 2; connect retry time 1; connect delay time 1; error wait time 1, 2;
-  ipv4 { import all; export where source = RTS_STATIC; };
-}
-$5
-EOF
-}
 A_ROUTES="$(for i in 0 1 2 3 4 5 6 7; do echo "route 10.102.$i.0/24 blackhole;"; done)
 route 172.20.0.0/24 blackhole; route 172.20.1.0/24 blackhole;"
 for n in a c s; do mkdir -p "$FT_TMP/$n-bird"; done
-bird_conf "$FT_TMP/a-bird/bird.conf" 10.255.0.2 65002 "$A_ROUTES" \
+rl_bird_dut_conf "$FT_TMP/a-bird/bird.conf" 10.255.0.2 65002 "$A_ROUTES" \
   "protocol bgp d from dut { local 10.9.1.2; neighbor 10.9.1.1 as 65001; }"
-bird_conf "$FT_TMP/c-bird/bird.conf" 10.255.0.3 64512 "" \
+rl_bird_dut_conf "$FT_TMP/c-bird/bird.conf" 10.255.0.3 64512 "" \
   "protocol bgp d from dut { local 10.9.2.2; neighbor 10.9.2.1 as 65001; }"
-bird_conf "$FT_TMP/s-bird/bird.conf" 10.255.0.4 64513 "" \
+rl_bird_dut_conf "$FT_TMP/s-bird/bird.conf" 10.255.0.4 64513 "" \
   "protocol bgp d from dut { local 10.9.3.2; neighbor 10.9.3.1 as 65001; }"
 for n in c s a; do rl_bird_start "$n" "$FT_TMP/$n-bird"; done
 

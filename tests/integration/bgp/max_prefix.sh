@@ -45,28 +45,14 @@ rl_ferry_nbr "$CONF" ar 10.9.1.22 65002 "${T[@]}" 'local-address = "10.9.1.12"' 
 rl_ferry_nbr "$CONF" b 10.9.2.2 65003 "${T[@]}" 'local-address = "10.9.2.1"'
 rl_ferry_start d "$CONF"
 
-bird_conf() {  # FILE RID ASN ROUTES PROTOCOLS
-  cat >"$1" <<EOF
-router id $2;
-log "${1%.conf}.log" all;
-protocol device {}
-protocol static s4 { ipv4; $4 }
-template bgp dut {
-  local as $3;
-  hold time 6; keepalive time 2; connect retry time 1; connect delay time 1; error wait time 1, 2;
-  ipv4 { import all; export where source = RTS_STATIC; };
-}
-$5
-EOF
-}
 BDIR="$FT_TMP/B-bird"
 mkdir -p "$BDIR"
-bird_conf "$BDIR/bird.conf" 10.255.0.3 65003 \
+rl_bird_dut_conf "$BDIR/bird.conf" 10.255.0.3 65003 \
   "route 10.103.0.0/24 blackhole; route 10.103.1.0/24 blackhole;" \
   "protocol bgp b from dut { local 10.9.2.2; neighbor 10.9.2.1 as 65001; }"
 ADIR="$FT_TMP/A-bird"
 mkdir -p "$ADIR"
-bird_conf "$ADIR/bird.conf" 10.255.0.2 65002 \
+rl_bird_dut_conf "$ADIR/bird.conf" 10.255.0.2 65002 \
   "$(for i in 0 1 2 3 4 5 6 7; do echo "route 10.102.$i.0/24 blackhole;"; done)" \
   "protocol bgp aw from dut { local 10.9.1.21; neighbor 10.9.1.11 as 65001; }
 protocol bgp ar from dut { local 10.9.1.22; neighbor 10.9.1.12 as 65001; }"

@@ -642,6 +642,24 @@ rl_bird_start() {
   ft_wait 10 "bird control socket $dir/ctl" test -S "$dir/ctl"
 }
 
+# rl_bird_dut_conf FILE RID ASN ROUTES PROTOCOLS: a BIRD that originates ROUTES
+# (static ipv4 lines) to DUT sessions declared in PROTOCOLS ("protocol bgp x
+# from dut { ... }"), with fast timers; logs next to FILE.
+rl_bird_dut_conf() {
+  cat >"$1" <<EOF
+router id $2;
+log "${1%.conf}.log" all;
+protocol device {}
+protocol static s4 { ipv4; $4 }
+template bgp dut {
+  local as $3;
+  hold time 6; keepalive time 2; connect retry time 1; connect delay time 1; error wait time 1, 2;
+  ipv4 { import all; export where source = RTS_STATIC; };
+}
+$5
+EOF
+}
+
 rl_bird_stop_hard() {
   local dir=$1 pid
   pid=$(cat "$dir/pid")
