@@ -141,7 +141,8 @@ BudgetPlan plan_budget(const std::map<Prefix, AttrRef>& want, size_t max,
     plan.aggregates.push_back(p);
     kept_aggs.push_back(p);
   }
-  for (const auto& [wp, wa] : want) {
+  for (const auto& kv : want) {
+    const Prefix& wp = kv.first;
     if (plan.out.count(wp)) continue;
     bool in_agg = std::any_of(kept_aggs.begin(), kept_aggs.end(),
                               [&](const Prefix& a) { return covers(a, wp); });
