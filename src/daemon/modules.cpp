@@ -570,6 +570,34 @@ ctl::Json Modules::metrics_snapshot() const {
     t["peers"] = std::move(peers);
     j["tunnel"] = std::move(t);
   }
+  if (ipsec_) {
+    // `show tunnels`' IPsec part reduced to counters and SA counts (metrics/collect.hpp).
+    const ctl::Json full = ipsec_->show(ike::Clock::now());
+    ctl::Json t{{"interface", full.value("interface", std::string())},
+                {"drops", full.value("drops", ctl::Json::object())}};
+    ctl::Json peers = ctl::Json::array();
+    for (const auto& p : full.value("peers", ctl::Json::array())) {
+      ctl::Json m{{"name", p.value("name", std::string())},
+                  {"up", p.value("up", false)},
+                  {"rx_bytes", p.value("rx_bytes", uint64_t{0})},
+                  {"tx_bytes", p.value("tx_bytes", uint64_t{0})},
+                  {"rx_packets", p.value("rx_packets", uint64_t{0})},
+                  {"tx_packets", p.value("tx_packets", uint64_t{0})}};
+      ctl::Json states = ctl::Json::object();
+      uint64_t children = 0;
+      if (p.contains("ike") && p["ike"].contains("ike_sas"))
+        for (const auto& sa : p["ike"]["ike_sas"]) {
+          const std::string st = sa.value("state", std::string("unknown"));
+          states[st] = states.value(st, 0) + 1;
+          if (sa.contains("child_sas")) children += sa["child_sas"].size();
+        }
+      m["ike_sas"] = std::move(states);
+      m["child_sas"] = children;
+      peers.push_back(std::move(m));
+    }
+    t["peers"] = std::move(peers);
+    j["ipsec"] = std::move(t);
+  }
   return j;
 }
 

@@ -176,6 +176,48 @@ void bmp_metrics(const json& bmp, MetricSet& m) {
     }
 }
 
+// IPsec peers (the metrics shape: counters and SA counts, no prefix lists).
+void ipsec_metrics(const json& t, MetricSet& m) {
+  const std::string ifname = str(t, "interface");
+  auto& up = m.family("ferry_ipsec_peer_up",
+                      "1 while the peer's IKE SA and CHILD_SA are established", Type::Gauge);
+  auto& ike = m.family("ferry_ipsec_peer_ike_sas", "IKE SAs with the peer, by state", Type::Gauge);
+  auto& child = m.family("ferry_ipsec_peer_child_sas", "CHILD_SAs with the peer", Type::Gauge);
+  auto& rxb = m.family("ferry_ipsec_peer_receive_bytes_total", "bytes received from the peer",
+                       Type::Counter);
+  auto& txb = m.family("ferry_ipsec_peer_transmit_bytes_total", "bytes sent to the peer",
+                       Type::Counter);
+  auto& rxp = m.family("ferry_ipsec_peer_receive_packets_total", "packets received from the peer",
+                       Type::Counter);
+  auto& txp = m.family("ferry_ipsec_peer_transmit_packets_total", "packets sent to the peer",
+                       Type::Counter);
+  const json& peers = member(t, "peers");
+  if (peers.is_array())
+    for (const json& p : peers) {
+      const Labels l{{"interface", ifname}, {"peer", str(p, "name")}};
+      up.add(l, p.value("up", false) ? 1 : 0);
+      rxb.add(l, num(p, "rx_bytes").value_or(0));
+      txb.add(l, num(p, "tx_bytes").value_or(0));
+      rxp.add(l, num(p, "rx_packets").value_or(0));
+      txp.add(l, num(p, "tx_packets").value_or(0));
+      child.add(l, num(p, "child_sas").value_or(0));
+      const json& states = member(p, "ike_sas");
+      if (states.is_object())
+        for (const auto& [state, n] : states.items())
+          if (n.is_number()) {
+            Labels ls = l;
+            ls.push_back({"state", state});
+            ike.add(ls, n.get<double>());
+          }
+    }
+  const json& drops = member(t, "drops");
+  if (drops.is_object()) {
+    auto& d = m.family("ferry_ipsec_drops_total", "ESP packets dropped, by reason", Type::Counter);
+    for (const auto& [reason, v] : drops.items())
+      if (v.is_number()) d.add({{"interface", ifname}, {"reason", reason}}, v.get<double>());
+  }
+}
+
 void fib_metrics(const json& fib, MetricSet& m) {
   struct G {
     const char* key;
@@ -284,6 +326,7 @@ void collect(const nlohmann::json& snap, MetricSet& out) {
   if (snap.contains("bmp")) bmp_metrics(snap["bmp"], out);
   if (snap.contains("fib") && snap["fib"].is_object()) fib_metrics(snap["fib"], out);
   if (snap.contains("tunnel") && snap["tunnel"].is_object()) tunnel_metrics(snap["tunnel"], out);
+  if (snap.contains("ipsec") && snap["ipsec"].is_object()) ipsec_metrics(snap["ipsec"], out);
   if (snap.contains("rib") && snap["rib"].is_object()) rib_metrics(snap["rib"], out);
 }
 

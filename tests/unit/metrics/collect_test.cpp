@@ -35,6 +35,10 @@ json snapshot() {
                "peers": [{"name": "site-b", "latest_handshake": 1764750010, "rx_bytes": 100,
                           "tx_bytes": 200, "rx_packets": 1, "tx_packets": 2,
                           "drops": {"replay": 1}}]},
+    "ipsec": {"interface": "ferry-ipsec0", "drops": {"replay": 2, "auth_failed": 1},
+              "peers": [{"name": "aws1", "up": true, "rx_bytes": 300, "tx_bytes": 400,
+                         "rx_packets": 3, "tx_packets": 4, "child_sas": 2,
+                         "ike_sas": {"established": 1, "rekeyed": 1}}]},
     "rib": {"prefixes": 12, "paths": 20}
   })");
 }
@@ -97,6 +101,14 @@ TEST(Collect, TunnelBfdFibRibDaemon) {
   EXPECT_TRUE(has_line(t, "ferry_build_info{version=\"0.1.0\"} 1"));
   EXPECT_TRUE(has_line(t, "ferry_config_reloads_total 2"));
   EXPECT_TRUE(has_line(t, "ferry_config_last_reload_successful 1"));
+  const std::string i = R"(interface="ferry-ipsec0",peer="aws1")";
+  EXPECT_TRUE(has_line(t, "ferry_ipsec_peer_up{" + i + "} 1"));
+  EXPECT_TRUE(has_line(t, "ferry_ipsec_peer_child_sas{" + i + "} 2"));
+  EXPECT_TRUE(has_line(t, "ferry_ipsec_peer_ike_sas{" + i + ",state=\"established\"} 1"));
+  EXPECT_TRUE(has_line(t, "ferry_ipsec_peer_receive_bytes_total{" + i + "} 300"));
+  EXPECT_TRUE(has_line(t, "ferry_ipsec_peer_transmit_packets_total{" + i + "} 4"));
+  EXPECT_TRUE(
+      has_line(t, "ferry_ipsec_drops_total{interface=\"ferry-ipsec0\",reason=\"replay\"} 2"));
 }
 
 TEST(Collect, EveryFamilyHasHelpThenTypeThenItsSamples) {
