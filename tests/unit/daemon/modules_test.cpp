@@ -392,6 +392,16 @@ allowed-ips = ["10.60.0.0/16"]
     return std::any_of(net_.log.begin(), net_.log.end(),
                        [](const auto& d) { return d.to == tunnel::hostile::ep("192.0.2.9", 500); });
   }));
+  // The metrics snapshot carries the IPsec peer's counters and SA states (the
+  // IKE_SA_INIT in flight), without prefix lists.
+  ctl::Json m = modules_->metrics_snapshot()["ipsec"];
+  EXPECT_EQ(m["interface"], "fake-ipsec");
+  ASSERT_EQ(m["peers"].size(), 1u);
+  EXPECT_EQ(m["peers"][0]["name"], "cloud");
+  EXPECT_EQ(m["peers"][0]["up"], false);
+  EXPECT_EQ(m["peers"][0]["child_sas"], 0);
+  EXPECT_FALSE(m["peers"][0].contains("allowed_ips"));
+  EXPECT_GE(m["peers"][0]["ike_sas"].size(), 1u);
   auto r = registry_.find("clear tunnel")->handler(ctl::Json{{"name", "nobody"}});
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().find("no peer nobody"), std::string::npos);
