@@ -69,6 +69,9 @@ struct TunnelConfig {
   // by default static allowed-ips are authoritative for sending and for
   // source validation.
   bool learned_override_static = false;
+  // TCP MSS clamping of transit SYNs (both directions) to mtu minus the
+  // IP and TCP headers, so LAN hosts never need fragments across the tunnel.
+  bool mss_clamp = true;
   std::vector<TunnelPeerConfig> peers;
   bool operator==(const TunnelConfig&) const = default;
 };

@@ -169,6 +169,7 @@ TunnelConfig parse_tunnel(const Ctx& ctx, const TableReader& t) {
   }
   t.uint_into("mtu", 576, kU16, c.mtu);
   t.bool_into("learned-override-static", c.learned_override_static);
+  t.bool_into("mss-clamp", c.mss_clamp);
   t.uint_into("workers", 0, 256, c.workers);
   if (auto v = t.get("timer-scale")) {
     c.timer_scale = v->number();
@@ -616,10 +617,10 @@ Config parse_document(const Ctx& ctx, const toml::table& root) {
                                {"asn", "router-id", "control-socket", "control-group", "user"}));
 
   if (auto v = sub("tunnel")) {
-    c.tunnel = parse_tunnel(
-        ctx, TableReader(ctx, v->table(), "tunnel",
-                         {"interface", "private-key-file", "listen-port", "addresses", "mtu",
-                          "workers", "timer-scale", "learned-override-static", "peers"}));
+    c.tunnel = parse_tunnel(ctx, TableReader(ctx, v->table(), "tunnel",
+                                             {"interface", "private-key-file", "listen-port",
+                                              "addresses", "mtu", "workers", "timer-scale",
+                                              "learned-override-static", "mss-clamp", "peers"}));
   }
 
   if (auto v = sub("ipsec")) {

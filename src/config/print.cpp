@@ -116,6 +116,7 @@ void print_tunnel(Printer& p, const TunnelConfig& t) {
   p.num("workers", t.workers);
   p.kv("timer-scale", float_text(t.timer_scale));
   if (t.learned_override_static) p.boolean("learned-override-static", true);
+  if (!t.mss_clamp) p.boolean("mss-clamp", false);
   for (const auto& peer : t.peers) {
     p.section("[[tunnel.peers]]");
     p.str("name", peer.name);

@@ -28,6 +28,7 @@ constexpr Refusal kRefused[] = {
     {"tunnel", "workers"},
     {"tunnel", "addresses"},
     {"tunnel", "timer-scale"},
+    {"tunnel", "mss-clamp"},
 };
 // Keys read only at start.
 constexpr Refusal kAtRestart[] = {

@@ -20,6 +20,7 @@ Device::Device(DeviceConfig cfg, std::unique_ptr<TunDevice> tun, std::unique_ptr
   peers_.store(std::make_shared<const PeerList>());
   path_ = std::make_unique<PacketPath>(static_cast<PacketProtocol&>(*this), *tun_, *udp_, routes_,
                                        *time_, drops_, cfg_.mtu, workers);
+  path_->set_mss_clamp(cfg_.mss_clamp);
   for (size_t i = 0; i < path_->workers(); ++i) {
     tx_.push_back(std::make_unique<TxState>());
     rx_.push_back(std::make_unique<RxState>(index_));

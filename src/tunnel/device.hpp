@@ -57,6 +57,7 @@ namespace ferry::tunnel {
 struct DeviceConfig {
   Key private_key{};
   uint32_t mtu = 1420;
+  bool mss_clamp = true;  // TCP MSS clamping of transit SYNs to the MTU (tunnel/mss.hpp)
   TimerConfig timers{};
   size_t staged_per_peer = 128;      // packets waiting for a handshake, per peer
   size_t handshake_queue = 1024;     // handshake messages waiting for the handshake thread

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "tunnel/mss.hpp"
+
 namespace ferry::tunnel {
 
 namespace {
@@ -45,6 +47,7 @@ PacketPath::PacketPath(PacketProtocol& proto, TunDevice& tun, UdpTransport& udp,
       time_(time),
       drops_(drops),
       headroom_(proto.headroom()),
+      mtu_(mtu),
       read_cap_((mtu + 15) / 16 * 16 + 64),
       slot_(read_cap_ + proto.headroom() + proto.max_overhead()) {
   workers = std::max<size_t>(1, std::min({workers, tun.queue_count(), udp.socket_count()}));
@@ -95,6 +98,7 @@ size_t PacketPath::tun_step(size_t wi) {
       drops_.add(Drop::NoPeer);
       return;
     }
+    if (mss_clamp_) clamp_mss(at + headroom_, ip, mtu_);
     auto s = proto_.seal(wi, pi, {at, slot_}, n, now);
     if (s.len == 0) return;
     w.items.push_back({used, s.len, s.counters, s.to});
@@ -218,6 +222,7 @@ size_t PacketPath::udp_step(size_t wi) {
       o.counters->drops.add(Drop::NotAllowedSource);
       return;
     }
+    if (mss_clamp_) clamp_mss(d.data() + headroom_, ip, mtu_);
     if (!w.vnet) {
       if (!w.tun->write(plain.first(ip.length))) o.counters->drops.add(Drop::SendFailed);
       return;

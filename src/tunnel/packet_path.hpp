@@ -102,6 +102,9 @@ class PacketPath {
   size_t workers() const { return workers_.size(); }
   size_t tun_step(size_t worker);  // one TUN batch; returns packets read
   size_t udp_step(size_t worker);  // one UDP batch; returns datagrams handled
+  // TCP MSS clamping of transit SYNs to the MTU (tunnel/mss.hpp), both
+  // directions; on by default. Set before the workers run.
+  void set_mss_clamp(bool on) { mss_clamp_ = on; }
   // Waits until worker's TUN queue or UDP socket is readable, or `stop_fd` is.
   void wait(size_t worker, int stop_fd) const;
 
@@ -114,6 +117,8 @@ class PacketPath {
   const TimeSource& time_;
   DropCounters& drops_;
   const size_t headroom_;
+  const size_t mtu_;
+  bool mss_clamp_ = true;
   const size_t read_cap_;
   const size_t slot_;
   std::vector<std::unique_ptr<Worker>> workers_;

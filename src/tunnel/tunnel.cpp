@@ -72,6 +72,7 @@ Result<void> Tunnel::start() {
   DeviceConfig dc;
   dc.private_key = *key;
   dc.mtu = cfg_.mtu;
+  dc.mss_clamp = cfg_.mss_clamp;
   dc.timers.scale = cfg_.timer_scale;
   device_ = std::make_unique<Device>(dc, std::move(*tun), std::move(*udp), workers);
   secure_zero(dc.private_key);
@@ -137,6 +138,7 @@ Result<void> Tunnel::apply(const config::TunnelConfig& next) {
   if (next.workers != cfg_.workers) why = "workers";
   if (next.addresses != cfg_.addresses) why = "addresses";
   if (next.timer_scale != cfg_.timer_scale) why = "timer-scale";
+  if (next.mss_clamp != cfg_.mss_clamp) why = "mss-clamp";
   if (!why.empty()) return make_error("tunnel: changing " + why + " needs a restart");
 
   std::map<std::string, const config::TunnelPeerConfig*> old_by_name, new_by_name;
