@@ -185,8 +185,8 @@ void ipsec_metrics(const json& t, MetricSet& m) {
   auto& child = m.family("ferry_ipsec_peer_child_sas", "CHILD_SAs with the peer", Type::Gauge);
   auto& rxb = m.family("ferry_ipsec_peer_receive_bytes_total", "bytes received from the peer",
                        Type::Counter);
-  auto& txb = m.family("ferry_ipsec_peer_transmit_bytes_total", "bytes sent to the peer",
-                       Type::Counter);
+  auto& txb =
+      m.family("ferry_ipsec_peer_transmit_bytes_total", "bytes sent to the peer", Type::Counter);
   auto& rxp = m.family("ferry_ipsec_peer_receive_packets_total", "packets received from the peer",
                        Type::Counter);
   auto& txp = m.family("ferry_ipsec_peer_transmit_packets_total", "packets sent to the peer",

@@ -17,6 +17,8 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../lib/netns.sh
 . "$HERE/../lib/netns.sh"
+# shellcheck source=../lib/strongswan.sh
+. "$HERE/../lib/strongswan.sh"
 DRIVER=${1:?usage: $0 ike_driver}
 
 ft_init ikeswan
@@ -32,37 +34,7 @@ PSK=ferry-interop-secret-0123456789
 swan_start() {
   local d=$1 ike=$2 esp=$3 start=$4
   mkdir -p "$d"
-  cat >"$d/strongswan.conf" <<EOF
-charon-systemd {
-  journal { default = -1 }
-}
-charon {
-  port = 500
-  port_nat_t = 4500
-  install_routes = no
-  retransmit_timeout = 1.0
-  retransmit_base = 1.2
-  retransmit_tries = 3
-  load_modular = no
-  load = random nonce openssl aes sha1 sha2 hmac gcm gmp curve25519 kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
-  plugins {
-    vici { socket = unix://$d/charon.vici }
-    kernel-netlink { fwmark = 0x2200 }
-  }
-  filelog {
-    swan {
-      path = $d/charon.log
-      default = 1
-      ike = 4
-      chd = 4
-      cfg = 2
-      enc = 1
-      flush_line = yes
-    }
-  }
-}
-swanctl { socket = unix://$d/charon.vici }
-EOF
+  swan_conf "$d" "ike = 4" "chd = 4" "cfg = 2" "enc = 1"
   cat >"$d/swanctl.conf" <<EOF
 connections {
   ferry {

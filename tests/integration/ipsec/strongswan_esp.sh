@@ -18,6 +18,8 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../lib/ferry.sh
 . "$HERE/../lib/ferry.sh"
+# shellcheck source=../lib/strongswan.sh
+. "$HERE/../lib/strongswan.sh"
 
 ferry_test_init ipsecswan charon-systemd swanctl ping
 ft_ns f
@@ -36,34 +38,7 @@ ft_in s ip addr add 10.84.2.1/32 dev lo
 swan_start() {
   local d=$1 ike=$2 esp=$3 start=$4
   mkdir -p "$d"
-  cat >"$d/strongswan.conf" <<EOC
-charon-systemd {
-  journal { default = -1 }
-}
-charon {
-  port = 500
-  port_nat_t = 4500
-  retransmit_timeout = 1.0
-  retransmit_base = 1.2
-  retransmit_tries = 3
-  load_modular = no
-  load = random nonce openssl aes sha1 sha2 hmac gcm gmp curve25519 kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
-  plugins {
-    vici { socket = unix://$d/charon.vici }
-    kernel-netlink { fwmark = 0x2200 }
-  }
-  filelog {
-    swan {
-      path = $d/charon.log
-      default = 1
-      ike = 2
-      chd = 2
-      flush_line = yes
-    }
-  }
-}
-swanctl { socket = unix://$d/charon.vici }
-EOC
+  swan_conf "$d" "ike = 2" "chd = 2"
   cat >"$d/swanctl.conf" <<EOC
 connections {
   ferry {
